@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine (Python >= 3.11 and the package registries).
+#
+#   bash run.sh all    set up, then run the whole workflow: simulations, ledger, book
+#   bash run.sh test   set up, then run the test suite (what CI runs)
+#
+# Set-up is idempotent: a virtual environment in .venv with the package and its
+# extras, plus the Debian packages the checks need (udunits2 for the CF checker,
+# Chromium for the book's browser test, SLURM + munge for the scale-out test) when
+# running as root with apt-get. Options: CORES (default 2), CONFIG (workflow config
+# file, default config/config.yaml), VENV (default .venv).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=${VENV:-.venv}
+CORES=${CORES:-2}
+PY=${PYTHON:-python3}
+
+log() { printf '[run.sh] %s\n' "$*" >&2; }
+
+setup_python() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        log "creating virtual environment $VENV"
+        "$PY" -m venv "$VENV"
+    fi
+    if ! "$VENV/bin/python" -c 'import dln, snakemake, pytest, cfchecker' >/dev/null 2>&1 \
+        || [ pyproject.toml -nt "$VENV/.dln-installed" ]; then
+        log "installing dln with its workflow and dev extras"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[workflow,dev]"
+        touch "$VENV/.dln-installed"
+    fi
+}
+
+setup_system() {
+    # Debian packages; skipped (with a message) where we are not root or have no apt-get.
+    local want=() pkg
+    [ -e /usr/lib/x86_64-linux-gnu/libudunits2.so.0 ] || ls /usr/lib/*/libudunits2.so.0 >/dev/null 2>&1 || want+=(libudunits2-0)
+    command -v chromium >/dev/null 2>&1 || want+=(chromium)
+    command -v slurmctld >/dev/null 2>&1 || want+=(slurmctld slurmd slurm-client munge)
+    [ ${#want[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        log "not root or no apt-get: cannot install ${want[*]}; tests that need them will say so"
+        return 0
+    fi
+    log "installing Debian packages: ${want[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+}
+
+case "${1:-}" in
+    all)
+        setup_python
+        setup_system
+        export PATH="$PWD/$VENV/bin:$PATH"
+        snakemake --cores "$CORES" --configfile "${CONFIG:-config/config.yaml}" "${@:2}"
+        ;;
+    test)
+        setup_python
+        setup_system
+        export PATH="$PWD/$VENV/bin:$PATH"
+        python -m pytest "${@:2}"
+        ;;
+    *)
+        echo "usage: bash run.sh all|test [extra args]" >&2
+        exit 2
+        ;;
+esac

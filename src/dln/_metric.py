@@ -1,0 +1,86 @@
+"""The operator A_{N,X}, its inverse and the metric g^N on M_d (LM Remark 5, Menon-Yu).
+
+A_{N,X}(P) = sum_{j=1}^N (X X^*)^{(N-j)/N} P (X^* X)^{(j-1)/N}.
+
+With the SVD X = U Sigma V^*, A_{N,X}(P) = U [ K o (U^* P V) ] V^* where
+K_il = sum_{j=1}^N sigma_i^{2(N-j)/N} sigma_l^{2(j-1)/N} (a Hadamard product), so
+A, its inverse and g^N cost one SVD and four matrix products: O(d^3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._errors import DLNError, ShapeError, as_square, check_full_rank
+from ._linalg import H, inner
+
+__all__ = ["A_operator", "A_operator_inverse", "metric_gN", "end_to_end_velocity", "spectral_kernel"]
+
+
+def _check_N(N) -> int:
+    if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
+        raise DLNError(f"N: expected an integer number of layers >= 1, got {N!r}")
+    return int(N)
+
+
+def spectral_kernel(sigma: np.ndarray, N: int) -> np.ndarray:
+    """K_il = sum_{j=1}^N sigma_i^{2(N-j)/N} sigma_l^{2(j-1)/N}, shape (..., d, d).
+
+    Evaluated stably as (lam_i^{2N} - lam_l^{2N}) / (lam_i^2 - lam_l^2) with lam = sigma^{1/N}
+    off the diagonal when the values are well separated, by the sum otherwise.
+    """
+    N = _check_N(N)
+    s = np.asarray(sigma, dtype=float)
+    li = s[..., :, None] ** (2.0 / N)
+    ll = s[..., None, :] ** (2.0 / N)
+    j = np.arange(1, N + 1)
+    return np.sum(li[..., None] ** (N - j) * ll[..., None] ** (j - 1), axis=-1)
+
+
+def _svd(X: np.ndarray):
+    check_full_rank(X, "X")
+    U, s, Vh = np.linalg.svd(X)
+    return U, s, H(Vh)
+
+
+def A_operator(X, P, N: int) -> np.ndarray:
+    """A_{N,X}(P) (LM Remark 5).
+
+    Parameters
+    ----------
+    X : array_like, shape (..., d, d), full rank
+    P : array_like, shape (..., d, d)
+    N : int >= 1
+
+    Returns
+    -------
+    ndarray, shape (..., d, d)
+    """
+    X = as_square(X, "X")
+    P = as_square(P, "P")
+    if P.shape[-1] != X.shape[-1]:
+        raise ShapeError(f"P: expected d = {X.shape[-1]}, got shape {P.shape}")
+    U, s, V = _svd(X)
+    K = spectral_kernel(s, N)
+    return U @ (K * (H(U) @ P @ V)) @ H(V)
+
+
+def A_operator_inverse(X, Z, N: int) -> np.ndarray:
+    """Inverse of A_{N,X} applied to Z, shape (..., d, d)."""
+    X = as_square(X, "X")
+    Z = as_square(Z, "Z")
+    if Z.shape[-1] != X.shape[-1]:
+        raise ShapeError(f"Z: expected d = {X.shape[-1]}, got shape {Z.shape}")
+    U, s, V = _svd(X)
+    K = spectral_kernel(s, N)
+    return U @ ((H(U) @ Z @ V) / K) @ H(V)
+
+
+def metric_gN(X, Z1, Z2, N: int) -> np.ndarray:
+    """g^N_X(Z1, Z2) = Re Tr(Z1^* A_{N,X}^{-1} Z2) (Menon-Yu), shape (...)."""
+    return inner(as_square(Z1, "Z1"), A_operator_inverse(X, Z2, N))
+
+
+def end_to_end_velocity(X, gradE, N: int) -> np.ndarray:
+    """Right-hand side of the induced end-to-end flow X' = -A_{N,X}(grad E(X)) (LM Remark 5)."""
+    return -A_operator(X, gradE, N)
