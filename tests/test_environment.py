@@ -1,0 +1,47 @@
+"""environment.yml (conda) and pyproject.toml (pip) name the same dependencies."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# conda-only entries with no PyPI counterpart in pyproject.toml, and why
+CONDA_ONLY = {
+    "python": "the interpreter itself (pyproject: requires-python)",
+    "pip": "installer used for the editable install",
+    "udunits2": "C library needed by cfchecker; pip users get it from Debian (libudunits2-0), see run.sh",
+}
+
+
+def _name_and_spec(req: str) -> tuple[str, str]:
+    m = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*(.*)", req)
+    name = m.group(1).lower().replace("_", "-").replace(".", "-")
+    spec = m.group(2).replace(" ", "")
+    return name, spec
+
+
+def test_same_dependencies_and_pins():
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip_reqs = list(py["dependencies"])
+    for extra in py["optional-dependencies"].values():
+        pip_reqs += extra
+    pip = dict(_name_and_spec(r) for r in pip_reqs)
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = dict(_name_and_spec(r) for r in env["dependencies"] if isinstance(r, str))
+    for name in CONDA_ONLY:
+        conda.pop(name, None)
+    assert set(conda) == set(pip), f"only conda: {set(conda) - set(pip)}, only pip: {set(pip) - set(conda)}"
+    for name in pip:
+        assert conda[name] == pip[name], f"{name}: conda pins {conda[name]!r}, pip pins {pip[name]!r}"
+    assert {"conda-forge"} <= set(env["channels"])
+
+
+def test_python_version_consistent():
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda_py = next(r for r in env["dependencies"] if isinstance(r, str) and r.startswith("python"))
+    assert py["requires-python"] == ">=3.11" and conda_py in ("python=3.11", "python>=3.11")

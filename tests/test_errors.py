@@ -1,0 +1,85 @@
+"""Bad input raises a DLNError (a ValueError) that names the argument."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import dln
+
+GOOD = np.random.default_rng(0).standard_normal((4, 3, 3))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [dln.end_to_end, dln.moments, dln.fiber_gradient, dln.kirwan_ness_field, dln.fiber_coordinates],
+)
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (np.ones((3, 3)), "W: expected shape"),
+        (np.ones((4, 3, 2)), "W: layers must be square"),
+        (np.ones((1, 3, 3)), "W: need N >= 2"),
+        (np.full((4, 3, 3), np.nan), "W: contains 36 NaN or Inf"),
+        (np.array([[["a"]]]), "W: expected a real or complex numeric array"),
+    ],
+)
+def test_bad_layers(fn, bad, match):
+    with pytest.raises(dln.DLNError, match=match) as info:
+        fn(bad)
+    assert isinstance(info.value, ValueError)
+
+
+def test_inf_entry_named():
+    W = GOOD.copy()
+    W[1, 0, 0] = np.inf
+    with pytest.raises(dln.NonFiniteError, match="W: contains 1 NaN or Inf"):
+        dln.moments(W)
+
+
+@pytest.mark.parametrize("method", ["pcg", "dense", "block", "normal"])
+def test_rank_deficient_X_is_detected(method):
+    W = GOOD.copy()
+    W[2] = np.outer([1.0, 2.0, 3.0], [1.0, 0.0, 1.0])  # rank one layer => X rank deficient
+    with pytest.raises(dln.RankDeficientError, match="rank deficient"):
+        dln.fiber_gradient(W, method=method)
+
+
+def test_near_singular_X_is_detected():
+    W = GOOD.copy()
+    U, s, Vh = np.linalg.svd(W[0])
+    W[0] = (U * np.array([1.0, 1.0, 1e-17])) @ Vh
+    with pytest.raises(dln.RankDeficientError, match="X = end_to_end"):
+        dln.fiber_gradient(W)
+
+
+def test_center_errors():
+    with pytest.raises(dln.ShapeError, match="N: the network needs N >= 2"):
+        dln.center(np.eye(3), 1)
+    with pytest.raises(dln.DLNError, match="N: expected an integer"):
+        dln.center(np.eye(3), 2.5)
+    with pytest.raises(dln.ShapeError, match="X: expected square"):
+        dln.center(np.ones((3, 2)), 3)
+    with pytest.raises(dln.RankDeficientError, match="X: rank deficient"):
+        dln.center(np.zeros((3, 3)), 3)
+
+
+def test_act_errors():
+    A = np.broadcast_to(np.eye(3), (3, 3, 3)).copy()
+    with pytest.raises(dln.ShapeError, match=r"A: expected shape \(\.\.\., 3, 3, 3\)"):
+        dln.act(A[:2], GOOD)
+    A[1] = 0.0
+    with pytest.raises(dln.RankDeficientError, match="A: group elements"):
+        dln.act(A, GOOD)
+
+
+def test_unknown_method():
+    with pytest.raises(dln.DLNError, match="method: expected one of"):
+        dln.fiber_gradient(GOOD, method="magic")
+
+
+def test_algebra_shape_errors():
+    with pytest.raises(dln.ShapeError, match="a: expected shape"):
+        dln.orbit_tangent(GOOD, np.zeros((4, 3, 3)))
+    with pytest.raises(dln.ShapeError, match="Y: expected d = 3"):
+        dln.dphi_adjoint(GOOD, np.zeros((2, 2)))
