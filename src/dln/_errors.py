@@ -69,19 +69,13 @@ def as_layers(W, name: str = "W", min_layers: int = 2) -> np.ndarray:
     """
     arr = _as_float_array(W, name)
     if arr.ndim < 3:
-        raise ShapeError(
-            f"{name}: expected shape (..., N, d, d) with N layers of size d x d, got shape {arr.shape}"
-        )
+        raise ShapeError(f"{name}: expected shape (..., N, d, d) with N layers of size d x d, got shape {arr.shape}")
     if arr.shape[-1] != arr.shape[-2]:
-        raise ShapeError(
-            f"{name}: layers must be square (d x d), got layers of shape {arr.shape[-2:]}"
-        )
+        raise ShapeError(f"{name}: layers must be square (d x d), got layers of shape {arr.shape[-2:]}")
     if arr.shape[-1] < 1:
         raise ShapeError(f"{name}: layer size d must be at least 1, got shape {arr.shape}")
     if arr.shape[-3] < min_layers:
-        raise ShapeError(
-            f"{name}: need N >= {min_layers} layers along axis -3, got N = {arr.shape[-3]}"
-        )
+        raise ShapeError(f"{name}: need N >= {min_layers} layers along axis -3, got N = {arr.shape[-3]}")
     return check_finite(arr, name)
 
 

@@ -68,7 +68,8 @@ def _lm_cons(p):
     statement=r"\mathbf W \in F_X \iff \mathbf W = \mathbf A\cdot\mathbf C,\ A_{N-1} = W_N^{-1} Q_N \Lambda,\ "
     r"A_{k-1} = W_k^{-1} A_k \Lambda",
     source="LM Lemma 1 (proof corrected, THEOREMS.md E.1)",
-    measures="max relative error |A.C - W| / |W| with the corrected construction; printed A_{N-1} = Q_N Lambda W_N^{-1}",
+    measures="max relative error |A.C - W| / |W| with the corrected construction "
+    "(printed: A_{N-1} = Q_N Lambda W_N^{-1})",
     tolerance="identity_tight",
     params=DEFAULTS,
     erratum=True,
@@ -92,7 +93,9 @@ def _lm_lem1(p):
             cur = np.linalg.solve(W[k - 1], cur * lam)
             Ap[k - 2] = cur
         printed = max(printed, _rel(act(Ap, C), W))
-    return Outcome(measured=worst, passed=worst <= tol("identity_tight"), printed=printed, values={"printed_rel_error": printed})
+    return Outcome(
+        measured=worst, passed=worst <= tol("identity_tight"), printed=printed, values={"printed_rel_error": printed}
+    )
 
 
 @register(
@@ -116,7 +119,11 @@ def _lm_lem2(p):
         Fp = 0.5 * float(la.sqnorm(_exp_action(a, W, h), 3))
         Fm = 0.5 * float(la.sqnorm(_exp_action(a, W, -h), 3))
         fd = max(fd, abs((Fp - Fm) / (2 * h) - rhs) / scale)
-    return Outcome(measured=max(exact, fd), passed=exact <= tol("identity_tight") and fd <= tol("fd_central"), values={"exact": exact, "fd": fd})
+    return Outcome(
+        measured=max(exact, fd),
+        passed=exact <= tol("identity_tight") and fd <= tol("fd_central"),
+        values={"exact": exact, "fd": fd},
+    )
 
 
 @register(
@@ -133,7 +140,7 @@ def _lm_def8(p):
     herm = blocks = 0.0
     lam_min = np.inf
     d = p["d"]
-    for field, rng, W in _points(p, "LM-Def8"):
+    for _field, _rng, W in _points(p, "LM-Def8"):
         Hm = gram_matrix(W)
         herm = max(herm, float(np.linalg.norm(Hm - la.H(Hm)) / np.linalg.norm(Hm)))
         lam_min = min(lam_min, float(np.linalg.eigvalsh(0.5 * (Hm + la.H(Hm)))[0]))
@@ -143,7 +150,9 @@ def _lm_def8(p):
         U12 = -np.kron(la.H(W2), W2.T)
         L21 = -np.kron(W2, np.conj(W2))
         err = max(
-            np.linalg.norm(Hm[:m, :m] - D11), np.linalg.norm(Hm[:m, m : 2 * m] - U12), np.linalg.norm(Hm[m : 2 * m, :m] - L21)
+            np.linalg.norm(Hm[:m, :m] - D11),
+            np.linalg.norm(Hm[:m, m : 2 * m] - U12),
+            np.linalg.norm(Hm[m : 2 * m, :m] - L21),
         )
         blocks = max(blocks, float(err / np.linalg.norm(Hm)))
     measured = max(herm, blocks)
@@ -156,7 +165,8 @@ def _lm_def8(p):
 
 @register(
     "LM-Lem3",
-    statement=r"\langle \mathbf w_{\mathbf b}, \mathbf w_{\mathbf a}\rangle = \sum_k \mathrm{Re\,Tr}(H_k(\mathbf b)^* a_k)",
+    statement=r"\langle \mathbf w_{\mathbf b}, \mathbf w_{\mathbf a}\rangle "
+    r"= \sum_k \mathrm{Re\,Tr}(H_k(\mathbf b)^* a_k)",
     source="LM Lemma 3 / eq. (2.9)",
     measures="max relative difference over random a, b",
     tolerance="identity_tight",
@@ -234,7 +244,12 @@ def _lm_lem5(p):
     return Outcome(
         measured=worst,
         passed=worst <= tol("identity") and rank == expected,
-        values={"rank_2_21": rank, "expected_rank": expected, "unknowns": m, "mean_hermitian_fraction_of_b": float(np.mean(herm_frac))},
+        values={
+            "rank_2_21": rank,
+            "expected_rank": expected,
+            "unknowns": m,
+            "mean_hermitian_fraction_of_b": float(np.mean(herm_frac)),
+        },
     )
 
 
@@ -329,8 +344,7 @@ def _lm_rem18(p):
     h = 1e-5
     for field, rng, W in _points(p, "LM-Rem18"):
         a = _algebra(rng, W, field)
-        psi = lambda tau: float(la.sqnorm(_exp_action(a, W, tau), 3))  # noqa: E731
-        fd = (psi(h) - psi(-h)) / (2 * h)
+        fd = (float(la.sqnorm(_exp_action(a, W, h), 3)) - float(la.sqnorm(_exp_action(a, W, -h), 3))) / (2 * h)
         ga = float(la.inner(moments(W), a, 3))
         ratios.append(fd / ga)
         worst = max(worst, abs(fd - 2.0 * ga) / float(la.norm(moments(W), 3) * la.norm(a, 3)))
