@@ -14,7 +14,15 @@ import numpy as np
 from ._errors import DLNError, ShapeError, as_square, check_full_rank
 from ._linalg import H, inner
 
-__all__ = ["A_operator", "A_operator_inverse", "metric_gN", "end_to_end_velocity", "spectral_kernel"]
+__all__ = [
+    "A_operator",
+    "A_operator_inverse",
+    "metric_gN",
+    "end_to_end_velocity",
+    "spectral_kernel",
+    "riemannian_gradient",
+    "horizontal_lift",
+]
 
 
 def _check_N(N) -> int:
@@ -84,3 +92,37 @@ def metric_gN(X, Z1, Z2, N: int) -> np.ndarray:
 def end_to_end_velocity(X, gradE, N: int) -> np.ndarray:
     """Right-hand side of the induced end-to-end flow X' = -A_{N,X}(grad E(X)) (LM Remark 5)."""
     return -A_operator(X, gradE, N)
+
+
+def riemannian_gradient(X, gradE, N: int) -> np.ndarray:
+    """g^N-gradient of a function on M_d from its Euclidean gradient: A_{N,X}(grad E), shape (..., d, d).
+
+    g^N_X(A_{N,X}(G), Z) = Re Tr(G^* Z) for every Z, so A_{N,X}(grad E) is the Riemannian gradient
+    (MY-metric). For a spectral E, grad E = U diag(dE/dsigma) V^* and the result is
+    U diag(N sigma^{2-2/N} dE/dsigma) V^*.
+    """
+    return A_operator(X, gradE, N)
+
+
+def horizontal_lift(W, Z) -> np.ndarray:
+    """Horizontal lift dphi^*(A_{N,X}^{-1} Z) of a tangent vector Z at X = phi(W) (MY-metric).
+
+    At a balanced W (G = 0), dphi dphi^* = A_{N,X}, so the lift maps to Z, is orthogonal to the fiber
+    (the orbit tangent vectors w_a) and has squared norm g^N_X(Z, Z).
+
+    Parameters
+    ----------
+    W : array_like, shape (..., N, d, d), balanced
+    Z : array_like, shape (..., d, d)
+
+    Returns
+    -------
+    ndarray, shape (..., N, d, d)
+    """
+    from ._errors import as_layers
+    from ._product import dphi_adjoint, end_to_end
+
+    W = as_layers(W, "W")
+    Z = as_square(Z, "Z")
+    X = end_to_end(W)
+    return dphi_adjoint(W, A_operator_inverse(X, Z, W.shape[-3]))

@@ -23,6 +23,7 @@ import xarray as xr
 from .._errors import DLNError
 
 __all__ = [
+    "CONVENTIONS",
     "DIMENSIONS",
     "REFERENCES",
     "finalize",
@@ -30,7 +31,14 @@ __all__ = [
     "read_netcdf",
     "git_commit",
     "check_finite_dataset",
+    "check_metadata",
+    "restamp",
 ]
+
+#: The ``Conventions`` global attribute of every dataset. The CF checker available
+#: on PyPI (cfchecker 4.1) knows CF versions up to 1.8 only; the datasets use no
+#: feature newer than CF-1.8, and the tests run that checker (see tests/test_cf.py).
+CONVENTIONS = "CF-1.11, ACDD-1.3"
 
 #: Documented dimensions and coordinates: name -> (long_name, units).
 DIMENSIONS: dict[str, tuple[str, str]] = {
@@ -76,9 +84,49 @@ def git_commit() -> str:
 
 def check_finite_dataset(ds: xr.Dataset, context: str) -> None:
     """Raise :class:`DLNError` naming ``context`` if a numeric variable has NaN/Inf."""
-    for name, var in ds.data_vars.items():
+    for name, var in list(ds.data_vars.items()) + list(ds.coords.items()):
         if var.dtype.kind in "fc" and not np.all(np.isfinite(var.values)):
             raise DLNError(f"{context}: variable {name!r} contains NaN or Inf (divergence or invalid parameters)")
+
+
+def check_metadata(ds: xr.Dataset, context: str = "dataset") -> None:
+    """Raise :class:`DLNError` naming ``context`` unless the dataset follows the conventions.
+
+    Checks: every data variable and coordinate has ``long_name`` and ``units``;
+    the global attributes of :func:`finalize` are present; ``config`` is valid JSON;
+    no numeric variable holds NaN or Inf.
+    """
+    for name, var in list(ds.data_vars.items()) + list(ds.coords.items()):
+        if "long_name" not in var.attrs or "units" not in var.attrs:
+            raise DLNError(f"{context}: variable {name!r} lacks long_name or units")
+    missing = [a for a in GLOBAL_ATTRIBUTES if a not in ds.attrs]
+    if missing:
+        raise DLNError(f"{context}: global attributes {missing} are missing (the dataset did not go through finalize)")
+    try:
+        json.loads(ds.attrs["config"])
+    except (TypeError, ValueError) as exc:
+        raise DLNError(f"{context}: global attribute 'config' is not a JSON string ({exc})") from exc
+    check_finite_dataset(ds, context)
+
+
+#: Global attributes set by :func:`finalize` (ACDD-1.3 names where one exists).
+GLOBAL_ATTRIBUTES = (
+    "Conventions",
+    "title",
+    "summary",
+    "source",
+    "history",
+    "date_created",
+    "references",
+    "institution",
+    "license",
+    "product_version",
+    "config",
+)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def finalize(
@@ -107,6 +155,20 @@ def finalize(
         The command that produced the data (default: ``sys.argv``).
     context : str
         Named in error messages (rule name and parameters).
+
+    Returns
+    -------
+    xarray.Dataset
+        A copy with the global attributes ``Conventions`` (:data:`CONVENTIONS`),
+        ``title``, ``summary``, ``source`` (dln version and git commit), ``history``,
+        ``date_created``, ``references``, ``institution``, ``license``,
+        ``product_version`` and ``config``, and zlib compression on numeric variables.
+
+    Raises
+    ------
+    DLNError
+        If a variable holds NaN/Inf or lacks ``long_name``/``units``; the message
+        starts with ``context``.
     """
     from .. import __version__
 
@@ -120,11 +182,11 @@ def finalize(
     for name, var in list(ds.data_vars.items()) + list(ds.coords.items()):
         if "long_name" not in var.attrs or "units" not in var.attrs:
             raise DLNError(f"{context}: variable {name!r} lacks long_name or units")
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = _now()
     refs = [REFERENCES.get(r, r) for r in references]
     ds.attrs.update(
         {
-            "Conventions": "CF-1.11, ACDD-1.3",
+            "Conventions": CONVENTIONS,
             "title": title,
             "summary": summary,
             "source": f"dln {__version__} (git commit {git_commit()})",
@@ -132,24 +194,53 @@ def finalize(
             "date_created": now,
             "references": "; ".join(refs),
             "institution": "dln project",
+            "license": "MIT",
+            "product_version": __version__,
             "config": json.dumps(config if config is not None else {}, sort_keys=True, default=str),
         }
     )
-    for name, var in ds.data_vars.items():
+    for _name, var in ds.data_vars.items():
         if var.dtype.kind in "fiuc":
             var.encoding.update({"zlib": True, "complevel": 4})
+    return ds
+
+
+def restamp(ds: xr.Dataset, *, config: dict | None = None, history: str | None = None) -> xr.Dataset:
+    """Return a copy of a finalized dataset with new provenance attributes.
+
+    Used by the workflow after ``simulate``/``aggregate``: ``history`` becomes the
+    workflow step (appended to the previous history, newest first, as CF asks),
+    ``config`` the resolved configuration, ``date_created`` and ``source`` are renewed.
+    """
+    from .. import __version__
+
+    ds = ds.copy()
+    now = _now()
+    if history is not None:
+        old = ds.attrs.get("history", "")
+        ds.attrs["history"] = f"{now}: {history}" + (f"\n{old}" if old else "")
+    if config is not None:
+        ds.attrs["config"] = json.dumps(config, sort_keys=True, default=str)
+    ds.attrs["date_created"] = now
+    ds.attrs["source"] = f"dln {__version__} (git commit {git_commit()})"
+    ds.attrs["Conventions"] = CONVENTIONS
     return ds
 
 
 def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write ``ds`` to ``path`` atomically: a temporary file in the same folder, then rename.
 
-    Complex variables are stored as separate real and imaginary parts
-    (netCDF has no complex type); :func:`read_netcdf` reassembles them.
+    netCDF has no complex or string-coordinate type that every CF tool reads, so:
+    complex variables are stored as separate real and imaginary parts (``<name>_real``,
+    ``<name>_imag``); a string-valued dimension coordinate (e.g. ``field`` =
+    ``["real", "complex"]``) is stored as integer codes ``0..n-1`` with the CF
+    ``flag_values``/``flag_meanings`` attributes; other string variables as char arrays.
+    :func:`read_netcdf` undoes all three. A crash or kill during the write leaves
+    at most a ``<name>.*.tmp`` file (never a half-written ``path``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ds = _split_complex(ds)
+    ds = _clean_encoding(_encode_strings(_split_complex(ds)))
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -160,6 +251,22 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+#: Encoding keys kept when writing; others (chunk sizes, shapes, source file names inherited from a
+#: file read earlier and then concatenated) can be invalid for the new shapes.
+_ENCODING_KEYS = ("zlib", "complevel", "dtype", "_FillValue", "units", "calendar")
+
+
+def _clean_encoding(ds: xr.Dataset) -> xr.Dataset:
+    ds = ds.copy()
+    for name in ds.variables:
+        var = ds[name] if name in ds.data_vars else ds.coords[name]
+        enc = {k: v for k, v in var.encoding.items() if k in _ENCODING_KEYS}
+        if name in ds.data_vars and var.dtype.kind in "fiu":
+            enc.update({"zlib": True, "complevel": 4})
+        var.encoding = enc
+    return ds
 
 
 def _split_complex(ds: xr.Dataset) -> xr.Dataset:
@@ -177,8 +284,51 @@ def _split_complex(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
+def _encode_strings(ds: xr.Dataset) -> xr.Dataset:
+    out = ds.copy()
+    for name in list(ds.variables):
+        var = ds[name]
+        if var.dtype.kind not in "OUS":
+            continue
+        values = [str(v) for v in var.values.ravel()]
+        if name in ds.dims and var.dims == (name,):
+            if any(not v or any(c.isspace() for c in v) for v in values) or len(set(values)) != len(values):
+                raise DLNError(
+                    f"coordinate {name!r}: string coordinate values must be distinct words without blanks, got {values}"
+                )
+            attrs = dict(var.attrs)
+            attrs["flag_values"] = np.arange(len(values), dtype=np.int32)
+            attrs["flag_meanings"] = " ".join(values)
+            attrs["dln_string_coordinate"] = "flag_meanings"
+            out = out.assign_coords({name: (name, np.arange(len(values), dtype=np.int32), attrs)})
+        else:
+            out[name] = var.copy(data=np.asarray(var.values, dtype=str))
+            out[name].encoding = {"dtype": "S1"}
+    return out
+
+
+def _decode_strings(ds: xr.Dataset) -> xr.Dataset:
+    for name in list(ds.coords):
+        var = ds[name]
+        if var.attrs.get("dln_string_coordinate") == "flag_meanings":
+            attrs = dict(var.attrs)
+            meanings = np.array(str(attrs.pop("flag_meanings")).split(), dtype=object)
+            attrs.pop("flag_values", None)
+            attrs.pop("dln_string_coordinate")
+            codes = np.asarray(var.values, dtype=np.int64)
+            ds = ds.assign_coords({name: (var.dims, meanings[codes], attrs)})
+    return ds
+
+
 def read_netcdf(path: str | os.PathLike) -> xr.Dataset:
-    """Open a dataset written by :func:`write_netcdf` (loaded into memory), with a clear error if unreadable."""
+    """Open a dataset written by :func:`write_netcdf` (loaded into memory), with a clear error if unreadable.
+
+    Raises
+    ------
+    DLNError
+        If ``path`` does not exist or is not a readable netCDF file (the message
+        names the file and says which rule to rerun).
+    """
     path = Path(path)
     if not path.exists():
         raise DLNError(f"input file {str(path)!r} does not exist; rerun the rule that produces it")
@@ -186,7 +336,10 @@ def read_netcdf(path: str | os.PathLike) -> xr.Dataset:
         with xr.open_dataset(path, engine="netcdf4") as ds:
             ds = ds.load()
     except Exception as exc:
-        raise DLNError(f"input file {str(path)!r} is not a readable netCDF dataset ({exc})") from exc
+        raise DLNError(
+            f"input file {str(path)!r} is not a readable netCDF dataset ({exc}); delete it and rerun the rule "
+            "that produces it"
+        ) from exc
     for name in list(ds.data_vars):
         if name.endswith("_real") and ds[name].attrs.get("dln_complex_part") == "real":
             base = name[: -len("_real")]
@@ -196,4 +349,4 @@ def read_netcdf(path: str | os.PathLike) -> xr.Dataset:
             attrs["long_name"] = attrs["long_name"].removesuffix(" (real part)")
             ds[base] = xr.DataArray(ds[name].values + 1j * imag.values, dims=ds[name].dims, attrs=attrs)
             ds = ds.drop_vars([name, base + "_imag"])
-    return ds
+    return _decode_strings(ds)

@@ -1,0 +1,60 @@
+"""Test and benchmark inputs for the fiber-gradient solvers (private).
+
+Ensembles (layers of shape ``batch + (N, d, d)``):
+
+``"near_identity"``
+    W_k = I + 0.5 Z_k / sqrt(d) (THEOREMS.md section D).
+``"gaussian"``
+    W_k = Z_k / sqrt(d); cond(X) grows exponentially with N.
+``"conditioned"``
+    X = U diag(sigma) V^* with log-spaced sigma from 1 to 1/cond, then
+    W = act(A, center(X, N)) with A_k = I + 0.5 Z_k / sqrt(d): a point of the
+    fiber F_X away from the minimizing orbit, with cond(X) = ``cond`` exactly.
+``"conditioned_gaussian"``
+    As ``"conditioned"`` with Gaussian A_k = Z_k / sqrt(d) (ill-conditioned layers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._action import act, center
+from ._errors import DLNError
+from ._linalg import H
+from ._random import haar_unitary, random_matrix
+
+__all__ = ["fiber_test_layers", "ENSEMBLES"]
+
+ENSEMBLES = ("near_identity", "gaussian", "conditioned", "conditioned_gaussian")
+
+
+def fiber_test_layers(
+    rng: np.random.Generator,
+    N: int,
+    d: int,
+    ensemble: str = "conditioned",
+    cond: float = 1e2,
+    field: str = "real",
+    batch: tuple = (),
+) -> np.ndarray:
+    """Random layers from one of :data:`ENSEMBLES` (see the module docstring).
+
+    Returns
+    -------
+    ndarray, shape ``batch + (N, d, d)``, float64 or complex128.
+    """
+    batch = tuple(batch)
+    if ensemble == "near_identity":
+        return np.eye(d) + 0.5 * random_matrix(rng, batch + (N, d, d), field) / np.sqrt(d)
+    if ensemble == "gaussian":
+        return random_matrix(rng, batch + (N, d, d), field) / np.sqrt(d)
+    if ensemble not in ("conditioned", "conditioned_gaussian"):
+        raise DLNError(f"ensemble: expected one of {ENSEMBLES}, got {ensemble!r}")
+    cz = field == "complex"
+    U = haar_unitary(rng, batch, d, cz)
+    V = haar_unitary(rng, batch, d, cz)
+    sigma = np.logspace(0.0, -np.log10(cond), d)
+    X = (U * sigma) @ H(V)
+    Z = random_matrix(rng, batch + (N - 1, d, d), field) / np.sqrt(d)
+    A = np.eye(d) + 0.5 * Z if ensemble == "conditioned" else Z
+    return act(A, center(X, N))

@@ -1,0 +1,239 @@
+"""The learning flow and its end-to-end reduction (LM eq. 1.2, LM-Cons, LM-Inv, Remark 5, Figure 1.3).
+
+One job (:func:`simulate`), for E(X) = (1/2)|X - Y|^2 with a Gaussian target Y:
+
+* from a balanced start W_b = U.C (:func:`dln.balanced_point`) the learning flow
+  W' = -dphi^*(grad E(X)) (:func:`dln.learning_flow`) stays balanced (|G(t)|,
+  LM-Inv) and its end-to-end matrix matches the induced flow
+  X' = -A_{N,X}(grad E(X)) (:func:`dln.end_to_end_flow`, LM Remark 5);
+* from a Gaussian start the moments are conserved (|G(t) - G_0| / |G_0|, LM-Cons);
+* for the spectral loss E = (1/p) sum_i sigma_i^p (p = 2) the singular values of
+  the end-to-end flow follow sigma_i' = -N sigma_i^{2 - 2/N} sigma_i^{p-1}, solved in
+  closed form: sigma^{1-a}(t) = sigma_0^{1-a} - (1-a) N t with a = p + 1 - 2/N.
+
+:func:`figure_1_3` returns the d = 1, N = 2 data of LM Fig. 1.3 (E = (x - 1.5)^2 / 2):
+trajectories (w1, w2) from several starts stay on w1^2 - w2^2 = const, and along the
+balanced trajectory x(t) = w2 w1 matches x' = -N |x|^{2-2/N} E'(x) solved independently
+by scipy's DOP853.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from .._action import balanced_point
+from .._errors import DLNError
+from .._linalg import norm, sqnorm
+from .._product import end_to_end, moments
+from .._random import random_layers, random_matrix, rng_from_params
+from ._conventions import finalize
+
+FAMILY = "learning_flow"
+
+DEFAULT_PARAMS: dict = {
+    "N": 3,
+    "d": 3,
+    "field": "real",
+    "seed": 0,
+    "T": 3.0,
+    "n_t": 31,
+    "rtol": 1e-11,
+}
+
+#: Parameters along which :func:`aggregate` combines jobs.
+SWEEP_KEYS = ("N", "d", "field", "seed")
+
+#: Schatten exponent of the spectral loss used for the singular-value ODE.
+P_SPECTRAL = 2.0
+
+
+def _params(params: dict) -> dict:
+    p = dict(DEFAULT_PARAMS)
+    p.update(params or {})
+    unknown = set(p) - set(DEFAULT_PARAMS)
+    if unknown:
+        raise DLNError(f"params: unknown keys {sorted(unknown)} for family {FAMILY!r}; known: {sorted(DEFAULT_PARAMS)}")
+    return p
+
+
+def _da(values, dims, long_name: str, units: str = "1") -> xr.DataArray:
+    return xr.DataArray(values, dims=dims, attrs={"long_name": long_name, "units": units})
+
+
+def spectral_gradient(X: np.ndarray, p: float = P_SPECTRAL) -> np.ndarray:
+    """Gradient of E = (1/p) sum_i sigma_i(X)^p: U Sigma^{p-1} V^*, shape (..., d, d)."""
+    U, s, Vh = np.linalg.svd(X)
+    return (U * (s ** (p - 1.0))[..., None, :]) @ Vh
+
+
+def simulate(params: dict) -> xr.Dataset:
+    """One job: LM-Inv, LM-Cons and Remark 5 for the quadratic loss, and the singular-value ODE.
+
+    Parameters
+    ----------
+    params : dict
+        Keys of :data:`DEFAULT_PARAMS`: ``N``, ``d``, ``field``, ``seed``, ``T``, ``n_t``,
+        ``rtol`` (local tolerance of the Dormand-Prince 5(4) integrator; atol = rtol / 100).
+
+    Returns
+    -------
+    xarray.Dataset with dims ``t`` and ``i`` (d): ``loss``, ``G_balanced``, ``G_drift``,
+    ``X_rem5_err`` (t); ``sv_flow``, ``sv_pred`` (t, i); scalars ``G_balanced_max``,
+    ``G_drift_max``, ``X_rem5_err_max``, ``sv_err_max``.
+    """
+    import dln
+
+    p = _params(params)
+    N, d, T, n_t = int(p["N"]), int(p["d"]), float(p["T"]), int(p["n_t"])
+    rtol = float(p["rtol"])
+    atol = rtol / 100.0
+    rng = rng_from_params(family=FAMILY, **p)
+    field = p["field"]
+    Y = random_matrix(rng, (d, d), field)
+
+    def grad_E(X):
+        return X - Y
+
+    t = np.linspace(0.0, T, n_t)
+    Wb = balanced_point(random_matrix(rng, (d, d), field), N, rng)
+    Wt = dln.learning_flow(Wb, grad_E, t, rtol=rtol, atol=atol)
+    X_W = end_to_end(Wt)
+    X_e = dln.end_to_end_flow(X_W[0], grad_E, N, t, rtol=rtol, atol=atol)
+    rem5 = norm(X_W - X_e) / norm(X_e)
+    G_bal = norm(moments(Wt), 3)
+    W0 = random_layers(rng, N, d, field)
+    Wu = dln.learning_flow(W0, grad_E, t, rtol=rtol, atol=atol)
+    Gu = moments(Wu)
+    G_drift = norm(Gu - Gu[0], 3) / norm(Gu[0], 3)
+    # spectral loss: closed-form singular values
+    X0 = random_matrix(rng, (d, d), field)
+    Xs = dln.end_to_end_flow(X0, spectral_gradient, N, t, rtol=rtol, atol=atol)
+    sv = np.linalg.svd(Xs, compute_uv=False)
+    a = P_SPECTRAL + 1.0 - 2.0 / N
+    sv_pred = (sv[0] ** (1.0 - a) - (1.0 - a) * N * t[:, None]) ** (1.0 / (1.0 - a))
+    sv_err = np.abs(sv - sv_pred) / sv_pred
+    ds = xr.Dataset(
+        {
+            "loss": _da(0.5 * sqnorm(X_W - Y), ("t",), "loss E = |X - Y|^2 / 2 along the balanced learning flow"),
+            "G_balanced": _da(G_bal, ("t",), "|G(t)| of the learning flow from a balanced start (LM-Inv)"),
+            "G_drift": _da(G_drift, ("t",), "|G(t) - G_0| / |G_0| of the learning flow from a Gaussian start"),
+            "X_rem5_err": _da(rem5, ("t",), "|X_learning(t) - X_end_to_end(t)| / |X_end_to_end(t)| (LM Remark 5)"),
+            "sv_flow": _da(sv, ("t", "i"), "singular values of the end-to-end flow, E = sum sigma^2 / 2"),
+            "sv_pred": _da(sv_pred, ("t", "i"), "closed form of sigma_i' = -N sigma_i^(2-2/N) sigma_i^(p-1), p = 2"),
+            "G_balanced_max": _da(float(G_bal.max()), (), "max over t of |G(t)| from the balanced start"),
+            "G_drift_max": _da(float(G_drift.max()), (), "max over t of |G(t) - G_0| / |G_0|"),
+            "X_rem5_err_max": _da(float(rem5.max()), (), "max over t of the Remark 5 discrepancy"),
+            "sv_err_max": _da(float(sv_err.max()), (), "max relative error of the singular values vs closed form"),
+        },
+        coords={"t": t, "i": np.arange(d)},
+    )
+    return finalize(
+        ds,
+        title=f"Learning flow and Remark 5: N={N}, d={d}, {field}, seed {p['seed']}",
+        summary="Invariance of the balanced manifold and conservation of G under the learning flow; the induced "
+        "end-to-end flow X' = -A_{N,X}(grad E) and its singular-value ODE.",
+        references=["LM", "MY"],
+        config=p,
+        context=f"{FAMILY} {json.dumps(p, sort_keys=True)}",
+    )
+
+
+def aggregate(datasets: list) -> xr.Dataset:
+    """Combine jobs along new dimensions N, d, field, seed (jobs with different d: ``sv_*`` dropped)."""
+    parts = []
+    for ds in datasets:
+        cfg = json.loads(ds.attrs.get("config", "{}"))
+        one = ds.copy()
+        one.attrs = {}
+        for k in SWEEP_KEYS:
+            if k not in one.coords:
+                one = one.expand_dims({k: [cfg.get(k, DEFAULT_PARAMS[k])]})
+        parts.append(one)
+    if len({int(ds.sizes["i"]) for ds in datasets}) > 1:
+        parts = [one.drop_vars(["sv_flow", "sv_pred", "i"]) for one in parts]
+    out = xr.combine_by_coords(parts, combine_attrs="override", join="outer", compat="no_conflicts")
+    return finalize(
+        out,
+        title="Learning flow and Remark 5, all jobs",
+        summary="LM-Inv, LM-Cons and the end-to-end reduction of the learning flow (Remark 5).",
+        references=["LM", "MY"],
+        config={"jobs": len(datasets)},
+        context=f"{FAMILY} aggregate",
+    )
+
+
+def figure_1_3(
+    starts=((1.2, 0.3), (0.4, 1.1), (0.6, 0.6), (-0.5, 0.9), (1.5, -0.2)),
+    target: float = 1.5,
+    T: float = 4.0,
+    n_t: int = 81,
+) -> xr.Dataset:
+    """Learning-flow trajectories for d = 1, N = 2, E = (x - target)^2 / 2 (LM Fig. 1.3).
+
+    Parameters
+    ----------
+    starts : sequence of (w1, w2)
+        Initial points; one balanced start (w1 = w2) is always included as start 0.
+    target : float
+        Minimizer of E.
+    T, n_t : float, int
+        Final time and number of output times.
+
+    Returns
+    -------
+    xarray.Dataset with dims ``start`` and ``t``: ``w1``, ``w2`` (start, t), ``G0`` (start) =
+    w1^2 - w2^2 at t = 0, ``G_drift`` (start) = max_t |G(t) - G0|, ``x_reduced`` (t) the solution
+    of x' = -N |x|^{2-2/N} E'(x) from the balanced start (scipy DOP853, rtol 1e-12), and
+    ``x_reduced_err`` = max_t |w2 w1 - x_reduced| along the balanced trajectory.
+    """
+    import scipy.integrate
+
+    import dln
+
+    N = 2
+    pts = [(0.8, 0.8)] + [tuple(map(float, s)) for s in starts]
+    W0 = np.array(pts, dtype=float)[:, :, None, None]  # (start, 2, 1, 1): W_1 = w1, W_2 = w2
+    t = np.linspace(0.0, T, n_t)
+
+    def grad_E(X):
+        return X - target
+
+    Wt = dln.learning_flow(W0, grad_E, t, rtol=1e-12, atol=1e-14)[..., 0, 0]  # (t, start, 2)
+    w1, w2 = Wt[..., 0].T, Wt[..., 1].T
+    G = w1**2 - w2**2
+    x0 = pts[0][0] * pts[0][1]
+    sol = scipy.integrate.solve_ivp(
+        lambda _t, x: -N * np.abs(x) ** (2.0 - 2.0 / N) * (x - target),
+        (0.0, T),
+        [x0],
+        method="DOP853",
+        t_eval=t,
+        rtol=1e-12,
+        atol=1e-14,
+    )
+    x_red = sol.y[0]
+    ds = xr.Dataset(
+        {
+            "w1": _da(w1, ("start", "t"), "first layer w1(t) (d = 1, N = 2)"),
+            "w2": _da(w2, ("start", "t"), "second layer w2(t) (d = 1, N = 2)"),
+            "G0": _da(G[:, 0], ("start",), "conserved moment w1^2 - w2^2 at t = 0"),
+            "G_drift": _da(np.abs(G - G[:, :1]).max(axis=1), ("start",), "max_t |G(t) - G(0)|"),
+            "x_reduced": _da(x_red, ("t",), "solution of x' = -N |x|^(2-2/N) E'(x) from the balanced start"),
+            "x_reduced_err": _da(
+                float(np.max(np.abs(w1[0] * w2[0] - x_red))), (), "max_t |w2 w1 - x_reduced| (balanced start)"
+            ),
+            "x_target": _da(float(target), (), "minimizer of E = (x - target)^2 / 2"),
+        },
+        coords={"t": t, "start": np.arange(len(pts))},
+    )
+    return finalize(
+        ds,
+        title="Learning flow for d = 1, N = 2 (LM Fig. 1.3)",
+        summary="Trajectories stay on w1^2 - w2^2 = const; the balanced one follows the reduced ODE.",
+        references=["LM"],
+        config={"starts": [list(s) for s in pts], "target": target, "T": T, "n_t": n_t},
+        context=f"{FAMILY} figure_1_3",
+    )

@@ -1,0 +1,211 @@
+"""Shared pytest fixtures and helpers.
+
+``require_tool(name)``: skip a test when a system tool (or library) is missing, unless the
+environment variable ``DLN_REQUIRE_ALL=1`` is set (CI sets it), in which case the test fails:
+in CI a missing tool is a broken set-up, not a reason to skip.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+#: Tools that are not executables on PATH: name -> how to find them.
+_LIBRARIES = {"udunits2": lambda: ctypes.util.find_library("udunits2")}
+
+
+def require_all() -> bool:
+    return os.environ.get("DLN_REQUIRE_ALL", "") == "1"
+
+
+def find_tool(name: str) -> str | None:
+    """Path of an executable (looked up next to the running Python first, then on PATH), or a library."""
+    if name in _LIBRARIES:
+        return _LIBRARIES[name]()
+    cand = VENV_BIN / name
+    if cand.exists():
+        return str(cand)
+    return shutil.which(name) or (shutil.which(name, path="/usr/sbin:/sbin") if name.endswith("d") else None)
+
+
+def require_tool(name: str, why: str = "") -> str:
+    """Return the tool's path; skip the test if it is missing (fail under ``DLN_REQUIRE_ALL=1``)."""
+    path = find_tool(name)
+    if path is None:
+        msg = f"required tool {name!r} is not installed" + (f" ({why})" if why else "")
+        if require_all():
+            pytest.fail(msg + "; DLN_REQUIRE_ALL=1 makes this a failure (bash run.sh test installs it)")
+        pytest.skip(msg)
+    return path
+
+
+def cf_tables() -> Path | None:
+    """Folder with the CF tables: $DLN_CF_TABLES, /work/shared/cf-tables or <repo>/../shared/cf-tables."""
+    for cand in (os.environ.get("DLN_CF_TABLES"), "/work/shared/cf-tables", ROOT.parent / "shared" / "cf-tables"):
+        if cand and (Path(cand) / "cf-standard-name-table.xml").exists():
+            return Path(cand)
+    return None
+
+
+@pytest.fixture
+def require():
+    """The :func:`require_tool` helper as a fixture."""
+    return require_tool
+
+
+#: The one message the CF checker may print that is not a defect of the file: cfchecker 4.1,
+#: the newest release, knows CF versions up to 1.8 only, so it does not recognise "CF-1.11" in
+#: ``Conventions`` (the datasets use no feature newer than CF-1.8). Every other error fails.
+CF_VERSION_ERROR = "ERROR: (2.6.1): This netCDF file does not appear to contain CF Convention data."
+
+
+def cf_check(paths) -> dict[str, list[str]]:
+    """Run the real CF checker (``cfchecks``) on netCDF files; return {path: [error lines]}.
+
+    Uses the local CF tables (:func:`cf_tables`); skips (fails under ``DLN_REQUIRE_ALL=1``)
+    when cfchecks, udunits2 or the tables are missing.
+    """
+    import subprocess
+
+    exe = require_tool("cfchecks", "pip install cfchecker")
+    require_tool("udunits2", "apt-get install -y libudunits2-0")
+    tables = cf_tables()
+    if tables is None:
+        msg = "CF tables not found (set DLN_CF_TABLES or provide ../shared/cf-tables)"
+        if require_all():
+            pytest.fail(msg)
+        pytest.skip(msg)
+    paths = [str(p) for p in paths]
+    proc = subprocess.run(
+        [
+            exe,
+            "-s",
+            str(tables / "cf-standard-name-table.xml"),
+            "-a",
+            str(tables / "area-type-table.xml"),
+            "-r",
+            str(tables / "standardized-region-list.xml"),
+            *paths,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out: dict[str, list[str]] = {}
+    current = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("CHECKING NetCDF FILE:"):
+            current = line.split(":", 1)[1].strip()
+            out[current] = []
+        elif line.startswith(("ERROR:", "FATAL")) and current is not None and line.strip() != CF_VERSION_ERROR:
+            out[current].append(line.strip())
+        elif "aborted due to error" in line and current is not None:
+            out[current].append(line.strip())
+    missing = [p for p in paths if p not in out]
+    if missing:
+        raise AssertionError(f"cfchecks did not check {missing}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    # the exit status is the number of errors (or minus the number of warnings): parse instead
+    if "Traceback" in proc.stderr:
+        raise AssertionError(f"cfchecks crashed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# a copy of the repository to run the workflow in, and toy experiment modules
+# ------------------------------------------------------------------------------------------------
+COPY_ITEMS = ("Snakefile", "workflow", "config", "book", "src")
+COPY_IGNORE = (
+    "_build",
+    "_generated",
+    "__pycache__",
+    ".snakemake",
+    "results",
+    "logs",
+    "*.egg-info",
+    ".ipynb_checkpoints",
+)
+
+
+def copy_repo(dest: Path) -> Path:
+    """Copy what the workflow needs (Snakefile, workflow/, config/, book/, src/) to ``dest``.
+
+    The ``dln`` package is still imported from the installed (editable) checkout.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns(*COPY_IGNORE)
+    for item in COPY_ITEMS:
+        src = ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, dest / item, ignore=ignore)
+        elif src.exists():
+            shutil.copy2(src, dest / item)
+    return dest
+
+
+TOY_MODULE = '''\
+"""A toy stand-in for an experiment family, for testing the workflow machinery.
+
+seed == 666 gives a NaN (the job must abort naming rule and params); seed == 777 writes the
+process id to $DLN_TOY_PIDFILE and sleeps, if that file does not exist yet (so that a test can kill
+the job, and the rerun completes).
+"""
+import os
+import time
+
+import numpy as np
+import xarray as xr
+
+from dln import rng_from_params
+from dln.experiments._conventions import finalize
+
+DEFAULT_PARAMS = {"p": 1.0, "N": 3, "d": 3, "field": "real", "seed": 0, "n_restarts": 3}
+
+
+def simulate(params, progress=None):
+    p = {**DEFAULT_PARAMS, **params}
+    rng = rng_from_params(family="toy", **p)
+    if p["seed"] == 777 and not os.path.exists(os.environ["DLN_TOY_PIDFILE"]):
+        with open(os.environ["DLN_TOY_PIDFILE"], "w") as fh:
+            fh.write(str(os.getpid()))
+        time.sleep(120)
+    t = np.linspace(0.0, 1.0, 11)
+    y = np.exp(-p["p"] * t) * (1 + 0.01 * rng.standard_normal(t.size))
+    if p["seed"] == 666:
+        y[3] = np.nan
+    for i in range(5):
+        if progress is not None:
+            progress((i + 1) / 5, f"step {i + 1} of 5")
+    ds = xr.Dataset(
+        {"y": (("t",), y, {"long_name": "toy decay", "units": "1"})},
+        coords={"t": t},
+    ).expand_dims({"p": [p["p"]], "seed": [p["seed"]]})
+    return finalize(ds, title="toy", summary="toy job", references=["LM"], config=p, context="toy")
+
+
+def aggregate(datasets):
+    out = xr.combine_by_coords(datasets, combine_attrs="override")
+    return finalize(out, title="toy", summary="toy aggregate", references=["LM"], config={}, context="toy agg")
+'''
+
+
+def write_toy_experiments(dest: Path, families=("schatten",)) -> dict:
+    """Write a package ``dlntoy`` whose modules ``<family>`` are :data:`TOY_MODULE`.
+
+    Returns the environment variables that make the workflow use it
+    (``DLN_EXPERIMENTS_PACKAGE=dlntoy`` and ``PYTHONPATH``).
+    """
+    pkg = dest / "dlntoy"
+    pkg.mkdir(parents=True, exist_ok=True)
+    (pkg / "__init__.py").write_text("")
+    for family in families:
+        (pkg / f"{family}.py").write_text(TOY_MODULE)
+    pythonpath = os.pathsep.join([str(dest), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return {"DLN_EXPERIMENTS_PACKAGE": "dlntoy", "PYTHONPATH": pythonpath, "DLN_TOY_PIDFILE": str(dest / "toy.pid")}

@@ -1,0 +1,372 @@
+"""The built book, opened in headless Chromium (issue 7).
+
+Uses ``book/_build/html`` when it is already built and not older than its inputs (e.g. by the workflow
+test), or when ``DLN_RESULTS`` names the results directory it was built from; otherwise builds it with ``snakemake --cores 2 --configfile config/ci.yaml book``, which also runs
+whatever simulations the book needs. Then every page of the table of contents is opened in headless
+Chromium, driven over the DevTools protocol (with tornado's websocket client, a dependency of Jupyter
+Book), and the test checks that
+
+- every page loads (HTTP 200 from a local server, no error page, the page's title present);
+- every ``<img>`` is loaded and non-empty (``naturalWidth`` and ``naturalHeight`` > 0);
+- math renders: MathJax has typeset every math element (``mjx-container`` elements present, no error nodes);
+- the ledger table has one row per entry of ``results/ledger.json``, and the errata page one section per
+  erratum;
+- every internal link of the HTML points to an existing file.
+
+Skipped if Chromium is missing, unless ``DLN_REQUIRE_ALL=1`` (then it fails). Set
+``DLN_BOOK_SCREENSHOTS=<dir>`` to keep a PNG screenshot of every page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+HTML = BOOK / "_build" / "html"
+#: The datasets the book was built from (``DLN_RESULTS`` for a book built from another results directory,
+#: in which case the test never runs Snakemake and uses ``book/_build/html`` as it is).
+RESULTS = Path(os.environ.get("DLN_RESULTS", ROOT / "results"))
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+PAGE_TIMEOUT_S = 30.0
+
+
+def _chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _require_or_skip(reason: str) -> None:
+    if os.environ.get("DLN_REQUIRE_ALL") == "1":
+        pytest.fail(reason + " (DLN_REQUIRE_ALL=1)")
+    pytest.skip(reason)
+
+
+def _toc_pages() -> list[str]:
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        for ch in part.get("chapters", []):
+            pages.append(ch["file"])
+    return pages
+
+
+def _inputs_mtime() -> float:
+    paths = [*BOOK.glob("*.md"), BOOK / "_config.yml", BOOK / "_toc.yml", *BOOK.glob("_ext/*.py")]
+    paths += [*RESULTS.glob("*.nc"), RESULTS / "ledger.json"]
+    return max(p.stat().st_mtime for p in paths if p.exists())
+
+
+def _book_is_current() -> bool:
+    index = HTML / "index.html"
+    if not index.exists() or not (RESULTS / "ledger.json").exists():
+        return False
+    return index.stat().st_mtime >= _inputs_mtime()
+
+
+@pytest.fixture(scope="module")
+def built_book() -> Path:
+    """The HTML directory of a book built from the current datasets and pages."""
+    if "DLN_RESULTS" in os.environ:
+        if not (HTML / "index.html").exists():
+            pytest.fail(f"DLN_RESULTS is set but {HTML}/index.html does not exist")
+    elif not _book_is_current():
+        snakemake = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
+        cmd = [snakemake, "--cores", "2", "--configfile", "config/ci.yaml", "--config", "book=True", "--", "book"]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+        if proc.returncode != 0:
+            log = ROOT / "logs" / "book" / "book.log"
+            tail = log.read_text()[-4000:] if log.exists() else ""
+            pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}\n{tail}")
+        print(f"built the book with snakemake in {time.perf_counter() - t0:.1f} s")
+    assert (HTML / "index.html").exists()
+    return HTML
+
+
+def ledger_rows(data) -> list[dict]:
+    """The entries of ledger.json: a list of rows, or a dict holding one (e.g. under "entries")."""
+    if isinstance(data, list):
+        return data
+    for key in ("entries", "checks", "rows", "ledger"):
+        if isinstance(data.get(key), list):
+            return data[key]
+    for value in data.values():
+        if isinstance(value, list) and value and isinstance(value[0], dict) and "id" in value[0]:
+            return value
+    raise ValueError("ledger.json: no list of entries found")
+
+
+def _ledger_rows() -> list[dict]:
+    rows = ledger_rows(json.loads((RESULTS / "ledger.json").read_text()))
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Static checks (no browser)
+# ----------------------------------------------------------------------------------------------
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("href", "src"):
+            if tag in ("a", "img", "link", "script") and a.get(key):
+                self.refs.append(a[key])
+
+
+def test_every_toc_page_is_built(built_book):
+    missing = [p for p in _toc_pages() if not (built_book / f"{p}.html").exists()]
+    assert not missing, f"pages of _toc.yml missing from the HTML: {missing}"
+
+
+def test_internal_links_resolve(built_book):
+    broken = []
+    for page in sorted(built_book.rglob("*.html")):
+        if "_static" in page.parts:
+            continue
+        parser = _Links()
+        parser.feed(page.read_text(errors="replace"))
+        for ref in parser.refs:
+            url = urlparse(ref)
+            if url.scheme or url.netloc or ref.startswith(("#", "mailto:", "data:")):
+                continue
+            target = (page.parent / unquote(url.path)).resolve()
+            if not target.exists():
+                broken.append(f"{page.relative_to(built_book)} -> {ref}")
+    assert not broken, "broken internal links:\n" + "\n".join(broken[:30])
+
+
+def test_figure_captions_name_rule_dataset_and_commit(built_book):
+    for page in _toc_pages():
+        html = (built_book / f"{page}.html").read_text()
+        n_fig = html.count('<figure class="align-default" id="fig-') + html.count("<figure class=")
+        if n_fig == 0:
+            continue
+        # every figure caption carries a provenance line: rule, results/<file>.nc, commit
+        n_prov = html.count("Data: rule")
+        assert n_prov >= html.count("<figcaption"), f"{page}: a figure caption lacks its provenance"
+        assert "results/" in html and "commit" in html
+
+
+# ----------------------------------------------------------------------------------------------
+# Headless Chromium over the DevTools protocol
+# ----------------------------------------------------------------------------------------------
+
+PAGE_PROBE = r"""
+(async () => {
+  if (document.readyState !== 'complete') {
+    await new Promise(r => window.addEventListener('load', r, {once: true}));
+  }
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const imgs = [...document.images].map(i => ({src: i.currentSrc || i.src, complete: i.complete,
+                                               w: i.naturalWidth, h: i.naturalHeight}));
+  const ledger = document.querySelector('table#ledger-table, #ledger-table table, table.dln-ledger');
+  return JSON.stringify({
+    title: document.title,
+    h1: (document.querySelector('main h1, article h1, h1') || {}).textContent || '',
+    imgs: imgs,
+    mathSource: document.querySelectorAll('span.math, div.math').length,
+    mjx: document.querySelectorAll('mjx-container').length,
+    mjxErrors: document.querySelectorAll('mjx-merror').length,
+    rawTex: [...document.querySelectorAll('span.math, div.math')].filter(
+        e => !e.querySelector('mjx-container')).length,
+    ledgerRows: ledger ? ledger.querySelectorAll('tbody tr').length : -1,
+    errata: document.querySelectorAll('table.dln-erratum').length,
+  });
+})()
+"""
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class _CDP:
+    """A minimal DevTools-protocol client on tornado's websocket."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.next_id = 0
+
+    @classmethod
+    async def connect(cls, url: str) -> _CDP:
+        from tornado.websocket import websocket_connect
+
+        return cls(await websocket_connect(url, max_message_size=64 * 2**20))
+
+    async def call(self, method: str, timeout: float = PAGE_TIMEOUT_S, **params):
+        self.next_id += 1
+        mid = self.next_id
+        await self.ws.write_message(json.dumps({"id": mid, "method": method, "params": params}))
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"DevTools call {method} timed out")
+            msg = await asyncio.wait_for(self.ws.read_message(), left)
+            if msg is None:
+                raise ConnectionError("DevTools websocket closed")
+            data = json.loads(msg)
+            if data.get("id") == mid:
+                if "error" in data:
+                    raise RuntimeError(f"{method}: {data['error']}")
+                return data["result"]
+
+
+def _start_chromium(binary: str, profile: Path) -> tuple[subprocess.Popen, str]:
+    args = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--remote-debugging-port=0",
+        "--remote-debugging-address=127.0.0.1",
+        "--window-size=1280,1000",
+        "about:blank",
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port_file = profile / "DevToolsActivePort"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if port_file.exists():
+            lines = port_file.read_text().split()
+            if len(lines) >= 2:
+                return proc, lines[0]
+        if proc.poll() is not None:
+            raise RuntimeError(f"chromium exited with code {proc.returncode}")
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("chromium did not open its DevTools port within 30 s")
+
+
+async def _probe_pages(port: str, base: str, pages: list[str], shots: Path | None) -> dict[str, dict]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?about:blank", method="PUT")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        target = json.loads(resp.read())
+    cdp = await _CDP.connect(target["webSocketDebuggerUrl"])
+    await cdp.call("Page.enable")
+    await cdp.call("Runtime.enable")
+    out = {}
+    for page in pages:
+        url = f"{base}/{page}.html"
+        nav = await cdp.call("Page.navigate", url=url)
+        if nav.get("errorText"):
+            out[page] = {"error": nav["errorText"]}
+            continue
+        res = await cdp.call(
+            "Runtime.evaluate", expression=PAGE_PROBE, awaitPromise=True, returnByValue=True, timeout=PAGE_TIMEOUT_S
+        )
+        if "exceptionDetails" in res:
+            out[page] = {"error": str(res["exceptionDetails"])}
+            continue
+        out[page] = json.loads(res["result"]["value"])
+        if shots is not None:
+            import base64
+
+            metrics = await cdp.call("Page.getLayoutMetrics")
+            size = metrics.get("cssContentSize") or metrics["contentSize"]
+            clip = {"x": 0, "y": 0, "width": 1280, "height": min(float(size["height"]), 12000.0), "scale": 1}
+            shot = await cdp.call("Page.captureScreenshot", format="png", captureBeyondViewport=True, clip=clip)
+            (shots / f"{page}.png").write_bytes(base64.b64decode(shot["data"]))
+    cdp.ws.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser_report(built_book) -> dict[str, dict]:
+    binary = _chromium()
+    if binary is None:
+        _require_or_skip("chromium is not installed (apt-get install chromium)")
+    handler = functools.partial(_Quiet, directory=str(built_book))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    shots = os.environ.get("DLN_BOOK_SCREENSHOTS")
+    shot_dir = Path(shots) if shots else None
+    if shot_dir is not None:
+        shot_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dln-chromium-") as tmp:
+        proc, port = _start_chromium(binary, Path(tmp))
+        try:
+            report = asyncio.run(asyncio.wait_for(_probe_pages(port, base, _toc_pages(), shot_dir), timeout=120))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            server.shutdown()
+            server.server_close()
+    return report
+
+
+def test_every_page_loads(browser_report):
+    for page in _toc_pages():
+        r = browser_report[page]
+        assert "error" not in r, f"{page}: {r.get('error')}"
+        assert r["title"] and "Error response" not in r["title"], f"{page}: bad title {r['title']!r}"
+        assert r["h1"].strip(), f"{page}: no heading"
+
+
+def test_every_image_is_present_and_non_empty(browser_report):
+    n = 0
+    for page, r in browser_report.items():
+        for img in r["imgs"]:
+            n += 1
+            assert img["complete"] and img["w"] > 0 and img["h"] > 0, f"{page}: image {img['src']} did not load"
+    assert n >= 4, "the book shows fewer figures than LM Figures 1.1-1.3 and CKM Figure 1"
+
+
+def test_math_renders(browser_report):
+    pages_with_math = 0
+    for page, r in browser_report.items():
+        assert r["mjxErrors"] == 0, f"{page}: MathJax reported {r['mjxErrors']} errors"
+        assert r["rawTex"] == 0, f"{page}: {r['rawTex']} math elements were not typeset"
+        if r["mathSource"]:
+            pages_with_math += 1
+            assert r["mjx"] >= r["mathSource"], f"{page}: {r['mjx']} rendered of {r['mathSource']} math elements"
+    assert pages_with_math >= 8
+
+
+def test_ledger_table_has_one_row_per_entry(browser_report):
+    rows = _ledger_rows()
+    assert browser_report["ledger"]["ledgerRows"] == len(rows)
+    n_errata = sum(r["status"] == "erratum" for r in rows)
+    assert browser_report["errata"]["errata"] == n_errata

@@ -1,0 +1,191 @@
+"""Solvers of the fiber gradient w_b, H(b) = G (LM Lemma 5, eq. 2.19): agreement, accuracy, errors.
+
+The dense least-squares solver is the reference. Its own accuracy is checked where
+it matters (cond(X) = 1e12): one step of iterative refinement on H b = G must
+change it by less than the tolerance, and W - w_b must be orthogonal to the
+tangent space, w^*(W - w_b) = 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import dln
+from dln._fiber_inputs import fiber_test_layers
+from dln.tolerances import TOL
+
+AGREE = TOL["solver_agreement"].value  # 1e-8
+IDENT = TOL["identity"].value  # 1e-10
+
+# Relative error of b and w_b against the dense reference at cond(X) <= 1e12 on the
+# "conditioned" ensemble with d, N <= 5. Reason: cond(H) reaches ~1e8 there, so any
+# backward-stable solver has a forward error in b of ~cond(H) eps ~ 2e-8 in the worst
+# case (measured <= 1e-9 for "auto"/"pcg", <= 4e-10 for "block"); w_b is better
+# conditioned (~cond(w) eps, measured <= 2e-11). To be added to TOL as "fiber_ill_b".
+FIBER_ILL_B = 1e-7
+# Normal-space method ("normal"): it squares cond(X), so it is only accurate for
+# well-conditioned X; checked at cond(X) = 1e2 with TOL["solver_agreement"].
+
+
+def _rel(a, b) -> float:
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def _layers(seed, N, d, ensemble="conditioned", cond=1e2, field="real", batch=()):
+    rng = dln.rng_from_params(test="fiber_solvers", seed=seed, N=N, d=d, ensemble=ensemble, cond=cond, field=field)
+    return fiber_test_layers(rng, N, d, ensemble, cond, field, batch)
+
+
+CASES = [(2, 3), (3, 2), (3, 4), (4, 5), (5, 3)]  # (d, N)
+
+
+@pytest.mark.parametrize("field", ["real", "complex"])
+@pytest.mark.parametrize("d,N", CASES)
+@pytest.mark.parametrize("ensemble", ["near_identity", "conditioned", "gaussian"])
+def test_every_method_agrees_with_dense(field, d, N, ensemble):
+    for seed in range(2):
+        W = _layers(seed, N, d, ensemble, 1e2, field)
+        b_ref = dln.regularizing_generator(W, method="dense")
+        w_ref = dln.orbit_tangent(W, b_ref)
+        for method in ("auto", "pcg", "block"):
+            b = dln.regularizing_generator(W, method=method, maxiter=5000)
+            assert b.dtype == b_ref.dtype
+            assert _rel(b, b_ref) < AGREE, (method, seed)
+            assert _rel(dln.fiber_gradient(W, method=method, maxiter=5000), w_ref) < AGREE, (method, seed)
+        if ensemble != "gaussian":  # the normal-space method squares cond(X)
+            assert _rel(dln.fiber_gradient(W, method="normal"), w_ref) < AGREE
+
+
+@pytest.mark.parametrize("field", ["real", "complex"])
+@pytest.mark.parametrize("ensemble", ["near_identity", "conditioned"])
+def test_auto_uses_the_iteration_for_larger_layers(field, ensemble):
+    # d = 13 > AUTO_BLOCK_MAX_D: "auto" runs "pcg"; reference "block" (dense lstsq is slow here)
+    W = _layers(12, 4, 13, ensemble, 1e6, field)
+    ref = dln.regularizing_generator(W, method="block")
+    info: dict = {}
+    b = dln.regularizing_generator(W, info=info)
+    assert not info["fallback"] and info["iterations"] > 0
+    assert _rel(b, ref) < AGREE
+    assert _rel(dln.orbit_tangent(W, b), dln.orbit_tangent(W, ref)) < AGREE
+
+
+@pytest.mark.parametrize("method", ["auto", "pcg", "block", "dense", "normal"])
+@pytest.mark.parametrize("field", ["real", "complex"])
+def test_batched_input_equals_per_item_calls(method, field):
+    W = _layers(3, 4, 3, "near_identity", field=field, batch=(2, 3))
+    out = dln.fiber_gradient(W, method=method)
+    assert out.shape == W.shape
+    for i in range(2):
+        for j in range(3):
+            assert _rel(out[i, j], dln.fiber_gradient(W[i, j], method=method)) < IDENT
+
+
+@pytest.mark.parametrize("field", ["real", "complex"])
+@pytest.mark.parametrize("cond", [1e2, 1e6, 1e12])
+def test_accuracy_against_a_checked_dense_reference(field, cond):
+    d, N = 4, 5
+    for seed in range(2):
+        W = _layers(seed, N, d, "conditioned", cond, field)
+        assert np.linalg.cond(dln.end_to_end(W)) == pytest.approx(cond, rel=1e-2)
+        b_ref = dln.regularizing_generator(W, method="dense")
+        w_ref = dln.orbit_tangent(W, b_ref)
+        # the reference itself: one refinement step on H b = G (dense Cholesky) barely moves it ...
+        Hm = dln.gram_matrix(W)
+        res = (dln.moments(W) - dln.gram_operator(W, b_ref)).reshape(-1)
+        step = np.linalg.solve(Hm, res)
+        assert np.linalg.norm(step) / np.linalg.norm(b_ref) < 0.1 * FIBER_ILL_B
+        # ... and W - w_b is orthogonal to the tangent space: w^*(W - w_b) = 0
+        normw = np.linalg.norm(dln.tangent_matrix(W), 2)
+        ortho = np.linalg.norm(dln.orbit_tangent_adjoint(W, W - w_ref)) / (normw * np.linalg.norm(W))
+        assert ortho < 1e-13
+        tol_b = AGREE if cond <= 1e6 else FIBER_ILL_B
+        for method in ("auto", "pcg", "block"):
+            b = dln.regularizing_generator(W, method=method, maxiter=5000)
+            assert _rel(b, b_ref) < tol_b, (method, seed)
+            assert _rel(dln.orbit_tangent(W, b), w_ref) < AGREE, (method, seed)
+
+
+@pytest.mark.parametrize("field", ["real", "complex"])
+def test_gradient_is_tangent_and_residual_is_normal(field):
+    W = _layers(5, 6, 4, "conditioned", 1e6, field)
+    wb = dln.fiber_gradient(W)
+    P, Q = dln.partial_products(W)
+    scale = sum(np.linalg.norm(P[k]) * np.linalg.norm(wb[k]) * np.linalg.norm(Q[k]) for k in range(6))
+    assert np.linalg.norm(dln.dphi(W, wb)) < IDENT * scale  # tangency: dphi(w_b) = 0
+    normw = np.linalg.norm(dln.tangent_matrix(W), 2)
+    assert np.linalg.norm(dln.orbit_tangent_adjoint(W, W - wb)) < IDENT * normw * np.linalg.norm(W)  # w^*(W - w_b) = 0
+
+
+@pytest.mark.parametrize("method", ["auto", "pcg", "block"])
+def test_balanced_point_gives_zero_generator(method):
+    X = dln.random_matrix(np.random.default_rng(0), (3, 3))
+    Wb = dln.balanced_point(X, 5, np.random.default_rng(1))
+    b = dln.regularizing_generator(Wb, method=method)
+    assert np.linalg.norm(b) < IDENT * np.linalg.norm(Wb) ** 2
+
+
+def test_warm_start_and_info():
+    W = _layers(7, 8, 5, "near_identity")
+    info: dict = {}
+    b = dln.regularizing_generator(W, method="pcg", info=info)
+    assert set(info) >= {"iterations", "err_est", "cond_est", "fallback"}
+    assert info["iterations"] > 0 and info["err_est"] <= 1e-10 and not info["fallback"]
+    info2: dict = {}
+    b2 = dln.regularizing_generator(W, method="pcg", b0=b * (1 + 1e-6), info=info2)
+    assert info2["iterations"] < info["iterations"]
+    assert _rel(b2, b) < AGREE
+    with pytest.raises(dln.DLNError, match="b0: expected shape"):
+        dln.regularizing_generator(W, b0=b[:-1])
+
+
+def test_auto_falls_back_to_block_when_the_iteration_stalls():
+    W = _layers(8, 3, 13, "conditioned_gaussian", 1e6, batch=(2,))  # d = 13: "auto" tries "pcg" first
+    ref = dln.regularizing_generator(W, method="block")
+    info: dict = {}
+    b = dln.regularizing_generator(W, method="auto", maxiter=3, info=info)
+    assert np.all(info["fallback"]) and np.all(info["iterations"] > 0)
+    assert _rel(b, ref) < 1e-12
+    with pytest.raises(dln.RankDeficientError, match="did not reach the tolerance"):
+        dln.regularizing_generator(W, method="pcg", maxiter=3)
+
+
+@pytest.mark.parametrize("method", ["auto", "pcg", "dense", "block", "normal"])
+def test_singular_X_raises(method):
+    W = _layers(9, 4, 3)
+    W[1] = np.outer([1.0, 2.0, 3.0], [1.0, 0.0, 1.0])
+    with pytest.raises(dln.RankDeficientError, match="X = end_to_end"):
+        dln.fiber_gradient(W, method=method)
+    W = _layers(9, 4, 3)
+    U, s, Vh = np.linalg.svd(W[0])
+    W[0] = (U * np.array([1.0, 1.0, 1e-16])) @ Vh  # numerically singular: cond(X) > 1e14
+    with pytest.raises(dln.RankDeficientError, match="numerically singular"):
+        dln.fiber_gradient(W, method=method)
+
+
+def test_unknown_method_and_normal_generator():
+    W = _layers(10, 3, 2)
+    with pytest.raises(dln.DLNError, match="method: expected one of"):
+        dln.regularizing_generator(W, method="magic")
+    with pytest.raises(dln.DLNError, match="has no b"):
+        dln.regularizing_generator(W, method="normal")
+    assert set(dln.SOLVERS) == {"auto", "pcg", "dense", "block", "normal"}
+
+
+def test_two_layers_and_one_by_one():
+    for N, d in [(2, 3), (2, 1), (5, 1)]:
+        W = _layers(11, N, d)
+        ref = dln.regularizing_generator(W, method="dense")
+        for method in ("auto", "pcg", "block"):
+            assert _rel(dln.regularizing_generator(W, method=method), ref) < AGREE
+
+
+def test_auto_falls_back_only_for_the_items_that_need_it():
+    easy = _layers(13, 4, 13, "near_identity")
+    hard = _layers(13, 4, 13, "conditioned_gaussian", 1e6)
+    W = np.stack([easy, hard])
+    info: dict = {}
+    b = dln.regularizing_generator(W, maxiter=80, info=info)
+    assert list(info["fallback"]) == [False, True]
+    assert np.isfinite(info["err_est"][0]) and np.isnan(info["err_est"][1])
+    assert _rel(b, dln.regularizing_generator(W, method="block")) < AGREE

@@ -1,0 +1,216 @@
+"""Tests of the Runge-Kutta and Runge-Kutta-Munthe-Kaas integrators (dln._integrators)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+import dln
+from dln import _linalg as la
+from dln._integrators import check_times, dexpinv, exp_act, expm_batched, integrate_group, integrate_vector
+from dln.tolerances import tol
+
+FIELDS = ("real", "complex")
+
+
+def _rng(*tags):
+    return dln.rng_from_params(test="integrators", tags=list(tags))
+
+
+def _near_identity(rng, N, d, field, eps=0.15, batch=()):
+    return np.eye(d) + eps * dln.random_layers(rng, N, d, field, batch=batch)
+
+
+def _slope(hs, errs):
+    return float(np.polyfit(np.log(hs), np.log(errs), 1)[0])
+
+
+# ----------------------------------------------------------------------------- building blocks
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("scale", [1e-4, 0.05, 0.7, 3.0, 20.0])
+def test_expm_batched_matches_scipy(field, scale):
+    A = scale * dln.random_matrix(_rng("expm", field, scale), (3, 2, 4, 4), field)
+    E = expm_batched(A)
+    ref = np.stack([scipy.linalg.expm(a) for a in A.reshape(-1, 4, 4)]).reshape(A.shape)
+    # exp is ill-conditioned for large non-normal arguments: compare relative to |exp(|A|)|
+    cond = np.exp(2 * scale * 4)
+    assert la.norm(E - ref, 4) / la.norm(ref, 4) <= tol("identity") * max(1.0, cond * 1e-6)
+    assert E.dtype == (np.complex128 if field == "complex" else np.float64)
+
+
+def test_expm_batched_zero_and_nonfinite():
+    assert np.array_equal(expm_batched(np.zeros((2, 3, 3))), np.broadcast_to(np.eye(3), (2, 3, 3)))
+    assert np.all(np.isnan(expm_batched(np.full((1, 2, 2), np.inf))))
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_dexpinv_inverts_dexp(field):
+    """d/ds exp(u + s w) exp(-u) at s = 0 equals v for w = dexpinv_u(v) (truncation O(|u|^6))."""
+    rng = _rng("dexpinv", field)
+    u = 0.03 * dln.random_matrix(rng, (3, 3, 3), field)
+    v = dln.random_matrix(rng, (3, 3, 3), field)
+    w = dexpinv(u, v)
+    eps = 1e-5
+    dexp = (expm_batched(u + eps * w) - expm_batched(u - eps * w)) / (2 * eps) @ expm_batched(-u)
+    assert la.norm(dexp - v, 3) / la.norm(v, 3) <= 1e-8
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_exp_act_is_the_group_action_and_conserves_X(field):
+    rng = _rng("exp_act", field)
+    W = dln.random_layers(rng, 5, 3, field, batch=(2,))
+    u = 0.5 * dln.random_matrix(rng, (2, 4, 3, 3), field)
+    V = exp_act(u, W)
+    assert la.norm(V - dln.act(la.expm(u), W), 3).max() <= tol("identity") * la.norm(W, 3).max()
+    X = dln.end_to_end(W)
+    assert (la.norm(dln.end_to_end(V) - X) / la.norm(X)).max() <= tol("identity_tight") * 10
+
+
+def test_check_times_rejects_bad_times():
+    assert check_times([0, 1, 2]).dtype == np.float64
+    for bad in ([1.0, 2.0], [0.0, 2.0, 1.0], [[0.0, 1.0]], [], [0.0, np.nan], [0.0, 0.0]):
+        with pytest.raises(dln.DLNError, match="t"):
+            check_times(bad)
+
+
+# ----------------------------------------------------------------------------- convergence orders
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_rkmk4_fixed_step_order(field):
+    """Fixed-step RKMK4 on the regularizing flow: fitted order 4 +- order_band."""
+    rng = _rng("rkmk4-order", field)
+    W0 = _near_identity(rng, 4, 3, field)
+    t = np.array([0.0, 1.0])
+    ref = dln.regularizing_flow(W0, t, rtol=1e-13)[-1]
+    hs = np.array([0.1, 0.05, 0.025, 0.0125])
+    errs = [la.norm(dln.regularizing_flow(W0, t, method="rk4", dt=h)[-1] - ref, 3) for h in hs]
+    assert abs(_slope(hs, errs) - 4.0) <= tol("order_band")
+
+
+def test_rkmk54_fixed_step_order_at_least_five():
+    """The Dormand-Prince RKMK used fixed-step has order >= 5 (pre-asymptotically the slope exceeds 5)."""
+    rng = _rng("rkmk5-order")
+    W0 = _near_identity(rng, 4, 3, "real")
+    t = np.array([0.0, 1.0])
+    ref = dln.regularizing_flow(W0, t, rtol=1e-13)[-1]
+    hs = np.array([0.125, 0.0625, 0.03125])
+    errs = [la.norm(dln.regularizing_flow(W0, t, method="dp54", dt=h)[-1] - ref, 3) for h in hs]
+    assert _slope(hs, errs) >= 5.0 - tol("order_band")
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_rk4_vector_fixed_step_order(field):
+    """Classical RK4 (vector space) on the learning flow: fitted order 4 +- order_band."""
+    rng = _rng("rk4-order", field)
+    W0 = _near_identity(rng, 3, 2, field)
+    Y = dln.random_matrix(rng, (2, 2), field)
+
+    def grad_E(X):
+        return X - Y
+
+    t = np.array([0.0, 1.0])
+    ref = dln.learning_flow(W0, grad_E, t, rtol=1e-13, atol=1e-15)[-1]
+    hs = np.array([0.05, 0.025, 0.0125, 0.00625])
+    errs = [la.norm(dln.learning_flow(W0, grad_E, t, method="rk4", dt=h)[-1] - ref, 3) for h in hs]
+    assert abs(_slope(hs, errs) - 4.0) <= tol("order_band")
+
+
+def test_fixed_step_rkmk_conserves_X():
+    rng = _rng("fixed-X")
+    W0 = _near_identity(rng, 4, 3, "real", eps=0.5)
+    Wt = dln.kirwan_ness_flow(W0, np.linspace(0, 1, 5), method="rk4", dt=0.01)
+    X = dln.end_to_end(Wt)
+    assert np.max(la.norm(X - X[0]) / la.norm(X[0])) <= tol("group_conservation")
+
+
+# ----------------------------------------------------------------------------- adaptive control
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-8])
+def test_adaptive_group_meets_tolerance(rtol):
+    """Global error of the adaptive RKMK 5(4) stays within a modest multiple of rtol and shrinks with it."""
+    rng = _rng("adaptive-group")
+    W0 = dln.random_layers(rng, 4, 3, "real")
+    t = np.linspace(0.0, 2.0, 5)
+    ref = dln.regularizing_flow(W0, t, rtol=1e-13)
+    W = dln.regularizing_flow(W0, t, rtol=rtol)
+    err = np.max(la.norm(W - ref, 3) / la.norm(ref, 3))
+    # about T / h local errors of size rtol |u| ~ rtol h |b|: the global relative error is O(rtol)
+    assert err <= 10 * rtol
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-9])
+def test_adaptive_vector_meets_tolerance(rtol):
+    rng = _rng("adaptive-vector")
+    W0 = dln.random_layers(rng, 3, 2, "complex")
+    Y = dln.random_matrix(rng, (2, 2), "complex")
+    t = np.linspace(0.0, 2.0, 5)
+
+    def grad_E(X):
+        return X - Y
+
+    ref = dln.learning_flow(W0, grad_E, t, rtol=1e-13, atol=1e-15)
+    W = dln.learning_flow(W0, grad_E, t, rtol=rtol, atol=rtol)
+    err = np.max(la.norm(W - ref, 3) / la.norm(ref, 3))
+    assert err <= 100 * rtol
+
+
+def test_batched_integration_matches_single_items():
+    rng = _rng("batch")
+    W0 = _near_identity(rng, 3, 2, "real", eps=0.5, batch=(3,))
+    t = np.linspace(0.0, 1.0, 3)
+    Wb = dln.kirwan_ness_flow(W0, t, rtol=1e-11)
+    assert Wb.shape == (3, 3, 3, 2, 2)
+    for i in range(3):
+        Wi = dln.kirwan_ness_flow(W0[i], t, rtol=1e-11)
+        assert la.norm(Wb[:, i] - Wi, 3).max() <= 1e-8 * la.norm(Wi, 3).max()
+
+
+def test_progress_and_stats():
+    calls = []
+    stats = {}
+    W0 = dln.random_layers(_rng("progress"), 3, 2, "real")
+    dln.kirwan_ness_flow(W0, [0.0, 0.5, 1.0], progress=lambda t, T, n: calls.append((t, T, n)), stats=stats)
+    ts = [c[0] for c in calls]
+    assert ts == sorted(ts) and ts[-1] == 1.0 and all(c[1] == 1.0 for c in calls)
+    assert stats["n_steps"] == len(calls) and stats["n_evals"] > stats["n_steps"]
+
+
+def test_blowup_and_step_limits_raise_named_errors():
+    W0 = np.ones((2, 1, 1))
+
+    def grad_E(X):  # E = -(1/2) x^2: finite-time blow-up of the learning flow
+        return -X
+
+    with pytest.raises(dln.DLNError, match=r"learning_flow.*t ="):
+        dln.learning_flow(W0, grad_E, [0.0, 10.0])
+    with pytest.raises(dln.DLNError, match="max_steps"):
+        integrate_vector(lambda y: -y, np.ones(3), [0.0, 1.0], n_state_axes=1, rtol=1e-12, max_steps=3)
+    with pytest.raises(dln.DLNError, match="rtol"):
+        integrate_group(lambda W: -dln.moments(W), dln.random_layers(_rng("x"), 2, 2), [0.0, 1.0], rtol=-1.0)
+    with pytest.raises(dln.DLNError, match="dt"):
+        integrate_vector(lambda y: -y, np.ones(3), [0.0, 1.0], n_state_axes=1, method="rk4")
+
+
+def test_errors_inside_the_vector_field_name_the_flow_and_time():
+    calls = {"n": 0}
+
+    def grad_E(X):
+        calls["n"] += 1
+        if calls["n"] > 20:
+            raise dln.RankDeficientError("X: numerically singular")
+        return X
+
+    with pytest.raises(dln.RankDeficientError, match=r"end_to_end_flow: in the step from t = .*X: numerically"):
+        dln.end_to_end_flow(np.eye(2), grad_E, 3, [0.0, 5.0])
+
+
+def test_progress_logger_logs_final_time():
+    lines = []
+    W0 = dln.random_layers(_rng("logger"), 3, 2, "real")
+    dln.kirwan_ness_flow(W0, [0.0, 0.5], progress=dln.progress_logger(lines.append, every=1e9, name="kn"))
+    assert len(lines) == 1 and lines[0].startswith("kn: t = 0.5 / 0.5 (100.0%)")

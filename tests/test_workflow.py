@@ -1,0 +1,221 @@
+"""The Snakemake workflow end to end, in a temporary copy of the repository.
+
+Fast tests run the workflow machinery on a toy experiment package (``dlntoy``, see conftest):
+NaN aborts naming rule and parameters, a killed job leaves no file and the rerun completes,
+progress lines with ETA, rerun triggers, a corrupt input's clear error. The slow test runs
+the CI config (``config/ci.yaml``) for real: every dataset exists and passes the checks and the
+CF checker, a rerun has nothing to do, a second clean run gives identical data hashes, lint is
+clean and ``--report`` includes the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import cf_check, copy_repo, require_tool, write_toy_experiments
+
+from dln.experiments._conventions import check_metadata, read_netcdf
+
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+NOTHING_TO_DO = "Nothing to be done"
+
+
+def snakemake(repo: Path, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    require_tool("snakemake")
+    return subprocess.run(
+        [SNAKEMAKE, *args],
+        cwd=repo,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _ok(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 0, (
+        f"snakemake failed (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    )
+    return proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# machinery, on toy experiments
+# ------------------------------------------------------------------------------------------------
+TOY_CONFIG = {
+    "families": {"schatten": {"sweep": {"p": [1.0, 2.0], "seed": [0, 1]}, "fixed": {"N": 3}}},
+    "figures": False,
+    "ledger": False,
+    "book": False,
+}
+
+
+@pytest.fixture
+def toy(tmp_path):
+    repo = copy_repo(tmp_path / "repo")
+    env = write_toy_experiments(tmp_path / "toy")
+
+    def write_config(cfg: dict, name: str = "toy.yaml") -> str:
+        (repo / "config" / name).write_text(yaml.safe_dump(cfg))
+        return f"config/{name}"
+
+    return repo, env, write_config
+
+
+def test_toy_run_rerun_triggers_and_progress(toy):
+    repo, env, write_config = toy
+    cfg = write_config(TOY_CONFIG)
+    _ok(snakemake(repo, "--cores", "2", "--configfile", cfg, env=env))
+    jobs = sorted(p.name for p in (repo / "results" / "schatten" / "jobs").iterdir())
+    assert jobs == ["p=1.0,seed=0.nc", "p=1.0,seed=1.nc", "p=2.0,seed=0.nc", "p=2.0,seed=1.nc"]
+    ds = read_netcdf(repo / "results" / "schatten.nc")
+    check_metadata(ds)
+    assert dict(ds.sizes) == {"p": 2, "seed": 2, "t": 11}
+    assert json.loads(ds.attrs["config"])["workflow"]["sweep"] == {"p": [1.0, 2.0], "seed": [0, 1]}
+    job = read_netcdf(repo / "results" / "schatten" / "jobs" / "p=2.0,seed=1.nc")
+    assert json.loads(job.attrs["config"]) == {"p": 2.0, "N": 3, "d": 3, "field": "real", "seed": 1, "n_restarts": 3}
+    log = (repo / "logs" / "schatten" / "p=2.0,seed=1.log").read_text()
+    assert "100.0% done" in log and "ETA" in log and "done rule schatten" in log
+    # a second run has nothing to do
+    assert NOTHING_TO_DO in _ok(snakemake(repo, "-n", "--cores", "2", "--configfile", cfg, env=env))
+    # a changed fixed parameter reruns every job (Snakemake's params trigger); T: 5 == T: 5.0
+    changed = json.loads(json.dumps(TOY_CONFIG))
+    changed["families"]["schatten"]["fixed"]["N"] = 4
+    out = _ok(snakemake(repo, "-n", "--cores", "2", "--configfile", write_config(changed, "toy2.yaml"), env=env))
+    assert "schatten                   4" in out.replace("\t", " ") or out.count("rule schatten:") == 4
+    assert "params" in out.lower()
+    # an int written for a float parameter is the same job (p: 1 == p: 1.0)
+    same = json.loads(json.dumps(TOY_CONFIG))
+    same["families"]["schatten"]["sweep"]["p"] = [1, 2]
+    assert NOTHING_TO_DO in _ok(
+        snakemake(repo, "-n", "--cores", "2", "--configfile", write_config(same, "toy3.yaml"), env=env)
+    )
+
+
+def test_nan_aborts_naming_rule_and_params(toy):
+    repo, env, write_config = toy
+    cfg = json.loads(json.dumps(TOY_CONFIG))
+    cfg["families"]["schatten"]["sweep"] = {"p": [1.5], "seed": [666]}
+    proc = snakemake(repo, "--cores", "1", "--configfile", write_config(cfg), env=env)
+    assert proc.returncode != 0
+    err = proc.stdout + proc.stderr
+    assert 'rule schatten params {"N": 3, "d": 3, "field": "real", "n_restarts": 3, "p": 1.5, "seed": 666}' in err
+    assert "variable 'y' contains NaN or Inf" in err
+    assert not list((repo / "results").rglob("*.nc*"))
+
+
+def test_killed_job_leaves_no_file_and_rerun_completes(toy):
+    repo, env, write_config = toy
+    cfg = json.loads(json.dumps(TOY_CONFIG))
+    cfg["families"]["schatten"]["sweep"] = {"p": [1.0], "seed": [777]}
+    cfg = write_config(cfg)
+    pidfile = Path(env["DLN_TOY_PIDFILE"])
+    proc = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "1", "--configfile", cfg],
+        cwd=repo,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        t0 = time.monotonic()
+        while not pidfile.exists() or not pidfile.read_text().strip():
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() - t0 < 60, "the toy job did not start"
+            time.sleep(0.2)
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)  # the job dies mid-run
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, out
+    assert "Error in rule schatten" in out
+    leftovers = [p for p in (repo / "results").rglob("*") if p.is_file()]
+    assert leftovers == [], leftovers
+    # the rerun completes (the toy sleeps only while its pid file is absent)
+    _ok(snakemake(repo, "--cores", "1", "--configfile", cfg, env=env))
+    check_metadata(read_netcdf(repo / "results" / "schatten" / "jobs" / "p=1.0,seed=777.nc"))
+    assert (repo / "results" / "schatten.nc").exists()
+
+
+def test_corrupt_input_gives_clear_error(toy):
+    repo, env, write_config = toy
+    cfg = json.loads(json.dumps(TOY_CONFIG))
+    cfg["families"]["schatten"]["sweep"] = {"p": [1.0], "seed": [0]}
+    cfg = write_config(cfg)
+    _ok(snakemake(repo, "--cores", "1", "--configfile", cfg, env=env))
+    job = repo / "results" / "schatten" / "jobs" / "p=1.0,seed=0.nc"
+    job.write_bytes(job.read_bytes()[:200])  # truncated, newer than the aggregate
+    proc = snakemake(repo, "--cores", "1", "--configfile", cfg, env=env)
+    assert proc.returncode != 0
+    assert "is not a readable netCDF dataset" in proc.stdout + proc.stderr
+    assert "results/schatten/jobs/p=1.0,seed=0.nc" in proc.stdout + proc.stderr
+
+
+def test_unknown_job_is_a_clear_error(toy):
+    repo, env, write_config = toy
+    cfg = write_config(TOY_CONFIG)
+    proc = snakemake(repo, "-n", "results/schatten/jobs/p=9.0,seed=0.nc", "--configfile", cfg, env=env)
+    assert proc.returncode != 0
+    assert "is not a job of the configured sweep" in proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# the real CI config
+# ------------------------------------------------------------------------------------------------
+def _hashes(repo: Path, *exclude: str) -> dict:
+    args = [sys.executable, str(repo / "workflow" / "scripts" / "hash_results.py"), str(repo / "results")]
+    for name in exclude:
+        args += ["--exclude", name]
+    proc = subprocess.run(args, capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.slow
+def test_ci_config_end_to_end(tmp_path):
+    """The CI config for real: datasets, checks, CF, nothing-to-do rerun, identical hashes, lint, report."""
+    repo = copy_repo(tmp_path / "run1")
+    cfg = yaml.safe_load((repo / "config" / "ci.yaml").read_text())
+    t0 = time.monotonic()
+    _ok(snakemake(repo, "--cores", "2", "--configfile", "config/ci.yaml", timeout=600))
+    wall = time.monotonic() - t0
+    print(f"CI config: full run in {wall:.1f} s")
+    results = repo / "results"
+    families = list(cfg["families"])
+    for family in families:
+        path = results / f"{family}.nc"
+        assert path.exists(), path
+        check_metadata(read_netcdf(path), str(path))
+        assert list((results / family / "jobs").glob("*.nc")), family
+        if cfg.get("figures", True):
+            assert (results / "figures" / f"{family}_overview.png").exists()
+    if cfg.get("ledger", True):
+        assert (results / "ledger.json").exists() and (results / "ledger.nc").exists()
+    # every netCDF file passes the CF checker
+    files = sorted(results.glob("*.nc")) + sorted(results.glob("*/jobs/*.nc"))
+    bad = {p: e for p, e in cf_check(files).items() if e}
+    assert not bad, json.dumps(bad, indent=1)
+    # the rerun has nothing to do
+    assert NOTHING_TO_DO in _ok(snakemake(repo, "-n", "--cores", "2", "--configfile", "config/ci.yaml"))
+    # lint and report
+    lint = snakemake(repo, "--lint", "--configfile", "config/ci.yaml")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    _ok(snakemake(repo, "--report", "report.html", "--configfile", "config/ci.yaml"))
+    html = (repo / "report.html").read_text(errors="replace")
+    for family in families if cfg.get("figures", True) else []:
+        assert f"{family}_overview.png" in html
+    # a second clean run (fresh copy, datasets only) gives identical data
+    repo2 = copy_repo(tmp_path / "run2")
+    _ok(snakemake(repo2, "--cores", "2", "--configfile", "config/ci.yaml", "datasets", timeout=600))
+    h1 = {k: v for k, v in _hashes(repo).items() if k.removesuffix(".nc") in families}
+    h2 = {k: v for k, v in _hashes(repo2).items() if k.removesuffix(".nc") in families}
+    assert h1 == h2 and len(h1) == len(families)

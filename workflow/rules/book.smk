@@ -1,0 +1,97 @@
+# The Jupyter Book (issue 7): figures and numbers rendered from the datasets, then the HTML.
+#
+# Snakemake is the only execution engine: `book_assets` reads the datasets (declared as inputs, so a
+# changed dataset reruns it) and writes book/_generated/ (figures, numbers.json, generated Markdown);
+# `book` renders the pages with Jupyter Book 1.x, which executes nothing (execute_notebooks: off).
+# Both take seconds. The top-level Snakefile includes this file.
+
+BOOK_FAMILIES = [
+    "regularizing_flow",
+    "kirwan_ness",
+    "learning_flow",
+    "schatten",
+    "fast_slow",
+    "langevin",
+    "posterior",
+    "entropy",
+    "free_energy",
+]
+
+BOOK_PAGES = [
+    "index",
+    "dln_fibers",
+    "regularizing_flow",
+    "kirwan_ness",
+    "minimum_principles",
+    "learning_flow",
+    "fast_slow",
+    "noise",
+    "posterior",
+    "entropy",
+    "entropic_regularization",
+    "ledger",
+    "errata",
+    "reproducibility",
+]
+
+
+rule lm_figures:
+    """Planar trajectories (d = 1, N = 2) for LM Figures 1.1-1.3: regularizing and learning flows."""
+    input:
+        script="workflow/scripts/book_lm_figures.py",
+    output:
+        "results/lm_figures.nc",
+    log:
+        "logs/book/lm_figures.log",
+    conda:
+        "../envs/dln.yaml"
+    shell:
+        "python {input.script} {output} > {log} 2>&1"
+
+
+rule book_assets:
+    """Draw every figure of the book and collect every quoted number from the datasets."""
+    input:
+        datasets=expand("results/{family}.nc", family=BOOK_FAMILIES),
+        lm_figures="results/lm_figures.nc",
+        ledger="results/ledger.json",
+        script="workflow/scripts/book_assets.py",
+        plotting="src/dln/plotting.py",
+    output:
+        numbers="book/_generated/numbers.json",
+        figures=directory("book/_generated/figures"),
+        ledger_table="book/_generated/ledger_table.md",
+        errata="book/_generated/errata_list.md",
+        provenance="book/_generated/provenance_table.md",
+    log:
+        "logs/book/book_assets.log",
+    conda:
+        "../envs/dln.yaml"
+    shell:
+        "python {input.script} --results results --out book/_generated > {log} 2>&1"
+
+
+rule book:
+    """Build the HTML book (Jupyter Book 1.x); any Sphinx warning fails the build."""
+    input:
+        numbers="book/_generated/numbers.json",
+        figures="book/_generated/figures",
+        ledger_table="book/_generated/ledger_table.md",
+        errata="book/_generated/errata_list.md",
+        provenance="book/_generated/provenance_table.md",
+        datasets=expand("results/{family}.nc", family=BOOK_FAMILIES),
+        lm_figures="results/lm_figures.nc",
+        ledger="results/ledger.json",
+        pages=expand("book/{page}.md", page=BOOK_PAGES),
+        config="book/_config.yml",
+        toc="book/_toc.yml",
+        ext="book/_ext/dln_book.py",
+        css="book/_static/dln.css",
+    output:
+        "book/_build/html/index.html",
+    log:
+        "logs/book/book.log",
+    conda:
+        "../envs/dln.yaml"
+    shell:
+        "jupyter-book build --all -W -n --keep-going book/ > {log} 2>&1 || (tail -n 60 {log} >&2; exit 1)"

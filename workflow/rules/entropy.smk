@@ -1,0 +1,37 @@
+# Experiment family `entropy`: the entropy formula of the deep linear network (MY).
+# One job per point of the sweep in config["families"]["entropy"]; the science is in
+# dln.experiments.entropy (simulate/aggregate); these rules only move data.
+
+
+rule entropy:
+    """One point of the entropy sweep: dln.experiments.entropy.simulate(params) -> netCDF."""
+    output:
+        "results/entropy/jobs/{job}.nc",
+    params:
+        family="entropy",
+        sim=lambda wc: job_params("entropy", wc.job),
+    log:
+        "logs/entropy/{job}.log",
+    threads: 1
+    conda:
+        "../envs/dln.yaml"
+    script:
+        "../scripts/simulate.py"
+
+
+rule entropy_aggregate:
+    """Combine every job of the entropy sweep into results/entropy.nc."""
+    input:
+        lambda wc: job_files("entropy"),
+    output:
+        "results/entropy.nc",
+    params:
+        family="entropy",
+        config=lambda wc: family_config("entropy"),
+    log:
+        "logs/entropy/aggregate.log",
+    threads: 1
+    conda:
+        "../envs/dln.yaml"
+    script:
+        "../scripts/aggregate.py"

@@ -1,0 +1,37 @@
+# Experiment family `learning_flow`: the learning flow and the regularized learning flow (LM section 3).
+# One job per point of the sweep in config["families"]["learning_flow"]; the science is in
+# dln.experiments.learning_flow (simulate/aggregate); these rules only move data.
+
+
+rule learning_flow:
+    """One point of the learning_flow sweep: dln.experiments.learning_flow.simulate(params) -> netCDF."""
+    output:
+        "results/learning_flow/jobs/{job}.nc",
+    params:
+        family="learning_flow",
+        sim=lambda wc: job_params("learning_flow", wc.job),
+    log:
+        "logs/learning_flow/{job}.log",
+    threads: 1
+    conda:
+        "../envs/dln.yaml"
+    script:
+        "../scripts/simulate.py"
+
+
+rule learning_flow_aggregate:
+    """Combine every job of the learning_flow sweep into results/learning_flow.nc."""
+    input:
+        lambda wc: job_files("learning_flow"),
+    output:
+        "results/learning_flow.nc",
+    params:
+        family="learning_flow",
+        config=lambda wc: family_config("learning_flow"),
+    log:
+        "logs/learning_flow/aggregate.log",
+    threads: 1
+    conda:
+        "../envs/dln.yaml"
+    script:
+        "../scripts/aggregate.py"

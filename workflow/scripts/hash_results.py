@@ -1,0 +1,71 @@
+"""Hash the data of every netCDF file under a results folder (not its attributes or timestamps).
+
+Two clean runs of the workflow must print the same hashes (CI checks it):
+
+    python workflow/scripts/hash_results.py results            # results/*.nc
+    python workflow/scripts/hash_results.py results --jobs     # also results/*/jobs/*.nc
+
+Each file's hash covers, for every variable (data variables and coordinates, sorted by
+name): its name, dimensions, shape, dtype and raw values as stored. Global and variable
+attributes (``history``, ``date_created``, ``source`` ...) are deliberately excluded.
+Prints one JSON object {relative path: sha256 hex, ..., "total": sha256 of all}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+
+def hash_file(path: str | Path) -> str:
+    import netCDF4
+    import numpy as np
+
+    h = hashlib.sha256()
+    with netCDF4.Dataset(path) as nc:
+        nc.set_auto_maskandscale(False)
+        for name in sorted(nc.variables):
+            var = nc.variables[name]
+            values = np.ascontiguousarray(var[...])
+            h.update(name.encode())
+            h.update(repr((var.dimensions, values.shape, values.dtype.str)).encode())
+            if values.dtype.kind == "O":
+                h.update("\x00".join(map(str, values.ravel())).encode())
+            else:
+                h.update(values.tobytes())
+    return h.hexdigest()
+
+
+def hash_results(results: str | Path, jobs: bool = False) -> dict[str, str]:
+    results = Path(results)
+    files = sorted(results.glob("*.nc"))
+    if jobs:
+        files += sorted(results.glob("*/jobs/*.nc"))
+    out = {str(p.relative_to(results)): hash_file(p) for p in files}
+    total = hashlib.sha256(json.dumps(out, sort_keys=True).encode()).hexdigest()
+    return {**out, "total": total}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("results", nargs="?", default="results", help="results folder (default: results)")
+    ap.add_argument("--jobs", action="store_true", help="also hash the per-job files")
+    ap.add_argument("--exclude", action="append", default=[], help="file name to leave out (repeatable)")
+    args = ap.parse_args(argv)
+    hashes = hash_results(args.results, jobs=args.jobs)
+    if args.exclude:
+        hashes = {k: v for k, v in hashes.items() if k not in args.exclude and k != "total"}
+        hashes["total"] = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
+    if len(hashes) == 1:
+        print(f"no netCDF files under {args.results}", file=sys.stderr)
+        return 1
+    json.dump(hashes, sys.stdout, indent=1, sort_keys=True)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

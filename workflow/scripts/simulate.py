@@ -1,0 +1,27 @@
+"""Snakemake script of every simulation rule: one job = one point of a sweep.
+
+Thin by design: the parameters come from the config (``params.sim``), the science
+from ``dln.experiments.<family>.simulate``; ``dlnwf.run_simulate`` checks the
+dataset and writes it atomically. Errors name the rule and the parameters.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir)))
+
+import dlnwf  # noqa: E402
+
+from dln import DLNError  # noqa: E402
+
+try:
+    dlnwf.run_simulate(
+        snakemake.params.family,
+        dict(snakemake.params.sim),
+        snakemake.output[0],
+        snakemake.log[0],
+        history=f"snakemake rule {snakemake.rule}, output {snakemake.output[0]}",
+    )
+except (DLNError, RuntimeError) as exc:
+    print(f"ERROR: {exc}", file=sys.stderr)
+    sys.exit(1)
