@@ -18,7 +18,7 @@ from ._registry import Outcome, register
 
 FIELDS = ("real", "complex")
 #: |G| / |W|^2 at a computed minimizer (THEOREMS.md LM-Thm1: <= 1e-7; measured ~1e-15).
-G_REL_MAX = 1e-7
+G_REL_MAX = tol("balancedness_optimizer")
 
 
 def _X(tag: str, field: str, d: int, seed: int):
