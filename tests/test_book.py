@@ -1,20 +1,22 @@
 """The built book, opened in headless Chromium (issue 7).
 
-Uses ``book/_build/html`` when it is already built and not older than its inputs (e.g. by the workflow
-test), or when ``DLN_RESULTS`` names the results directory it was built from; otherwise builds it with ``snakemake --cores 2 --configfile config/ci.yaml book``, which also runs
-whatever simulations the book needs. Then every page of the table of contents is opened in headless
-Chromium, driven over the DevTools protocol (with tornado's websocket client, a dependency of Jupyter
-Book), and the test checks that
+Uses ``book/_build/html`` when it is already built and not older than its inputs (e.g. by
+``bash run.sh all``), or when ``DLN_RESULTS`` names the results directory it was built from; otherwise
+builds the book of the CI configuration in a temporary copy of the repository with
+``snakemake --cores 2 book --configfile config/ci.yaml`` (every simulation, the ledger, the book: about
+2-3 minutes on 2 cores), leaving the repository's ``results/`` alone. Then every page of the table of
+contents is opened in headless Chromium, driven over the DevTools protocol (with tornado's websocket
+client, a dependency of Jupyter Book), and the test checks that
 
 - every page loads (HTTP 200 from a local server, no error page, the page's title present);
 - every ``<img>`` is loaded and non-empty (``naturalWidth`` and ``naturalHeight`` > 0);
 - math renders: MathJax has typeset every math element (``mjx-container`` elements present, no error nodes);
-- the ledger table has one row per entry of ``results/ledger.json``, and the errata page one section per
+- the ledger table has one row per entry of ``results/ledger.json``, and the errata page one table per
   erratum;
-- every internal link of the HTML points to an existing file.
+- every internal link of the HTML points to an existing file, and every figure caption names its data.
 
 Skipped if Chromium is missing, unless ``DLN_REQUIRE_ALL=1`` (then it fails). Set
-``DLN_BOOK_SCREENSHOTS=<dir>`` to keep a PNG screenshot of every page.
+``DLN_BOOK_SCREENSHOTS=<dir>`` to keep a full-page PNG screenshot of every page.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from urllib.parse import unquote, urlparse
 import pytest
 import yaml
 
-pytestmark = pytest.mark.browser
+# slow: without a current build the fixture runs the CI workflow (about 2-3 minutes on 2 cores)
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -87,23 +90,42 @@ def _book_is_current() -> bool:
 
 
 @pytest.fixture(scope="module")
-def built_book() -> Path:
-    """The HTML directory of a book built from the current datasets and pages."""
+def book_build(tmp_path_factory) -> dict[str, Path]:
+    """The built book: ``{"html": <html dir>, "results": <results dir it was built from>}``.
+
+    The repository's own build when it is current (or ``DLN_RESULTS`` is set); otherwise a fresh build of
+    the CI configuration in a temporary copy of the repository, so that the repository's ``results/``
+    (e.g. from the default configuration) is left alone.
+    """
     if "DLN_RESULTS" in os.environ:
         if not (HTML / "index.html").exists():
             pytest.fail(f"DLN_RESULTS is set but {HTML}/index.html does not exist")
-    elif not _book_is_current():
-        snakemake = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
-        cmd = [snakemake, "--cores", "2", "--configfile", "config/ci.yaml", "--config", "book=True", "--", "book"]
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-        if proc.returncode != 0:
-            log = ROOT / "logs" / "book" / "book.log"
-            tail = log.read_text()[-4000:] if log.exists() else ""
-            pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}\n{tail}")
-        print(f"built the book with snakemake in {time.perf_counter() - t0:.1f} s")
-    assert (HTML / "index.html").exists()
-    return HTML
+        return {"html": HTML, "results": RESULTS}
+    if _book_is_current():
+        return {"html": HTML, "results": RESULTS}
+    from conftest import copy_repo
+
+    repo = copy_repo(tmp_path_factory.mktemp("book") / "repo")
+    snakemake = str(Path(sys.executable).parent / "snakemake")
+    if not Path(snakemake).exists():
+        snakemake = shutil.which("snakemake") or snakemake
+    cmd = [snakemake, "--cores", "2", "book", "--configfile", "config/ci.yaml", "--config", "book=True"]
+    t0 = time.perf_counter()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        log = repo / "logs" / "book" / "book.log"
+        tail = log.read_text()[-4000:] if log.exists() else ""
+        pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}\n{tail}")
+    print(f"built the book of the CI config with snakemake in {time.perf_counter() - t0:.1f} s")
+    html = repo / "book" / "_build" / "html"
+    assert (html / "index.html").exists()
+    return {"html": html, "results": repo / "results"}
+
+
+@pytest.fixture(scope="module")
+def built_book(book_build) -> Path:
+    return book_build["html"]
 
 
 def ledger_rows(data) -> list[dict]:
@@ -119,9 +141,8 @@ def ledger_rows(data) -> list[dict]:
     raise ValueError("ledger.json: no list of entries found")
 
 
-def _ledger_rows() -> list[dict]:
-    rows = ledger_rows(json.loads((RESULTS / "ledger.json").read_text()))
-    return rows
+def _ledger_rows(results: Path) -> list[dict]:
+    return ledger_rows(json.loads((results / "ledger.json").read_text()))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -365,8 +386,8 @@ def test_math_renders(browser_report):
     assert pages_with_math >= 8
 
 
-def test_ledger_table_has_one_row_per_entry(browser_report):
-    rows = _ledger_rows()
+def test_ledger_table_has_one_row_per_entry(browser_report, book_build):
+    rows = _ledger_rows(book_build["results"])
     assert browser_report["ledger"]["ledgerRows"] == len(rows)
     n_errata = sum(r["status"] == "erratum" for r in rows)
     assert browser_report["errata"]["errata"] == n_errata

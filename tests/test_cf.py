@@ -88,8 +88,7 @@ def test_round_trip_and_restamp(tmp_path):
     assert back["z"].dtype == np.complex128 and back["z"].attrs["long_name"] == "a complex phase"
     new = restamp(back, config={"b": 2}, history="step two")
     assert json.loads(new.attrs["config"]) == {"b": 2}
-    assert new.attrs["history"].split("\n")[0].endswith("step two")
-    assert "kitchen" not in new.attrs["history"] or new.attrs["history"].count("\n") == 1
+    assert new.attrs["history"].endswith(": step two")
     check_metadata(new)
 
 

@@ -32,6 +32,8 @@ def test_same_dependencies_and_pins():
     pip = dict(_name_and_spec(r) for r in pip_reqs)
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = dict(_name_and_spec(r) for r in env["dependencies"] if isinstance(r, str))
+    for section in (r for r in env["dependencies"] if isinstance(r, dict)):
+        conda.update(_name_and_spec(r) for r in section.get("pip", []) if not r.startswith("-"))
     for name in CONDA_ONLY:
         conda.pop(name, None)
     assert set(conda) == set(pip), f"only conda: {set(conda) - set(pip)}, only pip: {set(pip) - set(conda)}"

@@ -18,12 +18,8 @@ from dln.tolerances import TOL
 AGREE = TOL["solver_agreement"].value  # 1e-8
 IDENT = TOL["identity"].value  # 1e-10
 
-# Relative error of b and w_b against the dense reference at cond(X) <= 1e12 on the
-# "conditioned" ensemble with d, N <= 5. Reason: cond(H) reaches ~1e8 there, so any
-# backward-stable solver has a forward error in b of ~cond(H) eps ~ 2e-8 in the worst
-# case (measured <= 1e-9 for "auto"/"pcg", <= 4e-10 for "block"); w_b is better
-# conditioned (~cond(w) eps, measured <= 2e-11). To be added to TOL as "fiber_ill_b".
-FIBER_ILL_B = 1e-7
+# Relative error of b and w_b against the dense reference at cond(X) <= 1e12 (reason in TOL).
+FIBER_ILL_B = TOL["fiber_ill_b"].value
 # Normal-space method ("normal"): it squares cond(X), so it is only accurate for
 # well-conditioned X; checked at cond(X) = 1e2 with TOL["solver_agreement"].
 

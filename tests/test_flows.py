@@ -48,8 +48,10 @@ def test_thm2_regularizing_flow(field):
     assert np.all(np.diff(w2) < 0)  # gradient flow of (1/2)|W|^2
     excess = w2 - w2_min
     assert np.all(excess > 0)
-    # |W|^2 - min = O(|G|^2) = O(e^{-4t})
-    assert excess[-1] / excess[0] <= 50 * np.exp(-4.0 * t[-1]) * 1e2
+    # |W|^2 - min = O(|G|^2) = O(e^{-4t}): fitted rate over t in [T/2, T] (measured -3.995 / -3.999)
+    late = t >= t[-1] / 2
+    assert abs(np.polyfit(t[late], np.log(excess[late]), 1)[0] + 4.0) <= 0.05
+    assert excess[-1] / w2_min <= 1e-7
 
 
 @pytest.mark.parametrize("field", FIELDS)
@@ -302,6 +304,12 @@ def test_experiment_kirwan_ness():
         assert float(ds["energy_ratio_err_max"]) <= tol("identity")
     agg = ex.aggregate(jobs)
     assert agg["G_norm"].sizes["start"] == 2
+    # jobs of different sizes: singular values zero-padded, with a validity mask
+    small = [ex.simulate(dict(ex.DEFAULT_PARAMS, N=N, d=d, T=1.0, n_t=5)) for N in (3, 4) for d in (2, 3)]
+    agg = ex.aggregate(small)
+    assert agg["sv_layers"].sizes == {"N": 2, "d": 2, "layer": 4, "i": 3, "start": 1, "seed": 1, "field": 1}
+    assert int(agg["sv_valid"].sel(N=3, d=2).sum()) == 6
+    assert agg["G_norm"].dims[-1] == "t" and "layer" not in agg["G_norm"].dims
 
 
 def test_experiment_learning_flow():

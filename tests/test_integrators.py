@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dln
 from dln import _linalg as la
@@ -214,3 +216,26 @@ def test_progress_logger_logs_final_time():
     W0 = dln.random_layers(_rng("logger"), 3, 2, "real")
     dln.kirwan_ness_flow(W0, [0.0, 0.5], progress=dln.progress_logger(lines.append, every=1e9, name="kn"))
     assert len(lines) == 1 and lines[0].startswith("kn: t = 0.5 / 0.5 (100.0%)")
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    N=st.integers(2, 5),
+    d=st.integers(1, 3),
+    field=st.sampled_from(FIELDS),
+    seed=st.integers(0, 10_000),
+)
+def test_property_group_flows_conserve_X_and_decrease_their_energy(N, d, field, seed):
+    """Both orbit flows keep X to round-off; |W|^2 decreases along the regularizing flow, |G|^2 along KN."""
+    rng = np.random.default_rng(seed)
+    W0 = _near_identity(rng, N, d, field, eps=0.5)
+    t = np.linspace(0.0, 0.5, 4)
+    for flow, energy in (
+        (dln.regularizing_flow, lambda W: la.sqnorm(W, 3)),
+        (dln.kirwan_ness_flow, lambda W: la.sqnorm(dln.moments(W), 3)),
+    ):
+        Wt = flow(W0, t)
+        X = dln.end_to_end(Wt)
+        assert np.max(la.norm(X - X[0]) / la.norm(X[0])) <= tol("group_conservation")
+        e = energy(Wt)
+        assert np.all(np.diff(e) <= 1e-12 * (1.0 + e[0]))

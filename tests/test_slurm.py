@@ -135,7 +135,8 @@ def single_node_slurm(workdir: Path):
     procs: list[tuple[str, subprocess.Popen]] = []
     backup = None
     wrote_system_conf = False
-    env = dict(os.environ, SLURM_CONF=str(d / "slurm.conf"))
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = dict(os.environ, SLURM_CONF=str(d / "slurm.conf"), PATH=path)
     try:
         munged = subprocess.Popen(
             [

@@ -26,6 +26,8 @@ from dln.experiments._conventions import check_metadata, read_netcdf
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 NOTHING_TO_DO = "Nothing to be done"
+# shell rules call `python`, `jupyter-book`: the environment running the tests comes first
+PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 def snakemake(repo: Path, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -33,7 +35,7 @@ def snakemake(repo: Path, *args: str, env: dict | None = None, timeout: float = 
     return subprocess.run(
         [SNAKEMAKE, *args],
         cwd=repo,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "PATH": PATH, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -70,6 +72,7 @@ def toy(tmp_path):
     return repo, env, write_config
 
 
+@pytest.mark.slow
 def test_toy_run_rerun_triggers_and_progress(toy):
     repo, env, write_config = toy
     cfg = write_config(TOY_CONFIG)
@@ -112,6 +115,7 @@ def test_nan_aborts_naming_rule_and_params(toy):
     assert not list((repo / "results").rglob("*.nc*"))
 
 
+@pytest.mark.slow
 def test_killed_job_leaves_no_file_and_rerun_completes(toy):
     repo, env, write_config = toy
     cfg = json.loads(json.dumps(TOY_CONFIG))
@@ -121,7 +125,7 @@ def test_killed_job_leaves_no_file_and_rerun_completes(toy):
     proc = subprocess.Popen(
         [SNAKEMAKE, "--cores", "1", "--configfile", cfg],
         cwd=repo,
-        env={**os.environ, **env},
+        env={**os.environ, "PATH": PATH, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -147,6 +151,7 @@ def test_killed_job_leaves_no_file_and_rerun_completes(toy):
     assert (repo / "results" / "schatten.nc").exists()
 
 
+@pytest.mark.slow
 def test_corrupt_input_gives_clear_error(toy):
     repo, env, write_config = toy
     cfg = json.loads(json.dumps(TOY_CONFIG))
@@ -215,7 +220,7 @@ def test_ci_config_end_to_end(tmp_path):
         assert f"{family}_overview.png" in html
     # a second clean run (fresh copy, datasets only) gives identical data
     repo2 = copy_repo(tmp_path / "run2")
-    _ok(snakemake(repo2, "--cores", "2", "--configfile", "config/ci.yaml", "datasets", timeout=600))
+    _ok(snakemake(repo2, "datasets", "--cores", "2", "--configfile", "config/ci.yaml", timeout=600))
     h1 = {k: v for k, v in _hashes(repo).items() if k.removesuffix(".nc") in families}
     h2 = {k: v for k, v in _hashes(repo2).items() if k.removesuffix(".nc") in families}
     assert h1 == h2 and len(h1) == len(families)

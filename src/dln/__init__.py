@@ -20,7 +20,6 @@ from ._entropy import (
 from ._errors import DLNError, NonFiniteError, RankDeficientError, ShapeError
 from ._fiber import SOLVERS, fiber_gradient, kirwan_ness_field, regularizing_generator
 from ._flows import end_to_end_flow, kirwan_ness_flow, learning_flow, regularized_flow, regularizing_flow
-from ._integrators import progress_logger
 from ._free_energy import (
     chamber_metric,
     entropic_constant,
@@ -37,6 +36,7 @@ from ._free_energy import (
     relaxation_rates,
     spectral_gradient,
 )
+from ._integrators import progress_logger
 from ._metric import horizontal_lift, riemannian_gradient
 from ._posterior import (
     effective_sample_size,

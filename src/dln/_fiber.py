@@ -18,7 +18,9 @@ Solvers (``method``):
     eigenbases (:mod:`dln._fiber_cg`): in the coordinates c_k = Ub_k chat_k Ua_k^*
     (eigenvectors of W_{k+1}^* W_{k+1} and W_k W_k^*) the exact block-Jacobi
     (Sylvester) preconditioner is an elementwise division and one application of
-    H costs four batched d x d products. Stops when the error estimate
+    H costs four batched d x d products. The even-numbered blocks are eliminated
+    exactly (red-black ordering, one step of block cyclic reduction) and CG runs
+    on the Schur complement, which halves the iterations. Stops when the error estimate
     |r|_{D^{-1}} / (lambda_min |b|_D), with lambda_min the smallest Ritz value of
     the CG Lanczos matrix, is below ``tol``; raises
     :class:`~dln.RankDeficientError` if it does not converge.

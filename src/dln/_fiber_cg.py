@@ -79,57 +79,82 @@ def _ritz_extremes(alphas: np.ndarray, betas: np.ndarray, idx: int, n: int) -> t
     return float(ev[0]), float(ev[-1])
 
 
-def _pcg(Aop, Dg: np.ndarray, g: np.ndarray, x: np.ndarray, tol: float, maxiter: int, give_up: bool, check_every: int):
-    """Batched Jacobi-preconditioned CG on Aop(x) = g with diagonal Dg; see the module docstring."""
+def _pcg(
+    make_op, Dg: np.ndarray, g: np.ndarray, x0: np.ndarray, tol: float, maxiter: int, give_up: bool, check_every: int
+):
+    """Batched Jacobi-preconditioned CG on A(x) = g with diagonal Dg; see the module docstring.
+
+    ``make_op(sel)`` returns the operator restricted to the batch items ``sel``
+    (an index array). Converged items are dropped from the working set once at
+    most half of it is still active, so one slow item does not make the whole
+    batch pay for its iterations.
+    """
     nb = g.shape[0]
-    Dinv = 1.0 / Dg
-    r = g - Aop(x)
-    z = r * Dinv
+    tiny = np.finfo(float).tiny
+    sel = np.arange(nb)
+    Aop = make_op(sel)
+    x_full = x0.copy()
+    x = x_full
+    Dc, gc = Dg, g
+    r = gc - Aop(x)
+    z = r / Dc
     p = z.copy()
     rz = _dot(r, z)
-    gnorm2 = np.maximum(_dot(g, g * Dinv), np.finfo(float).tiny)
-    active = np.ones(nb, dtype=bool)
+    gnorm2 = np.maximum(_dot(gc, gc / Dc), tiny)
+    active = ~(rz <= (np.finfo(float).eps ** 2) * gnorm2)  # zero right-hand side or exact initial guess
     iters = np.zeros(nb, dtype=int)
     lam_min = np.full(nb, np.nan)
     lam_max = np.full(nb, np.nan)
     err_est = np.full(nb, np.inf)
     alphas = np.ones((maxiter + 1, nb))
     betas = np.zeros((maxiter + 1, nb))
-    active &= ~(rz <= (np.finfo(float).eps ** 2) * gnorm2)  # zero right-hand side or exact initial guess
     it = 0
     while np.any(active) and it < maxiter:
+        if sel.size > 1 and 2 * np.count_nonzero(active) <= sel.size:
+            keep = np.flatnonzero(active)
+            x_full[sel] = x
+            sel, x, r, p, rz, active = sel[keep], x[keep], r[keep], p[keep], rz[keep], active[keep]
+            Dc, gc = Dg[sel], g[sel]
+            Aop = make_op(sel)
         Ap = Aop(p)
         pAp = _dot(p, Ap)
         ok = active & (pAp > 0)
         alpha = np.where(ok, rz / np.where(ok, pAp, 1.0), 0.0)
-        x += alpha[:, None, None, None] * p
-        r -= alpha[:, None, None, None] * Ap
-        z = r * Dinv
+        a4 = alpha[:, None, None, None]
+        x += a4 * p
+        Ap *= a4
+        r -= Ap
+        z = r / Dc
         rz_new = _dot(r, z)
         beta = np.where(ok & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
-        p = z + beta[:, None, None, None] * p
+        p *= beta[:, None, None, None]
+        p += z
         rz = rz_new
-        alphas[it] = np.where(ok, alpha, 1.0)
-        betas[it] = beta
+        alphas[it, sel] = np.where(ok, alpha, 1.0)
+        betas[it, sel] = beta
         it += 1
-        iters[active] = it
+        iters[sel[active]] = it
         active &= pAp > 0
         if it % check_every == 0 or it == maxiter:
-            xD = np.sqrt(_dot(x, x * Dg))
-            for i in np.flatnonzero(active):
+            xD = np.sqrt(_dot(x, x * Dc))
+            for j in np.flatnonzero(active):
+                i = sel[j]
                 lam_min[i], lam_max[i] = _ritz_extremes(alphas, betas, i, it)
                 if not lam_min[i] > 0:
-                    active[i] = False
+                    active[j] = False
                     continue
-                err_est[i] = np.sqrt(max(rz[i], 0.0)) / (lam_min[i] * max(xD[i], np.finfo(float).tiny))
-                if give_up and it >= 3 * check_every and err_est[i] > tol:
+                err_est[i] = np.sqrt(max(rz[j], 0.0)) / (lam_min[i] * max(xD[j], tiny))
+                if err_est[i] <= tol:
+                    active[j] = False
+                elif give_up and it >= 3 * check_every:
                     need = 0.5 * np.sqrt(lam_max[i] / lam_min[i]) * np.log(err_est[i] / tol)
                     if it + need > maxiter:
-                        active[i] = False
-            active &= ~(err_est <= tol)
+                        active[j] = False
+    x_full[sel] = x
+    x = x_full
     # verify with the true residual (the recursive one can drift or stagnate)
-    r_true = g - Aop(x)
-    rz_true = _dot(r_true, r_true * Dinv)
+    r_true = g - make_op(np.arange(nb))(x)
+    rz_true = _dot(r_true, r_true / Dg)
     xD = np.sqrt(_dot(x, x * Dg))
     for i in range(nb):
         if iters[i] > 0:
@@ -138,7 +163,7 @@ def _pcg(Aop, Dg: np.ndarray, g: np.ndarray, x: np.ndarray, tol: float, maxiter:
         if not lm > 0:  # breakdown: H numerically singular along the Krylov space
             err_est[i] = np.inf
             continue
-        err_est[i] = np.sqrt(max(rz_true[i], 0.0)) / (lm * max(xD[i], np.finfo(float).tiny))
+        err_est[i] = np.sqrt(max(rz_true[i], 0.0)) / (lm * max(xD[i], tiny))
     converged = err_est <= 10.0 * tol
     return x, converged, {"iterations": iters, "err_est": err_est, "cond_est": lam_max / lam_min}
 
@@ -200,14 +225,19 @@ def hat_pcg(
 
     if not reduce or n < 2:
 
-        def Hop(c: np.ndarray) -> np.ndarray:
-            out = D * c
-            if n > 1:
-                out[..., 1:, :, :] -= M @ c[..., :-1, :, :] @ Nn
-                out[..., :-1, :, :] -= MH @ c[..., 1:, :, :] @ NH
-            return out
+        def make_hop(sel: np.ndarray):
+            Ds, Ms, Ns, MHs, NHs = D[sel], M[sel], Nn[sel], MH[sel], NH[sel]
 
-        x, ok, stats = _pcg(Hop, D, g, g / D if x0 is None else x0, tol, maxiter, give_up, check_every)
+            def Hop(c: np.ndarray) -> np.ndarray:
+                out = Ds * c
+                if n > 1:
+                    out[..., 1:, :, :] -= Ms @ c[..., :-1, :, :] @ Ns
+                    out[..., :-1, :, :] -= MHs @ c[..., 1:, :, :] @ NHs
+                return out
+
+            return Hop
+
+        x, ok, stats = _pcg(make_hop, D, g, g / D if x0 is None else x0, tol, maxiter, give_up, check_every)
     else:
         # red = even blocks 0, 2, ... (eliminated), black = odd blocks 1, 3, ... (kept).
         # Edge j couples blocks j and j+1: even edges j = 2i join red i (left) and black i (right);
@@ -217,27 +247,50 @@ def hat_pcg(
         ne, no = Me.shape[1], Mo.shape[1]
         Dr, Dk = D[:, 0::2], D[:, 1::2]
 
-        def Bop(ck: np.ndarray) -> np.ndarray:  # black -> red, H[red, black] = -B
-            out = np.zeros(Dr.shape, dtype=np.result_type(ck, Me))
-            out[:, :ne] += MeH @ ck[:, :ne] @ NeH
-            if no:
-                out[:, 1 : 1 + no] += Mo @ ck[:, :no] @ No
-            return out
+        def make_ops(sel: np.ndarray):
+            MeHs, NeHs, Mos, Nos = MeH[sel], NeH[sel], Mo[sel], No[sel]
+            Mes, Nes, MoHs, NoHs = Me[sel], Ne[sel], MoH[sel], NoH[sel]
+            Drs, Dks = Dr[sel], Dk[sel]
 
-        def BHop(y: np.ndarray) -> np.ndarray:  # red -> black
-            out = np.zeros(Dk.shape, dtype=np.result_type(y, Me))
-            out[:, :ne] += Me @ y[:, :ne] @ Ne
-            if no:
-                out[:, :no] += MoH @ y[:, 1 : 1 + no] @ NoH
-            return out
+            def Bop(ck: np.ndarray) -> np.ndarray:  # black -> red, H[red, black] = -B
+                out = np.zeros(Drs.shape, dtype=np.result_type(ck, Mes))
+                out[:, :ne] += MeHs @ ck[:, :ne] @ NeHs
+                if no:
+                    out[:, 1 : 1 + no] += Mos @ ck[:, :no] @ Nos
+                return out
 
-        def Sop(ck: np.ndarray) -> np.ndarray:
-            return Dk * ck - BHop(Bop(ck) / Dr)
+            def BHop(y: np.ndarray) -> np.ndarray:  # red -> black
+                out = np.zeros(Dks.shape, dtype=np.result_type(y, Mes))
+                out[:, :ne] += Mes @ y[:, :ne] @ Nes
+                if no:
+                    out[:, :no] += MoHs @ y[:, 1 : 1 + no] @ NoHs
+                return out
+
+            Drinv = 1.0 / Drs
+            dtype = np.result_type(g, Mes)
+
+            def Sop(ck: np.ndarray) -> np.ndarray:  # D_k ck - B^* D_r^{-1} B ck, fused (no zero fills)
+                y = np.empty(Drs.shape, dtype=dtype)
+                y[:, :ne] = MeHs @ ck[:, :ne] @ NeHs
+                if y.shape[1] > ne:
+                    y[:, ne:] = 0.0
+                if no:
+                    y[:, 1 : 1 + no] += Mos @ ck[:, :no] @ Nos
+                y *= Drinv
+                out = Mes @ y[:, :ne] @ Nes  # ne = number of black blocks
+                if no:
+                    out[:, :no] += MoHs @ y[:, 1 : 1 + no] @ NoHs
+                np.subtract(Dks * ck, out, out=out)
+                return out
+
+            return Bop, BHop, Sop
+
+        Bop, BHop, _ = make_ops(np.arange(g.shape[0]))
 
         gr, gk = g[:, 0::2], g[:, 1::2]
         rhs = gk + BHop(gr / Dr)
         xk0 = rhs / Dk if x0 is None else x0[:, 1::2].copy()
-        xk, ok, stats = _pcg(Sop, Dk, rhs, xk0, tol, maxiter, give_up, check_every)
+        xk, ok, stats = _pcg(lambda sel: make_ops(sel)[2], Dk, rhs, xk0, tol, maxiter, give_up, check_every)
         x = np.empty_like(g)
         x[:, 1::2] = xk
         x[:, 0::2] = (gr + Bop(xk)) / Dr

@@ -160,27 +160,12 @@ def regularizing_flow(
     if solver not in SOLVERS or solver == "normal":
         raise DLNError(f"solver: expected one of {tuple(s for s in SOLVERS if s != 'normal')}, got {solver!r}")
     d = W0.shape[-1]
-    if solver == "auto" and d * d <= _DIRECT_MAX:
-
-        def xi(W):  # small blocks: batched block LU of the block-tridiagonal H
-            return -_generator_direct(W)
-
-        return integrate_group(
-            xi,
-            W0,
-            t,
-            rtol=rtol,
-            atol=atol,
-            method=method,
-            dt=dt,
-            name="regularizing_flow",
-            progress=progress,
-            stats=stats,
-        )
     warm = solver in ("auto", "pcg") and "b0" in inspect.signature(regularizing_generator).parameters
     last = {}
 
     def xi(W):
+        if solver == "auto" and d * d <= _DIRECT_MAX:
+            return -_generator_direct(W)  # small blocks: batched block LU of the block-tridiagonal H
         b0 = last.get("b")
         if warm and b0 is not None and b0.shape[:-3] == W.shape[:-3]:
             b = regularizing_generator(W, method=solver, b0=b0)

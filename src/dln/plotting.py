@@ -15,7 +15,24 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-__all__ = ["fig_schatten", "fig_schatten_hessian"]
+__all__ = [
+    "fig_schatten",
+    "fig_schatten_hessian",
+    "fig_1_1",
+    "fig_1_2",
+    "fig_1_3",
+    "fig_noise_mean_G",
+    "fig_noise_stationary",
+    "fig_posterior",
+    "fig_fast_slow_scales",
+    "fig_fast_slow_shadowing",
+    "fig_entropy",
+    "fig_ckm_1",
+    "fig_free_energy_panels",
+    "fig_regularizing_flow",
+    "fig_kirwan_ness",
+    "fig_learning_flow",
+]
 
 FIELD_STYLE = {"real": {"color": "C0", "marker": "o"}, "complex": {"color": "C3", "marker": "s"}}
 
@@ -245,7 +262,7 @@ def fig_noise_mean_G(ds) -> Figure:
         ax.set(
             xlabel="$t$", ylabel=r"$\langle \mathbb{E}[\mathbf{G}(t)], \mathbf{G}_0\rangle / \Vert\mathbf{G}_0\Vert^2$"
         )
-        ax.set_title(_label(panel), fontsize=9)
+        ax.set_title(", ".join(f"{k} = {v}" for k, v in panel.items()), fontsize=9)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     return fig

@@ -47,6 +47,12 @@ TOL: dict[str, Tolerance] = {
         "relative disagreement between two backward-stable solvers of the same system: "
         "cond(system) * eps with cond up to ~1e7 on the ill-conditioned test inputs",
     ),
+    "fiber_ill_b": Tolerance(
+        1e-7,
+        "relative error of the fiber-gradient generator b against the dense reference at cond(X) <= 1e12: "
+        "cond(H) reaches ~1e8 there, so any backward-stable solver has forward error ~cond(H) eps ~ 2e-8 "
+        "(measured <= 1e-9 for pcg, <= 4e-10 for block)",
+    ),
     "group_conservation": Tolerance(
         1e-12,
         "X conserved by a group integrator (W <- exp(h a).W): only round-off from the product of "

@@ -37,16 +37,14 @@ BOOK_PAGES = [
 
 rule lm_figures:
     """Planar trajectories (d = 1, N = 2) for LM Figures 1.1-1.3: regularizing and learning flows."""
-    input:
-        script="workflow/scripts/book_lm_figures.py",
     output:
         "results/lm_figures.nc",
     log:
         "logs/book/lm_figures.log",
     conda:
         "../envs/dln.yaml"
-    shell:
-        "python {input.script} {output} > {log} 2>&1"
+    script:
+        "../scripts/book_lm_figures.py"
 
 
 rule book_assets:
@@ -55,7 +53,6 @@ rule book_assets:
         datasets=expand("results/{family}.nc", family=BOOK_FAMILIES),
         lm_figures="results/lm_figures.nc",
         ledger="results/ledger.json",
-        script="workflow/scripts/book_assets.py",
         plotting="src/dln/plotting.py",
     output:
         numbers="book/_generated/numbers.json",
@@ -67,8 +64,8 @@ rule book_assets:
         "logs/book/book_assets.log",
     conda:
         "../envs/dln.yaml"
-    shell:
-        "python {input.script} --results results --out book/_generated > {log} 2>&1"
+    script:
+        "../scripts/book_assets.py"
 
 
 rule book:
@@ -93,5 +90,5 @@ rule book:
         "logs/book/book.log",
     conda:
         "../envs/dln.yaml"
-    shell:
-        "jupyter-book build --all -W -n --keep-going book/ > {log} 2>&1 || (tail -n 60 {log} >&2; exit 1)"
+    script:
+        "../scripts/book_build.py"

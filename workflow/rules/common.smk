@@ -16,6 +16,11 @@ import dlnwf  # noqa: E402  (workflow/scripts/dlnwf.py)
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+# The command that started the workflow, for the datasets' `history` attribute (an environment
+# variable, not a rule param, so that a different command line does not rerun anything; jobs on
+# SLURM inherit it through sbatch's --export=ALL).
+os.environ.setdefault("DLN_WORKFLOW_COMMAND", " ".join(["snakemake", *sys.argv[1:]]))
+
 SCHEMA = dlnwf.load_schema()
 # Our own pass first: it names every bad key with its allowed values.
 try:

@@ -9,12 +9,11 @@ writes into ``<out>`` (``book/_generated``):
 - ``ledger_table.md``, ``errata_list.md``, ``ledger_summary.md``: Markdown included by the ledger and
   errata pages.
 
-The book builder never runs a simulation: it only renders what this script wrote. Usage::
+The book builder never runs a simulation: it only renders what this script wrote. Run by the Snakemake
+rule ``book_assets``, or by hand::
 
     python workflow/scripts/book_assets.py --results results --out book/_generated
 """
-
-from __future__ import annotations
 
 import argparse
 import json
@@ -250,11 +249,28 @@ def ledger_assets(a: Assets, rows: list[dict]) -> None:
         if not prs:
             text = "No ledger entry is attached to this page.\n"
         else:
-            text = "\n".join(
-                f"- **{r['id']}** ({r['source']}): {math_md(r['statement'])} -- measured {fmt(r['measured'])}, "
-                f"tolerance {fmt(r['tolerance'])}, status **{r['status']}**."
-                for r in prs
-            )
+            lines = [
+                "::::{list-table}",
+                ":header-rows: 1",
+                ":class: dln-ledger",
+                ":widths: 12 9 10 10 59",
+                "",
+                "* - ID",
+                "  - Status",
+                "  - Measured",
+                "  - Tolerance",
+                "  - Statement (source)",
+            ]
+            for r in prs:
+                lines += [
+                    f"* - {{doc}}`{r['id']} <ledger>`",
+                    f"  - {badge.get(r['status'], r['status'])}",
+                    f"  - {fmt(r['measured'])}",
+                    f"  - {fmt(r['tolerance'])}",
+                    f"  - {math_md(r['statement'])} ({r['source']}){_error_note(r)}",
+                ]
+            lines.append("::::")
+            text = "\n".join(lines)
         (a.out / f"ledger_{page}.md").write_text(text + "\n")
 
     errata = [r for r in rows if r["status"] == "erratum"]
@@ -474,7 +490,12 @@ def family_free_energy(a: Assets, ds) -> None:
     a.num("ckm_fig1_final_err", float(one["trajectory_final_err"].max()))
     a.num("ckm_fig1_r1", float(one["r1"].values.ravel()[0]), 9)
     a.num("ckm_fig1_rperp", float(one["rperp"].values.ravel()[0]), 9)
-    panels = [f"({int(n)}, {float(p):g}, {float(b):g})" for n in ds["N"].values for p in ds["p"].values for b in ds["beta"].values]
+    panels = [
+        f"({int(n)}, {float(p):g}, {float(b):g})"
+        for n in ds["N"].values
+        for p in ds["p"].values
+        for b in ds["beta"].values
+    ]
     a.num("fe_panels", "; ".join(panels))
     a.num("fe_n_panels", len(panels))
     a.num("fe_d_values", _list(ds["d"].values))
@@ -540,7 +561,7 @@ def family_learning_flow(a: Assets, ds) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description="Render the book's figures and numbers from the workflow's datasets.")
     ap.add_argument("--results", default=os.environ.get("DLN_RESULTS", "results"), help="results directory")
     ap.add_argument("--out", default="book/_generated", help="output directory")
     ap.add_argument(
@@ -572,5 +593,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if "snakemake" in globals():  # run by the Snakemake rule `book_assets` (script: directive)
+    with open(snakemake.log[0], "w") as _log:
+        sys.stderr = _log
+        main(
+            ["--results", str(Path(snakemake.input.ledger).parent), "--out", str(Path(snakemake.output.numbers).parent)]
+        )
+elif __name__ == "__main__":
     sys.exit(main())

@@ -10,10 +10,9 @@ Computes, with the flows of :mod:`dln`, the planar trajectories that the book dr
 - the reduced end-to-end flow ``x' = -N |x|^{2-2/N} E'(x)`` (LM Remark 5) from the balanced start,
   to be compared with ``x(t) = w_2 w_1`` along the balanced learning trajectory.
 
-Usage: ``python workflow/scripts/book_lm_figures.py results/lm_figures.nc``.
+Run by the Snakemake rule ``lm_figures``, or by hand:
+``python workflow/scripts/book_lm_figures.py results/lm_figures.nc``.
 """
-
-from __future__ import annotations
 
 import sys
 
@@ -106,9 +105,7 @@ def compute() -> xr.Dataset:
             "learn_G0": var(("learn_traj",), learn0[:, 0] ** 2 - learn0[:, 1] ** 2, "initial moment w_1^2 - w_2^2"),
             "x_reduced": var(("t_learn",), x_red, "reduced flow x' = -N|x|^(2-2/N) E'(x) from the balanced start"),
             "x_target": var((), xt, "minimizer x_target of E(x) = (x - x_target)^2/2"),
-            "G_norm": var(
-                ("t_reg", "field", "run"), G_rate, "regularizing flow, d = 3, N = 4: moment norm |G(t)|"
-            ),
+            "G_norm": var(("t_reg", "field", "run"), G_rate, "regularizing flow, d = 3, N = 4: moment norm |G(t)|"),
         },
         coords={
             "t_reg": ("t_reg", t_reg, {"long_name": "time of the regularizing flow", "units": "1"}),
@@ -134,5 +131,10 @@ def compute() -> xr.Dataset:
     )
 
 
-if __name__ == "__main__":
+if "snakemake" in globals():  # run by the Snakemake rule `lm_figures` (script: directive)
+    with open(snakemake.log[0], "w") as _log:
+        sys.stderr = _log
+        write_netcdf(compute(), snakemake.output[0])
+        print(f"wrote {snakemake.output[0]}", file=_log)
+elif __name__ == "__main__":
     write_netcdf(compute(), sys.argv[1] if len(sys.argv) > 1 else "results/lm_figures.nc")

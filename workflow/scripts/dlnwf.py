@@ -379,7 +379,8 @@ def run_aggregate(family: str, inputs: list[str], output: str, config: dict, log
     ds = restamp(
         ds,
         config={**_config_attr(ds), "family": family, "workflow": config},
-        history=f"snakemake rule {family}_aggregate: {family}.aggregate({len(inputs)} jobs) -> {output}",
+        history=f"{os.environ.get('DLN_WORKFLOW_COMMAND', 'snakemake')} (rule {family}_aggregate, "
+        f"{family}.aggregate of {len(inputs)} jobs, output {output})",
     )
     try:
         write_netcdf(ds, output)

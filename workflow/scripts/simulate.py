@@ -5,6 +5,7 @@ from ``dln.experiments.<family>.simulate``; ``dlnwf.run_simulate`` checks the
 dataset and writes it atomically. Errors name the rule and the parameters.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,13 +15,15 @@ import dlnwf  # noqa: E402
 
 from dln import DLNError  # noqa: E402
 
+COMMAND = os.environ.get("DLN_WORKFLOW_COMMAND", "snakemake")
+
 try:
     dlnwf.run_simulate(
         snakemake.params.family,
         dict(snakemake.params.sim),
         snakemake.output[0],
         snakemake.log[0],
-        history=f"snakemake rule {snakemake.rule}, output {snakemake.output[0]}",
+        history=f"{COMMAND} (rule {snakemake.rule}, output {snakemake.output[0]})",
     )
 except (DLNError, RuntimeError) as exc:
     print(f"ERROR: {exc}", file=sys.stderr)

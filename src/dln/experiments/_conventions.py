@@ -209,16 +209,16 @@ def restamp(ds: xr.Dataset, *, config: dict | None = None, history: str | None =
     """Return a copy of a finalized dataset with new provenance attributes.
 
     Used by the workflow after ``simulate``/``aggregate``: ``history`` becomes the
-    workflow step (appended to the previous history, newest first, as CF asks),
-    ``config`` the resolved configuration, ``date_created`` and ``source`` are renewed.
+    workflow command and step (it replaces the history that ``finalize`` wrote inside the
+    job, which only names a temporary script), ``config`` the resolved configuration,
+    ``date_created`` and ``source`` are renewed.
     """
     from .. import __version__
 
     ds = ds.copy()
     now = _now()
     if history is not None:
-        old = ds.attrs.get("history", "")
-        ds.attrs["history"] = f"{now}: {history}" + (f"\n{old}" if old else "")
+        ds.attrs["history"] = f"{now}: {history}"
     if config is not None:
         ds.attrs["config"] = json.dumps(config, sort_keys=True, default=str)
     ds.attrs["date_created"] = now

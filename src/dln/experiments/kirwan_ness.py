@@ -76,6 +76,22 @@ def moment_derivative(W: np.ndarray, V: np.ndarray) -> np.ndarray:
     return vlo @ H(lo) + lo @ H(vlo) - H(vhi) @ hi - H(hi) @ vhi
 
 
+def combine_padded(parts: list, padded_vars: list, pad_dims: list) -> xr.Dataset:
+    """combine_by_coords of jobs whose ``padded_vars`` have job-dependent lengths along ``pad_dims``.
+
+    The other variables are combined as usual (a missing job stays an error); the padded
+    variables are zero-padded to the largest length of each dim in ``pad_dims`` first.
+    """
+    kw = {"combine_attrs": "override", "join": "outer", "compat": "no_conflicts", "data_vars": "all"}
+    main = xr.combine_by_coords([p.drop_vars(padded_vars + pad_dims) for p in parts], **kw)
+    full = {dim: max((p[dim].values for p in parts), key=len) for dim in pad_dims}
+    pads = [p[padded_vars].reindex(full, fill_value=0.0) for p in parts]
+    out = main.merge(xr.combine_by_coords(pads, **kw), join="outer", compat="no_conflicts")
+    for dim in pad_dims:
+        out[dim].attrs.update(parts[0][dim].attrs)
+    return out
+
+
 def _da(values, dims, long_name: str, units: str = "1") -> xr.DataArray:
     return xr.DataArray(values, dims=dims, attrs={"long_name": long_name, "units": units})
 
@@ -169,9 +185,9 @@ def simulate(params: dict) -> xr.Dataset:
 def aggregate(datasets: list) -> xr.Dataset:
     """Combine jobs along new dimensions N, d, field, seed, start (read from each job's config).
 
-    Jobs with different N or d have different ``layer``/``i`` lengths; ``combine_by_coords``
-    aligns them with an outer join, so the layer singular values are only defined where they exist
-    (combine such sweeps per (N, d) if NaN padding is unwanted: :func:`finalize` rejects NaN).
+    Jobs with different N or d have different ``layer``/``i`` lengths: ``sv_layers`` and
+    ``sv_target`` are then zero-padded to the largest sizes and ``sv_valid`` (1 where
+    layer <= N and i < d) marks the entries that exist.
     """
     parts = []
     for ds in datasets:
@@ -182,9 +198,12 @@ def aggregate(datasets: list) -> xr.Dataset:
             if k not in one.coords:
                 one = one.expand_dims({k: [cfg.get(k, DEFAULT_PARAMS[k])]})
         parts.append(one)
-    out = xr.combine_by_coords(parts, combine_attrs="override", join="outer", compat="no_conflicts")
+    out = combine_padded(parts, ["sv_layers", "sv_target"], ["layer", "i"])
     if len({(int(ds.sizes["layer"]), int(ds.sizes["i"])) for ds in datasets}) > 1:
-        out = out.drop_vars(["sv_layers", "sv_target"])
+        valid = (out["layer"] <= out["N"]) & (out["i"] < out["d"])
+        out["sv_valid"] = valid.astype(np.int8).assign_attrs(
+            long_name="1 where the padded entry of sv_layers / sv_target exists (layer <= N, i < d)", units="1"
+        )
     out["start"].attrs.update({"long_name": "initial condition (gaussian or rank_deficient)", "units": "1"})
     return finalize(
         out,

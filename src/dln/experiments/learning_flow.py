@@ -30,6 +30,7 @@ from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, random_matrix, rng_from_params
 from ._conventions import finalize
+from .kirwan_ness import combine_padded
 
 FAMILY = "learning_flow"
 
@@ -142,7 +143,11 @@ def simulate(params: dict) -> xr.Dataset:
 
 
 def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along new dimensions N, d, field, seed (jobs with different d: ``sv_*`` dropped)."""
+    """Combine jobs along new dimensions N, d, field, seed.
+
+    Jobs with different d: ``sv_flow`` and ``sv_pred`` are zero-padded along ``i`` and
+    ``sv_valid`` (1 where i < d) marks the entries that exist.
+    """
     parts = []
     for ds in datasets:
         cfg = json.loads(ds.attrs.get("config", "{}"))
@@ -152,9 +157,13 @@ def aggregate(datasets: list) -> xr.Dataset:
             if k not in one.coords:
                 one = one.expand_dims({k: [cfg.get(k, DEFAULT_PARAMS[k])]})
         parts.append(one)
+    out = combine_padded(parts, ["sv_flow", "sv_pred"], ["i"])
     if len({int(ds.sizes["i"]) for ds in datasets}) > 1:
-        parts = [one.drop_vars(["sv_flow", "sv_pred", "i"]) for one in parts]
-    out = xr.combine_by_coords(parts, combine_attrs="override", join="outer", compat="no_conflicts")
+        out["sv_valid"] = (
+            (out["i"] < out["d"])
+            .astype(np.int8)
+            .assign_attrs(long_name="1 where the padded entry of sv_flow / sv_pred exists (i < d)", units="1")
+        )
     return finalize(
         out,
         title="Learning flow and Remark 5, all jobs",

@@ -150,7 +150,7 @@ def aggregate(datasets: list) -> xr.Dataset:
             if k not in one.coords:
                 one = one.expand_dims({k: [cfg.get(k, DEFAULT_PARAMS[k])]})
         parts.append(one)
-    out = xr.combine_by_coords(parts, combine_attrs="override", join="outer", compat="no_conflicts")
+    out = xr.combine_by_coords(parts, combine_attrs="override", join="outer", compat="no_conflicts", data_vars="all")
     return finalize(
         out,
         title="Regularizing flow (LM Thm 2), all jobs",
