@@ -177,10 +177,10 @@ def test_unknown_job_is_a_clear_error(toy):
 # ------------------------------------------------------------------------------------------------
 # the real CI config
 # ------------------------------------------------------------------------------------------------
-def _hashes(repo: Path, *exclude: str) -> dict:
+def _hashes(repo: Path, *ignore_vars: str) -> dict:
     args = [sys.executable, str(repo / "workflow" / "scripts" / "hash_results.py"), str(repo / "results")]
-    for name in exclude:
-        args += ["--exclude", name]
+    for name in ignore_vars:
+        args += ["--ignore-var", name]
     proc = subprocess.run(args, capture_output=True, text=True, check=True)
     return json.loads(proc.stdout)
 
@@ -220,7 +220,10 @@ def test_ci_config_end_to_end(tmp_path):
         assert f"{family}_overview.png" in html
     # a second clean run (fresh copy, datasets only) gives identical data
     repo2 = copy_repo(tmp_path / "run2")
-    _ok(snakemake(repo2, "datasets", "--cores", "2", "--configfile", "config/ci.yaml", timeout=600))
-    h1 = {k: v for k, v in _hashes(repo).items() if k.removesuffix(".nc") in families}
-    h2 = {k: v for k, v in _hashes(repo2).items() if k.removesuffix(".nc") in families}
-    assert h1 == h2 and len(h1) == len(families)
+    targets = ["datasets"] + (["results/ledger.json"] if cfg.get("ledger", True) else [])
+    _ok(snakemake(repo2, *targets, "--cores", "2", "--configfile", "config/ci.yaml", timeout=600))
+    compared = {f"{f}.nc" for f in families} | ({"ledger.nc"} if cfg.get("ledger", True) else set())
+    # the ledger records each check's run time (variable `seconds`): not part of the data
+    h1 = {k: v for k, v in _hashes(repo, "seconds").items() if k in compared}
+    h2 = {k: v for k, v in _hashes(repo2, "seconds").items() if k in compared}
+    assert h1 == h2 and set(h1) == compared

@@ -58,107 +58,181 @@ def _setup(W: np.ndarray):
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Re <a, b> over the trailing three axes (one leading batch axis)."""
+    """Re <a, b> over the trailing three axes (one leading batch axis), as float64."""
     if a.shape[0] == 1:
-        return np.array([np.vdot(a, b).real])
+        return np.array([float(np.vdot(a, b).real)])
     if np.iscomplexobj(a) or np.iscomplexobj(b):
-        return np.einsum("...kij,...kij->...", a.conj(), b).real
-    return np.einsum("...kij,...kij->...", a, b)
+        return np.einsum("...kij,...kij->...", a.conj(), b).real.astype(float)
+    return np.einsum("...kij,...kij->...", a, b).astype(float)
 
 
-def _ritz_extremes(alphas: np.ndarray, betas: np.ndarray, idx: int, n: int) -> tuple[float, float]:
-    """Extreme eigenvalues of the CG Lanczos tridiagonal of batch item ``idx`` after ``n`` steps."""
+def _ritz(alphas: np.ndarray, betas: np.ndarray, idx: int, n: int, which: str = "min") -> float:
+    """One extreme eigenvalue (``"min"`` or ``"max"``) of the CG Lanczos tridiagonal of item ``idx`` after ``n`` steps.
+
+    Bisection (LAPACK stebz) for the one eigenvalue only: O(n) per bisection
+    step instead of the O(n^2) of the full spectrum.
+    """
     a = alphas[:n, idx]
     bt = betas[: n - 1, idx]
     diag = 1.0 / a
     diag[1:] += bt / a[:-1]
-    off = np.sqrt(np.maximum(bt, 0.0)) / a[:-1]
     if diag.size == 1:
-        return float(diag[0]), float(diag[0])
-    ev = eigvalsh_tridiagonal(diag, off)
-    return float(ev[0]), float(ev[-1])
+        return float(diag[0])
+    off = np.sqrt(np.maximum(bt, 0.0)) / a[:-1]
+    k = 0 if which == "min" else n - 1
+    # bisection to ~1e-8 of the spectral radius (~1e-5 relative for lambda_min >= 1e-3 lambda_max):
+    # ample for an error estimate, half the bisection steps of full accuracy
+    atol = 1e-8 * float(np.max(np.abs(diag)) + 2.0 * np.max(off))
+    return float(eigvalsh_tridiagonal(diag, off, select="i", select_range=(k, k), check_finite=False, tol=atol)[0])
+
+
+def _ritz_extremes(alphas: np.ndarray, betas: np.ndarray, idx: int, n: int) -> tuple[float, float]:
+    """Extreme eigenvalues of the CG Lanczos tridiagonal of batch item ``idx`` after ``n`` steps."""
+    return _ritz(alphas, betas, idx, n, "min"), _ritz(alphas, betas, idx, n, "max")
 
 
 def _pcg(
-    make_op, Dg: np.ndarray, g: np.ndarray, x0: np.ndarray, tol: float, maxiter: int, give_up: bool, check_every: int
+    make_op,
+    Dg: np.ndarray,
+    g: np.ndarray,
+    x0: np.ndarray | None,
+    tol,
+    maxiter,
+    give_up: bool,
+    check_every: int,
 ):
     """Batched Jacobi-preconditioned CG on A(x) = g with diagonal Dg; see the module docstring.
 
     ``make_op(sel)`` returns the operator restricted to the batch items ``sel``
     (an index array). Converged items are dropped from the working set once at
     most half of it is still active, so one slow item does not make the whole
-    batch pay for its iterations.
+    batch pay for its iterations. ``tol`` and ``maxiter`` may be per-item
+    arrays. ``x0=None`` starts from zero. The final error estimate uses the
+    recomputed true residual.
+
+    The smallest Ritz value is refreshed (by bisection) only when the error
+    estimate with the previous, larger, value already meets ``tol``: the Ritz
+    values decrease monotonically, so the stale estimate is optimistic and the
+    refreshed one decides.
     """
     nb = g.shape[0]
+    tol = np.broadcast_to(np.asarray(tol, dtype=float), (nb,))
+    cap = np.broadcast_to(np.asarray(maxiter, dtype=int), (nb,))
+    maxit = int(np.max(cap)) if nb else 0
     tiny = np.finfo(float).tiny
     sel = np.arange(nb)
     Aop = make_op(sel)
-    x_full = x0.copy()
+    Dinv = 1.0 / Dg
+    if x0 is None:
+        x_full = np.zeros_like(g)
+        r = g.copy()
+    else:
+        x_full = x0.copy()
+        r = g - Aop(x_full)
     x = x_full
-    Dc, gc = Dg, g
-    r = gc - Aop(x)
-    z = r / Dc
+    Dc, Dic, tolc, capc = Dg, Dinv, tol, cap
+    z = r * Dic
     p = z.copy()
+    tmp = np.empty_like(r)
     rz = _dot(r, z)
-    gnorm2 = np.maximum(_dot(gc, gc / Dc), tiny)
+    gnorm2 = np.maximum(_dot(g, g * Dinv), tiny)
     active = ~(rz <= (np.finfo(float).eps ** 2) * gnorm2)  # zero right-hand side or exact initial guess
+    active &= capc > 0
     iters = np.zeros(nb, dtype=int)
     lam_min = np.full(nb, np.nan)
     lam_max = np.full(nb, np.nan)
     err_est = np.full(nb, np.inf)
-    alphas = np.ones((maxiter + 1, nb))
-    betas = np.zeros((maxiter + 1, nb))
+    alphas = np.ones((maxit + 1, nb))
+    betas = np.zeros((maxit + 1, nb))
     it = 0
-    while np.any(active) and it < maxiter:
+    while np.any(active) and it < maxit:
         if sel.size > 1 and 2 * np.count_nonzero(active) <= sel.size:
             keep = np.flatnonzero(active)
             x_full[sel] = x
             sel, x, r, p, rz, active = sel[keep], x[keep], r[keep], p[keep], rz[keep], active[keep]
-            Dc, gc = Dg[sel], g[sel]
+            Dc, Dic, tolc, capc = Dg[sel], Dinv[sel], tol[sel], cap[sel]
+            z, tmp = np.empty_like(r), np.empty_like(r)
             Aop = make_op(sel)
-        Ap = Aop(p)
-        pAp = _dot(p, Ap)
-        ok = active & (pAp > 0)
-        alpha = np.where(ok, rz / np.where(ok, pAp, 1.0), 0.0)
-        a4 = alpha[:, None, None, None]
-        x += a4 * p
-        Ap *= a4
-        r -= Ap
-        z = r / Dc
-        rz_new = _dot(r, z)
-        beta = np.where(ok & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
-        p *= beta[:, None, None, None]
-        p += z
-        rz = rz_new
-        alphas[it, sel] = np.where(ok, alpha, 1.0)
-        betas[it, sel] = beta
-        it += 1
-        iters[sel[active]] = it
-        active &= pAp > 0
-        if it % check_every == 0 or it == maxiter:
+        if sel.size == 1:  # one item: scalar recurrences, run to the next check point
+            i0 = sel[0]
+            stop_at = min(maxit, int(capc[0]), (it // check_every + 1) * check_every)
+            rzs = float(rz[0])
+            while it < stop_at:
+                Ap = Aop(p)
+                pAp = float(np.vdot(p, Ap).real)
+                if not pAp > 0:  # breakdown
+                    alphas[it, i0], betas[it, i0] = 1.0, 0.0
+                    it += 1
+                    active[0] = False
+                    break
+                a = rzs / pAp
+                np.multiply(p, a, out=tmp)
+                x += tmp
+                np.multiply(Ap, a, out=tmp)
+                r -= tmp
+                np.multiply(r, Dic, out=z)
+                rzn = float(np.vdot(r, z).real)
+                bt = rzn / rzs if rzs > 0 else 0.0
+                p *= bt
+                p += z
+                alphas[it, i0], betas[it, i0] = a, bt
+                rzs = rzn
+                it += 1
+            iters[i0] = it
+            rz = np.array([rzs])
+        else:
+            Ap = Aop(p)
+            pAp = _dot(p, Ap)
+            ok = active & (pAp > 0)
+            alpha = np.where(ok, rz / np.where(ok, pAp, 1.0), 0.0)
+            a4 = alpha.astype(Dc.dtype)[:, None, None, None]
+            x += a4 * p
+            Ap *= a4
+            r -= Ap
+            np.multiply(r, Dic, out=z)
+            rz_new = _dot(r, z)
+            beta = np.where(ok & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+            p *= beta.astype(Dc.dtype)[:, None, None, None]
+            p += z
+            rz = rz_new
+            alphas[it, sel] = np.where(ok, alpha, 1.0)
+            betas[it, sel] = beta
+            it += 1
+            iters[sel[active]] = it
+            active &= pAp > 0
+        capped = active & (capc <= it)
+        if it % check_every == 0 or it == maxit or np.any(capped):
             xD = np.sqrt(_dot(x, x * Dc))
+            periodic = give_up and it % (5 * check_every) == 0
             for j in np.flatnonzero(active):
                 i = sel[j]
-                lam_min[i], lam_max[i] = _ritz_extremes(alphas, betas, i, it)
+                res = np.sqrt(max(rz[j], 0.0)) / max(xD[j], tiny)
+                if np.isfinite(lam_min[i]) and not (res <= tolc[j] * lam_min[i] or capped[j] or periodic):
+                    continue  # the stale (optimistic) estimate is not met yet
+                lam_min[i] = _ritz(alphas, betas, i, it, "min")
                 if not lam_min[i] > 0:
                     active[j] = False
                     continue
-                err_est[i] = np.sqrt(max(rz[j], 0.0)) / (lam_min[i] * max(xD[j], tiny))
-                if err_est[i] <= tol:
+                err_est[i] = res / lam_min[i]
+                if err_est[i] <= tolc[j]:
                     active[j] = False
-                elif give_up and it >= 3 * check_every:
-                    need = 0.5 * np.sqrt(lam_max[i] / lam_min[i]) * np.log(err_est[i] / tol)
-                    if it + need > maxiter:
+                elif capped[j]:
+                    active[j] = False
+                elif periodic and it >= 5 * check_every:
+                    lam_max[i] = _ritz(alphas, betas, i, it, "max")
+                    need = 0.5 * np.sqrt(lam_max[i] / lam_min[i]) * np.log(err_est[i] / tolc[j])
+                    if it + need > capc[j]:
                         active[j] = False
     x_full[sel] = x
     x = x_full
-    # verify with the true residual (the recursive one can drift or stagnate)
-    r_true = g - make_op(np.arange(nb))(x)
-    rz_true = _dot(r_true, r_true / Dg)
-    xD = np.sqrt(_dot(x, x * Dg))
     for i in range(nb):
         if iters[i] > 0:
             lam_min[i], lam_max[i] = _ritz_extremes(alphas, betas, i, int(iters[i]))
+    # verify with the true residual (the recursive one can drift or stagnate)
+    r_true = g - make_op(np.arange(nb))(x)
+    rz_true = _dot(r_true, r_true * Dinv)
+    xD = np.sqrt(_dot(x, x * Dg))
+    for i in range(nb):
         lm = 1.0 if iters[i] == 0 else lam_min[i]
         if not lm > 0:  # breakdown: H numerically singular along the Krylov space
             err_est[i] = np.inf
@@ -166,6 +240,280 @@ def _pcg(
         err_est[i] = np.sqrt(max(rz_true[i], 0.0)) / (lm * max(xD[i], tiny))
     converged = err_est <= 10.0 * tol
     return x, converged, {"iterations": iters, "err_est": err_est, "cond_est": lam_max / lam_min}
+
+
+def _rpcg(
+    make_op64,
+    make_op32,
+    Dg: np.ndarray,
+    g: np.ndarray,
+    x0: np.ndarray,
+    tol: float,
+    maxiter: int,
+    give_up: bool,
+    check_every: int,
+    delta: float = 1e-2,
+):
+    """Mixed-precision PCG with reliable updates (residual replacement).
+
+    The CG recurrences and the products run in single precision
+    (float32/complex64) on the correction since the last update, in units of
+    the residual norm ``s`` at that update; whenever the (preconditioned)
+    residual of some item has dropped by ``delta`` since the last update, the
+    correction is added to the float64 iterate, the residual is recomputed in
+    float64 and replaces the single-precision one, and the search direction is
+    kept (rescaled). Unlike restarted refinement this keeps the Krylov
+    information, so it needs about the iterations of a float64 CG at half the
+    cost of the products. Convergence is only declared on a freshly replaced
+    (float64) residual; the error estimate and the final verification are those
+    of :func:`_pcg`.
+    """
+    nb = g.shape[0]
+    tiny = np.finfo(float).tiny
+    low = np.complex64 if np.iscomplexobj(g) else np.float32
+    Dinv = 1.0 / Dg
+    D32, Dinv32 = Dg.astype(np.float32), Dinv.astype(np.float32)
+    sel = np.arange(nb)
+    x_full = x0.copy()
+    r64 = g - make_op64(sel)(x_full)
+    s = np.sqrt(_dot(r64, r64 * Dinv))
+    iters = np.zeros(nb, dtype=int)
+    lam_min = np.full(nb, np.nan)
+    lam_max = np.full(nb, np.nan)
+    err_est = np.full(nb, np.inf)
+    active = s > 0
+    alphas = np.ones((maxiter + 1, nb))
+    betas = np.zeros((maxiter + 1, nb))
+    s4 = np.where(s > 0, s, 1.0)[:, None, None, None]
+    r = (r64 / s4).astype(low)
+    z = r * Dinv32
+    p = z.copy()
+    rz = _dot(r, z)
+    rz_ref = rz.copy()
+    xl = np.zeros_like(r)
+    tmp = np.empty_like(r)
+    x = x_full
+    Dc, Dic, Dic64, Dc64, gc = D32, Dinv32, Dinv, Dg, g
+    Aop = make_op32(sel)
+    it = 0
+
+    def replace():
+        nonlocal r, z, rz, rz_ref, s
+        sc = s[:, None, None, None]
+        x[...] += sc * xl
+        xl[...] = 0
+        rr = gc - make_op64(sel)(x)
+        s_new = np.sqrt(_dot(rr, rr * Dic64))
+        s_safe = np.where(s_new > 0, s_new, 1.0)
+        p[...] *= (s / s_safe).astype(Dc.dtype)[:, None, None, None]
+        r = (rr / s_safe[:, None, None, None]).astype(low)
+        z = r * Dic
+        rz = _dot(r, z)
+        rz_ref = rz.copy()
+        s = s_new
+
+    while np.any(active) and it < maxiter:
+        if sel.size > 1 and 2 * np.count_nonzero(active) <= sel.size:
+            keep = np.flatnonzero(active)
+            x_full[sel] = x + s[:, None, None, None] * xl
+            sel = sel[keep]
+            x, xl, r, p, rz, rz_ref, s, active = (
+                x_full[sel],
+                np.zeros_like(xl[keep]),
+                r[keep],
+                p[keep],
+                rz[keep],
+                rz_ref[keep],
+                s[keep],
+                active[keep],
+            )
+            Dc, Dic, Dic64, Dc64, gc = D32[sel], Dinv32[sel], Dinv[sel], Dg[sel], g[sel]
+            # x_full[sel] now holds the flushed iterate; xl restarts from zero
+            Aop = make_op32(sel)
+            z, tmp = r * Dic, np.empty_like(r)
+        if sel.size == 1:  # one item: scalar recurrences, run to the next check point
+            i0 = sel[0]
+            stop_at = min(maxiter, (it // check_every + 1) * check_every)
+            rzs, rzr = float(rz[0]), delta**2 * float(rz_ref[0])
+            while it < stop_at:
+                Ap = Aop(p)
+                pAp = float(np.vdot(p, Ap).real)
+                if not pAp > 0:  # breakdown
+                    alphas[it, i0], betas[it, i0] = 1.0, 0.0
+                    it += 1
+                    active[0] = False
+                    break
+                a = rzs / pAp
+                np.multiply(p, a, out=tmp)
+                xl += tmp
+                np.multiply(Ap, a, out=tmp)
+                r -= tmp
+                np.multiply(r, Dic, out=z)
+                rzn = float(np.vdot(r, z).real)
+                bt = rzn / rzs if rzs > 0 else 0.0
+                p *= bt
+                p += z
+                alphas[it, i0], betas[it, i0] = a, bt
+                rzs = rzn
+                it += 1
+                if rzs < rzr:
+                    rz = np.array([rzs])
+                    replace()
+                    rzs, rzr = float(rz[0]), delta**2 * float(rz_ref[0])
+            iters[i0] = it
+            rz = np.array([rzs])
+        else:
+            Ap = Aop(p)
+            pAp = _dot(p, Ap)
+            ok = active & (pAp > 0)
+            alpha = np.where(ok, rz / np.where(ok, pAp, 1.0), 0.0)
+            a4 = alpha.astype(Dc.dtype)[:, None, None, None]
+            xl += a4 * p
+            Ap *= a4
+            r -= Ap
+            z = r * Dic
+            rz_new = _dot(r, z)
+            beta = np.where(ok & (rz > 0), rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+            p *= beta.astype(Dc.dtype)[:, None, None, None]
+            p += z
+            rz = rz_new
+            alphas[it, sel] = np.where(ok, alpha, 1.0)
+            betas[it, sel] = beta
+            it += 1
+            iters[sel[active]] = it
+            active &= pAp > 0
+            dropped = active & (rz < delta**2 * rz_ref)
+            if np.any(dropped):
+                replace()
+        if it % check_every == 0 or it == maxiter:
+            xt = x + s[:, None, None, None] * xl
+            xD = np.maximum(np.sqrt(_dot(xt, xt * Dc64)), tiny)
+            periodic = give_up and it % (5 * check_every) == 0
+            cand = []
+            for j in np.flatnonzero(active):
+                i = sel[j]
+                res = s[j] * np.sqrt(max(rz[j], 0.0)) / xD[j]
+                if np.isfinite(lam_min[i]) and not (res <= tol * lam_min[i] or it == maxiter or periodic):
+                    continue
+                lam_min[i] = _ritz(alphas, betas, i, it, "min")
+                if not lam_min[i] > 0:
+                    active[j] = False
+                    continue
+                err_est[i] = res / lam_min[i]
+                if err_est[i] <= tol:
+                    cand.append(j)
+                elif periodic and it >= 5 * check_every:
+                    lam_max[i] = _ritz(alphas, betas, i, it, "max")
+                    need = 0.5 * np.sqrt(lam_max[i] / lam_min[i]) * np.log(err_est[i] / tol)
+                    if it + need > maxiter:
+                        active[j] = False
+            if cand:  # confirm on the float64 residual
+                replace()
+                xt = x
+                xD = np.maximum(np.sqrt(_dot(xt, xt * Dc64)), tiny)
+                for j in cand:
+                    i = sel[j]
+                    err_est[i] = s[j] * np.sqrt(max(rz[j], 0.0)) / (xD[j] * lam_min[i])
+                    if err_est[i] <= tol:
+                        active[j] = False
+    x_full[sel] = x + s[:, None, None, None] * xl
+    x = x_full
+    for i in range(nb):
+        if iters[i] > 0:
+            lam_min[i], lam_max[i] = _ritz_extremes(alphas, betas, i, int(iters[i]))
+    r_true = g - make_op64(np.arange(nb))(x)
+    rz_true = _dot(r_true, r_true * Dinv)
+    xD = np.sqrt(_dot(x, x * Dg))
+    for i in range(nb):
+        lm = 1.0 if iters[i] == 0 else lam_min[i]
+        if not lm > 0:
+            err_est[i] = np.inf
+            continue
+        err_est[i] = np.sqrt(max(rz_true[i], 0.0)) / (lm * max(xD[i], tiny))
+    converged = err_est <= 10.0 * tol
+    return x, converged, {"iterations": iters, "err_est": err_est, "cond_est": lam_max / lam_min}
+
+
+class _SchurOps:
+    """The red-black Schur complement S = D_k - B^* D_r^{-1} B and the couplings B, B^*, in one dtype.
+
+    Red = even blocks 0, 2, ... (eliminated), black = odd blocks 1, 3, ... (kept).
+    Edge j couples blocks j and j+1: even edges j = 2i join red i (left) and
+    black i (right); odd edges j = 2i+1 join black i (left) and red i+1 (right).
+    H[red, black] = -B. Copies of the coupling matrices are made contiguous in
+    ``dtype`` once (float32/complex64 for the single-precision recurrences of :func:`_rpcg`).
+    """
+
+    def __init__(self, Me, Ne, Mo, No, Dr, Dk, dtype):
+        real = np.float32 if np.dtype(dtype) in (np.float32, np.complex64) else np.float64
+
+        def c(a, dt=dtype):
+            return np.ascontiguousarray(a, dtype=dt)
+
+        self.Me, self.Ne, self.MeH, self.NeH = c(Me), c(Ne), c(H(Me)), c(H(Ne))
+        self.Mo, self.No, self.MoH, self.NoH = c(Mo), c(No), c(H(Mo)), c(H(No))
+        self.Drinv, self.Dk, self.Dr = c(1.0 / Dr, real), c(Dk, real), c(Dr, real)
+        self.ne, self.no = Me.shape[1], Mo.shape[1]
+        self.dtype = np.dtype(dtype)
+        self.nb = Dk.shape[0]
+
+    def _take(self, sel):
+        names = ("Me", "Ne", "MeH", "NeH", "Mo", "No", "MoH", "NoH", "Drinv", "Dk")
+        if sel is None or (sel.size == self.nb and np.array_equal(sel, np.arange(self.nb))):
+            return [getattr(self, k) for k in names]
+        return [getattr(self, k)[sel] for k in names]
+
+    def B(self, ck: np.ndarray) -> np.ndarray:  # black -> red
+        Me, Ne, MeH, NeH, Mo, No, MoH, NoH, Drinv, Dk = self._take(None)
+        ne, no = self.ne, self.no
+        out = np.zeros(self.Dr.shape, dtype=np.result_type(ck, Me))
+        out[:, :ne] += MeH @ ck[:, :ne] @ NeH
+        if no:
+            out[:, 1 : 1 + no] += Mo @ ck[:, :no] @ No
+        return out
+
+    def BH(self, y: np.ndarray) -> np.ndarray:  # red -> black
+        Me, Ne, MeH, NeH, Mo, No, MoH, NoH, Drinv, Dk = self._take(None)
+        ne, no = self.ne, self.no
+        out = np.zeros(self.Dk.shape, dtype=np.result_type(y, Me))
+        out[:, :ne] += Me @ y[:, :ne] @ Ne
+        if no:
+            out[:, :no] += MoH @ y[:, 1 : 1 + no] @ NoH
+        return out
+
+    def make_sop(self, sel: np.ndarray):
+        """S restricted to the batch items ``sel``; the returned array is reused by the next call."""
+        Me, Ne, MeH, NeH, Mo, No, MoH, NoH, Drinv, Dk = self._take(sel)
+        ne, no = self.ne, self.no
+        nb, nr, d = Drinv.shape[0], Drinv.shape[1], Drinv.shape[-1]
+        dt = self.dtype
+        y = np.zeros((nb, nr, d, d), dtype=dt)
+        t = np.empty((nb, ne, d, d), dtype=dt)
+        u = np.empty((nb, no, d, d), dtype=dt)
+        v = np.empty((nb, no, d, d), dtype=dt)
+        out = np.empty((nb, ne, d, d), dtype=dt)
+
+        def Sop(ck: np.ndarray) -> np.ndarray:  # D_k ck - B^* D_r^{-1} B ck
+            np.matmul(MeH, ck, out=t)
+            np.matmul(t, NeH, out=y[:, :ne])
+            if nr > ne:
+                y[:, ne:] = 0.0
+            if no:
+                np.matmul(Mo, ck[:, :no], out=u)
+                np.matmul(u, No, out=v)
+                y[:, 1 : 1 + no] += v
+            np.multiply(y, Drinv, out=y)
+            np.matmul(Me, y[:, :ne], out=t)
+            np.matmul(t, Ne, out=out)
+            if no:
+                np.matmul(MoH, y[:, 1 : 1 + no], out=u)
+                np.matmul(u, NoH, out=v)
+                out[:, :no] += v
+            np.multiply(Dk, ck, out=t)
+            np.subtract(t, out, out=out)
+            return out
+
+        return Sop
 
 
 def hat_pcg(
@@ -177,6 +525,7 @@ def hat_pcg(
     check_every: int = 10,
     give_up: bool = False,
     reduce: bool = True,
+    precision: str = "mixed",
 ):
     """Solve H(b) = G by block-Jacobi PCG in per-layer eigenbases.
 
@@ -206,6 +555,13 @@ def hat_pcg(
         a condition number ~2/delta into ~1/(2 delta) at the same cost per
         iteration: about half the iterations.
 
+    precision : {"mixed", "double"}
+        ``"mixed"`` (with ``reduce``): CG with reliable updates (:func:`_rpcg`):
+        the recurrences and products run in single precision, at half the cost
+        of the matrix products, on corrections of a float64 iterate whose float64
+        residual replaces the recursive one every two orders of magnitude and
+        decides convergence; about the iterations of ``"double"``, one float64 CG.
+
     Returns
     -------
     b : ndarray, shape (B, N-1, d, d)
@@ -219,11 +575,11 @@ def hat_pcg(
     Ua, Ub, D, M, Nn = _setup(W)
     bad_diag = ~np.all(D > 0, axis=(-3, -2, -1))
     D = np.where(D > 0, D, np.inf)  # items with a singular diagonal block are reported as not converged
-    MH, NH = np.ascontiguousarray(H(M)), np.ascontiguousarray(H(Nn))
     g = H(Ub) @ G @ Ua
     x0 = None if b0 is None else H(Ub) @ b0.astype(g.dtype, copy=False) @ Ua
 
     if not reduce or n < 2:
+        MH, NH = np.ascontiguousarray(H(M)), np.ascontiguousarray(H(Nn))
 
         def make_hop(sel: np.ndarray):
             Ds, Ms, Ns, MHs, NHs = D[sel], M[sel], Nn[sel], MH[sel], NH[sel]
@@ -239,61 +595,23 @@ def hat_pcg(
 
         x, ok, stats = _pcg(make_hop, D, g, g / D if x0 is None else x0, tol, maxiter, give_up, check_every)
     else:
-        # red = even blocks 0, 2, ... (eliminated), black = odd blocks 1, 3, ... (kept).
-        # Edge j couples blocks j and j+1: even edges j = 2i join red i (left) and black i (right);
-        # odd edges j = 2i+1 join black i (left) and red i+1 (right).
-        Me, Ne, MeH, NeH = M[:, 0::2], Nn[:, 0::2], MH[:, 0::2], NH[:, 0::2]
-        Mo, No, MoH, NoH = M[:, 1::2], Nn[:, 1::2], MH[:, 1::2], NH[:, 1::2]
-        ne, no = Me.shape[1], Mo.shape[1]
+        # red = even blocks (eliminated), black = odd blocks (kept); even/odd edges, see _SchurOps
+        Me, Ne, Mo, No = M[:, 0::2], Nn[:, 0::2], M[:, 1::2], Nn[:, 1::2]
         Dr, Dk = D[:, 0::2], D[:, 1::2]
 
-        def make_ops(sel: np.ndarray):
-            MeHs, NeHs, Mos, Nos = MeH[sel], NeH[sel], Mo[sel], No[sel]
-            Mes, Nes, MoHs, NoHs = Me[sel], Ne[sel], MoH[sel], NoH[sel]
-            Drs, Dks = Dr[sel], Dk[sel]
-
-            def Bop(ck: np.ndarray) -> np.ndarray:  # black -> red, H[red, black] = -B
-                out = np.zeros(Drs.shape, dtype=np.result_type(ck, Mes))
-                out[:, :ne] += MeHs @ ck[:, :ne] @ NeHs
-                if no:
-                    out[:, 1 : 1 + no] += Mos @ ck[:, :no] @ Nos
-                return out
-
-            def BHop(y: np.ndarray) -> np.ndarray:  # red -> black
-                out = np.zeros(Dks.shape, dtype=np.result_type(y, Mes))
-                out[:, :ne] += Mes @ y[:, :ne] @ Nes
-                if no:
-                    out[:, :no] += MoHs @ y[:, 1 : 1 + no] @ NoHs
-                return out
-
-            Drinv = 1.0 / Drs
-            dtype = np.result_type(g, Mes)
-
-            def Sop(ck: np.ndarray) -> np.ndarray:  # D_k ck - B^* D_r^{-1} B ck, fused (no zero fills)
-                y = np.empty(Drs.shape, dtype=dtype)
-                y[:, :ne] = MeHs @ ck[:, :ne] @ NeHs
-                if y.shape[1] > ne:
-                    y[:, ne:] = 0.0
-                if no:
-                    y[:, 1 : 1 + no] += Mos @ ck[:, :no] @ Nos
-                y *= Drinv
-                out = Mes @ y[:, :ne] @ Nes  # ne = number of black blocks
-                if no:
-                    out[:, :no] += MoHs @ y[:, 1 : 1 + no] @ NoHs
-                np.subtract(Dks * ck, out, out=out)
-                return out
-
-            return Bop, BHop, Sop
-
-        Bop, BHop, _ = make_ops(np.arange(g.shape[0]))
-
+        ops = _SchurOps(Me, Ne, Mo, No, Dr, Dk, g.dtype)
         gr, gk = g[:, 0::2], g[:, 1::2]
-        rhs = gk + BHop(gr / Dr)
+        rhs = gk + ops.BH(gr / Dr)
         xk0 = rhs / Dk if x0 is None else x0[:, 1::2].copy()
-        xk, ok, stats = _pcg(lambda sel: make_ops(sel)[2], Dk, rhs, xk0, tol, maxiter, give_up, check_every)
+        if precision == "mixed":
+            low = np.complex64 if np.iscomplexobj(g) else np.float32
+            ops32 = _SchurOps(Me, Ne, Mo, No, Dr, Dk, low)
+            xk, ok, stats = _rpcg(ops.make_sop, ops32.make_sop, Dk, rhs, xk0, tol, maxiter, give_up, check_every)
+        else:
+            xk, ok, stats = _pcg(ops.make_sop, Dk, rhs, xk0, tol, maxiter, give_up, check_every)
         x = np.empty_like(g)
         x[:, 1::2] = xk
-        x[:, 0::2] = (gr + Bop(xk)) / Dr
+        x[:, 0::2] = (gr + ops.B(xk)) / Dr
     ok &= ~bad_diag
     b = Ub @ x @ H(Ua)
     return b, ok, stats

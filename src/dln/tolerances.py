@@ -89,9 +89,10 @@ TOL: dict[str, Tolerance] = {
         "orbit, which is ~sqrt(value gap) ~ 1e-8 for a gap at round-off (measured <= 1.4e-12)",
     ),
     "monte_carlo_sigmas": Tolerance(
-        4.0,
-        "stochastic estimates must lie within this many standard errors of the prediction "
-        "(fixed seeds; a 4-sigma band has a two-sided false-alarm probability of 6e-5)",
+        3.0,
+        "stochastic estimates must lie within this many standard errors of the prediction (issue 5); "
+        "seeds are fixed, so the check is deterministic, and a correct estimator fails a 3-sigma band with "
+        "probability 2.7e-3 per independent estimate when the seeds are changed",
     ),
     "order_band": Tolerance(
         0.2,

@@ -4,6 +4,7 @@ Two clean runs of the workflow must print the same hashes (CI checks it):
 
     python workflow/scripts/hash_results.py results            # results/*.nc
     python workflow/scripts/hash_results.py results --jobs     # also results/*/jobs/*.nc
+    python workflow/scripts/hash_results.py results --ignore-var seconds   # the ledger's run times vary
 
 Each file's hash covers, for every variable (data variables and coordinates, sorted by
 name): its name, dimensions, shape, dtype and raw values as stored. Global and variable
@@ -20,7 +21,7 @@ import sys
 from pathlib import Path
 
 
-def hash_file(path: str | Path) -> str:
+def hash_file(path: str | Path, ignore_vars: tuple[str, ...] = ()) -> str:
     import netCDF4
     import numpy as np
 
@@ -28,6 +29,8 @@ def hash_file(path: str | Path) -> str:
     with netCDF4.Dataset(path) as nc:
         nc.set_auto_maskandscale(False)
         for name in sorted(nc.variables):
+            if name in ignore_vars:
+                continue
             var = nc.variables[name]
             values = np.ascontiguousarray(var[...])
             h.update(name.encode())
@@ -39,12 +42,12 @@ def hash_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def hash_results(results: str | Path, jobs: bool = False) -> dict[str, str]:
+def hash_results(results: str | Path, jobs: bool = False, ignore_vars: tuple[str, ...] = ()) -> dict[str, str]:
     results = Path(results)
     files = sorted(results.glob("*.nc"))
     if jobs:
         files += sorted(results.glob("*/jobs/*.nc"))
-    out = {str(p.relative_to(results)): hash_file(p) for p in files}
+    out = {str(p.relative_to(results)): hash_file(p, ignore_vars) for p in files}
     total = hashlib.sha256(json.dumps(out, sort_keys=True).encode()).hexdigest()
     return {**out, "total": total}
 
@@ -54,8 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("results", nargs="?", default="results", help="results folder (default: results)")
     ap.add_argument("--jobs", action="store_true", help="also hash the per-job files")
     ap.add_argument("--exclude", action="append", default=[], help="file name to leave out (repeatable)")
+    ap.add_argument(
+        "--ignore-var",
+        action="append",
+        default=[],
+        help="variable to leave out of every file's hash (repeatable), e.g. the ledger's run times: seconds",
+    )
     args = ap.parse_args(argv)
-    hashes = hash_results(args.results, jobs=args.jobs)
+    hashes = hash_results(args.results, jobs=args.jobs, ignore_vars=tuple(args.ignore_var))
     if args.exclude:
         hashes = {k: v for k, v in hashes.items() if k not in args.exclude and k != "total"}
         hashes["total"] = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
