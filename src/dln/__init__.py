@@ -37,7 +37,15 @@ from ._free_energy import (
     spectral_gradient,
 )
 from ._integrators import progress_logger
-from ._metric import horizontal_lift, riemannian_gradient
+from ._metric import (
+    A_operator,
+    A_operator_inverse,
+    end_to_end_velocity,
+    horizontal_lift,
+    metric_gN,
+    riemannian_gradient,
+    spectral_kernel,
+)
 from ._posterior import (
     effective_sample_size,
     fiber_log_density,
@@ -64,6 +72,11 @@ from ._tangent import gram_matrix, gram_operator, orbit_tangent, orbit_tangent_a
 __version__ = "0.1.0"
 
 __all__ = [
+    "A_operator",
+    "A_operator_inverse",
+    "end_to_end_velocity",
+    "metric_gN",
+    "spectral_kernel",
     "end_to_end_flow",
     "progress_logger",
     "kirwan_ness_flow",
