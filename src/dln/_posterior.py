@@ -94,6 +94,7 @@ def sample_fiber_posterior(
     n_burn: int | None = None,
     observe: Callable[[np.ndarray], np.ndarray] | None = None,
     target_accept: float = 0.3,
+    progress: Callable[[float], object] | None = None,
 ) -> dict:
     """Random-walk Metropolis for the posterior exp(-beta kappa |W|^2/2) H^n(dW) on the fiber F_X.
 
@@ -112,6 +113,8 @@ def sample_fiber_posterior(
         towards the acceptance rate ``target_accept``; they are frozen afterwards.
     observe : callable, optional
         Maps W of shape (n_chains, N, d, d) to an array of shape (n_chains, ...); default |G|^2.
+    progress : callable, optional
+        Called as ``progress(fraction)`` with the fraction of iterations done, every 1% of them.
 
     Returns
     -------
@@ -139,7 +142,11 @@ def sample_fiber_posterior(
     s_k = np.full(n_chains, 0.8 / np.sqrt(N))
     samples = []
     n_acc = np.zeros(n_chains)
-    for it in range(n_burn + n_steps):
+    n_total = n_burn + n_steps
+    report_every = max(1, n_total // 100)
+    for it in range(n_total):
+        if progress is not None and it % report_every == 0:
+            progress(it / n_total)
         Z = random_matrix(rng, (n_chains, N - 1, d, d), field)
         herm = 0.5 * (Z + H(Z))
         skew = 0.5 * (Z - H(Z))

@@ -171,6 +171,7 @@ def langevin_em(
     n_paths: int | None = None,
     save_every: int | None = None,
     observe: Callable[[np.ndarray], np.ndarray] | None = None,
+    progress: Callable[[float], object] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Batched Euler-Maruyama for the Langevin equation (LM eq. 4.4); E = 0 gives the OU process (4.2).
 
@@ -196,6 +197,8 @@ def langevin_em(
     observe : callable, optional
         Applied to the state at the save times (default: the state itself), so that large
         ensembles can record a few statistics only.
+    progress : callable, optional
+        Called as ``progress(fraction)`` with the fraction of steps done, at every save time.
 
     Returns
     -------
@@ -228,6 +231,8 @@ def langevin_em(
             if times[-1] != n * dt:
                 times.append(n * dt)
                 outs.append(np.asarray(obs(_from_last(WL, batch))))
+            if progress is not None:
+                progress(n / n_steps)
     return np.asarray(times), np.stack(outs)
 
 

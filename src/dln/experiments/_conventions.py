@@ -33,6 +33,7 @@ __all__ = [
     "check_finite_dataset",
     "check_metadata",
     "restamp",
+    "flow_progress",
 ]
 
 #: The ``Conventions`` global attribute of every dataset. The CF checker available
@@ -350,3 +351,17 @@ def read_netcdf(path: str | os.PathLike) -> xr.Dataset:
             ds[base] = xr.DataArray(ds[name].values + 1j * imag.values, dims=ds[name].dims, attrs=attrs)
             ds = ds.drop_vars([name, base + "_imag"])
     return _decode_strings(ds)
+
+
+def flow_progress(progress):
+    """Adapt a workflow callback ``progress(fraction)`` to the flows' ``progress(t, T, n_steps)``.
+
+    Returns None when ``progress`` is None, so flows skip the call entirely.
+    """
+    if progress is None:
+        return None
+
+    def callback(t, T, n_steps):
+        progress(float(t) / float(T) if T else 1.0)
+
+    return callback

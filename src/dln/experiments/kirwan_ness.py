@@ -24,7 +24,7 @@ from .._linalg import H, inner, norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, rng_from_params
 from .._tangent import orbit_tangent
-from ._conventions import finalize
+from ._conventions import finalize, flow_progress
 from .regularizing_flow import fit_rate
 
 FAMILY = "kirwan_ness"
@@ -96,7 +96,7 @@ def _da(values, dims, long_name: str, units: str = "1") -> xr.DataArray:
     return xr.DataArray(values, dims=dims, attrs={"long_name": long_name, "units": units})
 
 
-def simulate(params: dict) -> xr.Dataset:
+def simulate(params: dict, progress=None) -> xr.Dataset:
     """One job: the Kirwan-Ness flow from a Gaussian or rank-deficient start (LM Cor 1).
 
     Parameters
@@ -120,7 +120,7 @@ def simulate(params: dict) -> xr.Dataset:
     W0 = initial_layers(p, rng)
     t = np.linspace(0.0, T, n_t)
     stats: dict = {}
-    Wt = dln.kirwan_ness_flow(W0, t, rtol=float(p["rtol"]), stats=stats)
+    Wt = dln.kirwan_ness_flow(W0, t, rtol=float(p["rtol"]), stats=stats, progress=flow_progress(progress))
     G = moments(Wt)
     Gn = norm(G, 3)
     X = end_to_end(Wt)

@@ -93,8 +93,11 @@ def setup(p: dict, rng: np.random.Generator):
     raise DLNError(f"loss: expected 'none' or 'quadratic', got {loss!r}")
 
 
-def simulate(params: dict) -> xr.Dataset:
-    """One ensemble of ``n_paths`` Euler-Maruyama trajectories; statistics at ``n_save`` times."""
+def simulate(params: dict, progress=None) -> xr.Dataset:
+    """One ensemble of ``n_paths`` Euler-Maruyama trajectories; statistics at ``n_save`` times.
+
+    ``progress(fraction)``, if given, is called with the fraction of time steps done.
+    """
     p = dict(DEFAULT_PARAMS)
     p.update(params)
     rng = rng_from_params(family=FAMILY, **p)
@@ -103,7 +106,7 @@ def simulate(params: dict) -> xr.Dataset:
     save_every = max(1, n_steps // (int(p["n_save"]) - 1))
     W0, grad = setup(p, rng)
     G0 = moments(W0)
-    t, snaps = _run(W0, grad, kappa, beta, dt, n_steps, rng, int(p["n_paths"]), save_every, G0)
+    t, snaps = _run(W0, grad, kappa, beta, dt, n_steps, rng, int(p["n_paths"]), save_every, G0, progress)
     G0n2 = float(sqnorm(G0, 3))
     decay = np.exp(-2.0 * kappa * t)
     Gm = np.stack([s["G_mean"] for s in snaps])  # (n_t, N-1, d, d)
@@ -208,14 +211,26 @@ def simulate(params: dict) -> xr.Dataset:
     )
 
 
-def _run(W0, grad, kappa, beta, dt, n_steps, rng, n_paths, save_every, G0):
+def _run(W0, grad, kappa, beta, dt, n_steps, rng, n_paths, save_every, G0, progress=None):
     snaps = []
 
     def observe(W):
         snaps.append(_stats(W, G0))
         return np.zeros(())
 
-    t, _ = langevin_em(W0, grad, kappa, beta, dt, n_steps, rng, n_paths=n_paths, save_every=save_every, observe=observe)
+    t, _ = langevin_em(
+        W0,
+        grad,
+        kappa,
+        beta,
+        dt,
+        n_steps,
+        rng,
+        n_paths=n_paths,
+        save_every=save_every,
+        observe=observe,
+        progress=progress,
+    )
     return t, snaps
 
 

@@ -45,8 +45,11 @@ def target_matrix(p: dict) -> np.ndarray:
     return X
 
 
-def simulate(params: dict) -> xr.Dataset:
-    """One beta: MCMC estimates of E|G|^2, E|W|^2 with standard errors and effective sample sizes."""
+def simulate(params: dict, progress=None) -> xr.Dataset:
+    """One beta: MCMC estimates of E|G|^2, E|W|^2 with standard errors and effective sample sizes.
+
+    ``progress(fraction)``, if given, is called with the fraction of MCMC iterations done.
+    """
     p = dict(DEFAULT_PARAMS)
     p.update(params)
     N, beta, kappa = int(p["N"]), float(p["beta"]), float(p["kappa"])
@@ -57,7 +60,15 @@ def simulate(params: dict) -> xr.Dataset:
         return np.stack([sqnorm(_moments(W), 3), sqnorm(W, 3)], axis=-1)
 
     r = sample_fiber_posterior(
-        X, N, beta, kappa, rng, n_chains=int(p["n_chains"]), n_steps=int(p["n_steps"]), observe=observe
+        X,
+        N,
+        beta,
+        kappa,
+        rng,
+        n_chains=int(p["n_chains"]),
+        n_steps=int(p["n_steps"]),
+        observe=observe,
+        progress=progress,
     )
     g_mean, g_se, g_ess = effective_sample_size(r["samples"][..., 0])
     w_mean, w_se, w_ess = effective_sample_size(r["samples"][..., 1])

@@ -23,7 +23,7 @@ from .._errors import DLNError
 from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, rng_from_params
-from ._conventions import finalize
+from ._conventions import finalize, flow_progress
 
 FAMILY = "regularizing_flow"
 
@@ -78,7 +78,7 @@ def _da(values, dims, long_name: str, units: str = "1") -> xr.DataArray:
     return xr.DataArray(values, dims=dims, attrs={"long_name": long_name, "units": units})
 
 
-def simulate(params: dict) -> xr.Dataset:
+def simulate(params: dict, progress=None) -> xr.Dataset:
     """One job: the regularizing flow from Gaussian layers (LM Thm 2).
 
     Parameters
@@ -102,7 +102,7 @@ def simulate(params: dict) -> xr.Dataset:
     W0 = random_layers(rng, N, d, p["field"])
     t = np.linspace(0.0, T, n_t)
     stats: dict = {}
-    Wt = dln.regularizing_flow(W0, t, rtol=float(p["rtol"]), stats=stats)
+    Wt = dln.regularizing_flow(W0, t, rtol=float(p["rtol"]), stats=stats, progress=flow_progress(progress))
     G = moments(Wt)
     Gn = norm(G, 3)
     pred_mat = G[0] * np.exp(-2.0 * t)[:, None, None, None]
