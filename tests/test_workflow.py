@@ -205,6 +205,16 @@ def test_ci_config_end_to_end(tmp_path):
             assert (results / "figures" / f"{family}_overview.png").exists()
     if cfg.get("ledger", True):
         assert (results / "ledger.json").exists() and (results / "ledger.nc").exists()
+        # the workflow's ledger (computed from these datasets where an entry can read them):
+        # every catalogue ID present, none failed
+        from dln.checks import EXPECTED_IDS
+
+        rows = json.loads((results / "ledger.json").read_text())
+        assert set(EXPECTED_IDS) <= {r["id"] for r in rows}
+        assert {r["status"] for r in rows} <= {"pass", "erratum", "fail"}
+        failed = {r["id"]: (r["measured"], r["tolerance"], r["error"][:300]) for r in rows if r["status"] == "fail"}
+        assert not failed, failed
+        assert any(r.get("data_source", "").startswith("dataset") for r in rows)
     # every netCDF file passes the CF checker
     files = sorted(results.glob("*.nc")) + sorted(results.glob("*/jobs/*.nc"))
     bad = {p: e for p, e in cf_check(files).items() if e}

@@ -7,8 +7,8 @@ onto the tangent space T F_X = range(w), i.e. b = argmin |W - w_b|.
 Solvers (``method``):
 
 ``"auto"`` (default)
-    ``"block"`` for small layers (d <= 12, where its O(N d^6) cost is below
-    that of the iteration: measured crossover d ~ 12 on one core), else
+    ``"block"`` for small layers (d <= 11, where its O(N d^6) cost is below
+    that of the iteration: measured crossover d ~ 11 on one core, N = 8, 16), else
     ``"pcg"`` with an a-posteriori error estimate; every batch item whose
     iteration does not reach the tolerance (or is predicted not to reach it
     within the iteration cap) is solved again by ``"block"``. Never returns an
@@ -65,7 +65,7 @@ SOLVERS = ("auto", "pcg", "dense", "block", "normal")
 #: default target of the estimated relative error of b for "pcg" and "auto"
 PCG_TOL = 1e-11
 #: "auto" uses the direct block solver up to this layer size
-AUTO_BLOCK_MAX_D = 12
+AUTO_BLOCK_MAX_D = 11
 
 
 def _prepare(W, check_rank: bool = True) -> np.ndarray:
