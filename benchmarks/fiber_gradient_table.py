@@ -70,7 +70,13 @@ def speed_table(dims, layers, conds, ensembles, repeat, dense_limit, field) -> s
                     W = fiber_test_layers(rng, N, d, ens, cond if cond else 1.0, field)
                     cx = np.linalg.cond(dln.end_to_end(W))
                     info: dict = {}
-                    b_auto = dln.regularizing_generator(W, info=info)
+                    try:
+                        b_auto = dln.regularizing_generator(W, info=info)
+                    except dln.RankDeficientError:
+                        row = f"| {ens} | {d} | {N} | {cx:.0e} | X numerically singular: RankDeficientError |"
+                        rows.append(row)
+                        print(row, flush=True)
+                        continue
                     t_auto = _time(lambda W=W: dln.regularizing_generator(W), repeat)
                     try:
                         t_pcg = _time(lambda W=W: dln.regularizing_generator(W, method="pcg"), repeat)
