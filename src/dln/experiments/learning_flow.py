@@ -11,10 +11,7 @@ One job (:func:`simulate`), for E(X) = (1/2)|X - Y|^2 with a Gaussian target Y:
   the end-to-end flow follow sigma_i' = -N sigma_i^{2 - 2/N} sigma_i^{p-1}, solved in
   closed form: sigma^{1-a}(t) = sigma_0^{1-a} - (1-a) N t with a = p + 1 - 2/N.
 
-:func:`figure_1_3` returns the d = 1, N = 2 data of LM Fig. 1.3 (E = (x - 1.5)^2 / 2):
-trajectories (w1, w2) from several starts stay on w1^2 - w2^2 = const, and along the
-balanced trajectory x(t) = w2 w1 matches x' = -N |x|^{2-2/N} E'(x) solved independently
-by scipy's DOP853.
+The d = 1, N = 2 data of LM Fig. 1.3 are in :mod:`dln.experiments.lm_figures`.
 """
 
 from __future__ import annotations
@@ -171,78 +168,4 @@ def aggregate(datasets: list) -> xr.Dataset:
         references=["LM", "MY"],
         config={"jobs": len(datasets)},
         context=f"{FAMILY} aggregate",
-    )
-
-
-def figure_1_3(
-    starts=((1.2, 0.3), (0.4, 1.1), (0.6, 0.6), (-0.5, 0.9), (1.5, -0.2)),
-    target: float = 1.5,
-    T: float = 4.0,
-    n_t: int = 81,
-) -> xr.Dataset:
-    """Learning-flow trajectories for d = 1, N = 2, E = (x - target)^2 / 2 (LM Fig. 1.3).
-
-    Parameters
-    ----------
-    starts : sequence of (w1, w2)
-        Initial points; one balanced start (w1 = w2) is always included as start 0.
-    target : float
-        Minimizer of E.
-    T, n_t : float, int
-        Final time and number of output times.
-
-    Returns
-    -------
-    xarray.Dataset with dims ``start`` and ``t``: ``w1``, ``w2`` (start, t), ``G0`` (start) =
-    w1^2 - w2^2 at t = 0, ``G_drift`` (start) = max_t |G(t) - G0|, ``x_reduced`` (t) the solution
-    of x' = -N |x|^{2-2/N} E'(x) from the balanced start (scipy DOP853, rtol 1e-12), and
-    ``x_reduced_err`` = max_t |w2 w1 - x_reduced| along the balanced trajectory.
-    """
-    import scipy.integrate
-
-    import dln
-
-    N = 2
-    pts = [(0.8, 0.8)] + [tuple(map(float, s)) for s in starts]
-    W0 = np.array(pts, dtype=float)[:, :, None, None]  # (start, 2, 1, 1): W_1 = w1, W_2 = w2
-    t = np.linspace(0.0, T, n_t)
-
-    def grad_E(X):
-        return X - target
-
-    Wt = dln.learning_flow(W0, grad_E, t, rtol=1e-12, atol=1e-14)[..., 0, 0]  # (t, start, 2)
-    w1, w2 = Wt[..., 0].T, Wt[..., 1].T
-    G = w1**2 - w2**2
-    x0 = pts[0][0] * pts[0][1]
-    sol = scipy.integrate.solve_ivp(
-        lambda _t, x: -N * np.abs(x) ** (2.0 - 2.0 / N) * (x - target),
-        (0.0, T),
-        [x0],
-        method="DOP853",
-        t_eval=t,
-        rtol=1e-12,
-        atol=1e-14,
-    )
-    x_red = sol.y[0]
-    ds = xr.Dataset(
-        {
-            "w1": _da(w1, ("start", "t"), "first layer w1(t) (d = 1, N = 2)"),
-            "w2": _da(w2, ("start", "t"), "second layer w2(t) (d = 1, N = 2)"),
-            "G0": _da(G[:, 0], ("start",), "conserved moment w1^2 - w2^2 at t = 0"),
-            "G_drift": _da(np.abs(G - G[:, :1]).max(axis=1), ("start",), "max_t |G(t) - G(0)|"),
-            "x_reduced": _da(x_red, ("t",), "solution of x' = -N |x|^(2-2/N) E'(x) from the balanced start"),
-            "x_reduced_err": _da(
-                float(np.max(np.abs(w1[0] * w2[0] - x_red))), (), "max_t |w2 w1 - x_reduced| (balanced start)"
-            ),
-            "x_target": _da(float(target), (), "minimizer of E = (x - target)^2 / 2"),
-        },
-        coords={"t": t, "start": np.arange(len(pts))},
-    )
-    return finalize(
-        ds,
-        title="Learning flow for d = 1, N = 2 (LM Fig. 1.3)",
-        summary="Trajectories stay on w1^2 - w2^2 = const; the balanced one follows the reduced ODE.",
-        references=["LM"],
-        config={"starts": [list(s) for s in pts], "target": target, "T": T, "n_t": n_t},
-        context=f"{FAMILY} figure_1_3",
     )

@@ -7,9 +7,7 @@ conserved to round-off) and records |G(t)| against the prediction
 limit N sum_i sigma_i^{2/N}, the drift of X, and a least-squares decay rate of
 log|G(t)| (expected 2) with its standard error.
 
-:func:`figure_1_2` returns the d = 1, N = 2 trajectories (w1(t), w2(t)) of LM Fig. 1.2
-(left panel) from starting points on the hyperbolas w1 w2 = x; it is a separate
-dataset (dimensions ``start`` and ``t``), not part of the sweep.
+The d = 1, N = 2 trajectories of LM Fig. 1.2 are in :mod:`dln.experiments.lm_figures`.
 """
 
 from __future__ import annotations
@@ -158,49 +156,4 @@ def aggregate(datasets: list) -> xr.Dataset:
         references=["LM"],
         config={"jobs": len(datasets)},
         context=f"{FAMILY} aggregate",
-    )
-
-
-def figure_1_2(x_values=(0.5, 1.0, 2.0), n_per_x: int = 4, T: float = 3.0, n_t: int = 61) -> xr.Dataset:
-    """Trajectories of the regularizing flow for d = 1, N = 2 (LM Fig. 1.2, left panel).
-
-    Starting points (w1, w2) = (sqrt(x) e^{s}, sqrt(x) e^{-s}) on each hyperbola w1 w2 = x,
-    with s evenly spaced in [-1, 1] (n_per_x values, both signs of w1 for x > 0 taken positive).
-    Each trajectory stays on its hyperbola and converges to (sqrt(x), sqrt(x)) with
-    w1^2 - w2^2 = G_0 e^{-2t}.
-
-    Returns
-    -------
-    xarray.Dataset with dims ``start`` and ``t``: ``w1``, ``w2`` (start, t), ``x`` (start),
-    ``G_rel_err`` (start) = max_t |G(t) - G_0 e^{-2t}| / |G_0 e^{-2t}|.
-    """
-    import dln
-
-    xs, ss = np.meshgrid(np.asarray(x_values, dtype=float), np.linspace(-1.0, 1.0, n_per_x), indexing="ij")
-    xs, ss = xs.ravel(), ss.ravel()
-    w1 = np.sqrt(xs) * np.exp(ss)
-    w2 = np.sqrt(xs) * np.exp(-ss)
-    W0 = np.stack([w1, w2], axis=-1)[..., None, None]  # (start, N=2, 1, 1), W_1 = w1, W_2 = w2
-    t = np.linspace(0.0, T, n_t)
-    Wt = dln.regularizing_flow(W0, t)[..., 0, 0]  # (t, start, 2)
-    G = Wt[..., 0] ** 2 - Wt[..., 1] ** 2
-    pred = G[0] * np.exp(-2.0 * t)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(np.abs(pred) > 0, np.abs(G - pred) / np.abs(pred), np.abs(G))
-    ds = xr.Dataset(
-        {
-            "w1": _da(Wt[..., 0].T, ("start", "t"), "first layer w1(t) (d = 1, N = 2)"),
-            "w2": _da(Wt[..., 1].T, ("start", "t"), "second layer w2(t) (d = 1, N = 2)"),
-            "x": _da(xs, ("start",), "end-to-end value x = w2 w1 of the fiber (hyperbola)"),
-            "G_rel_err": _da(rel.max(axis=0), ("start",), "max_t |G(t) - G_0 exp(-2t)| / |G_0 exp(-2t)|"),
-        },
-        coords={"t": t, "start": np.arange(xs.size)},
-    )
-    return finalize(
-        ds,
-        title="Regularizing flow for d = 1, N = 2 (LM Fig. 1.2, left panel)",
-        summary="Trajectories on the hyperbolas w1 w2 = x converge to the balanced points (sqrt x, sqrt x).",
-        references=["LM"],
-        config={"x_values": list(map(float, x_values)), "n_per_x": n_per_x, "T": T, "n_t": n_t},
-        context=f"{FAMILY} figure_1_2",
     )
