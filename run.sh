@@ -5,9 +5,9 @@
 #   bash run.sh test   set up, then run the test suite (what CI runs)
 #
 # Set-up is idempotent: a virtual environment in .venv with the package and its
-# extras, plus the Debian packages the checks need (udunits2 for the CF checker,
-# Chromium for the book's browser test, SLURM + munge for the scale-out test) when
-# running as root with apt-get. Options: CORES (default 2), CONFIG (workflow config
+# extras; for `test`, also the Debian packages the checks need (udunits2 for the CF
+# checker, Chromium for the book's browser test, SLURM + munge for the scale-out
+# test) when running as root with apt-get. Options: CORES (default 2), CONFIG (workflow config
 # file, default config/config.yaml), VENV (default .venv).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -51,10 +51,10 @@ setup_system() {
 
 case "${1:-}" in
     all)
-        setup_python
-        setup_system
+        setup_python  # the workflow needs no Debian packages (they serve the tests only)
         export PATH="$PWD/$VENV/bin:$PATH"
-        snakemake --cores "$CORES" --configfile "${CONFIG:-config/config.yaml}" "${@:2}"
+        # extra arguments (targets, flags) first: --configfile takes every word after it
+        snakemake "${@:2}" --cores "$CORES" --configfile "${CONFIG:-config/config.yaml}"
         ;;
     test)
         setup_python
