@@ -52,14 +52,14 @@ setup_system() {
 case "${1:-}" in
     all)
         setup_python  # the workflow needs no Debian packages (they serve the tests only)
-        export PATH="$PWD/$VENV/bin:$PATH"
+        export PATH="$(cd "$VENV" && pwd)/bin:$PATH"
         # extra arguments (targets, flags) first: --configfile takes every word after it
         snakemake "${@:2}" --cores "$CORES" --configfile "${CONFIG:-config/config.yaml}"
         ;;
     test)
         setup_python
         setup_system
-        export PATH="$PWD/$VENV/bin:$PATH"
+        export PATH="$(cd "$VENV" && pwd)/bin:$PATH"
         python -m pytest "${@:2}"
         ;;
     *)
