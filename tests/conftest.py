@@ -36,14 +36,18 @@ def find_tool(name: str) -> str | None:
     return shutil.which(name) or (shutil.which(name, path="/usr/sbin:/sbin") if name.endswith("d") else None)
 
 
+def missing(msg: str):
+    """A prerequisite outside Python is missing: skip the test, or fail it under ``DLN_REQUIRE_ALL=1`` (CI)."""
+    if require_all():
+        pytest.fail(msg + "; DLN_REQUIRE_ALL=1 makes this a failure (bash run.sh test installs it)")
+    pytest.skip(msg)
+
+
 def require_tool(name: str, why: str = "") -> str:
     """Return the tool's path; skip the test if it is missing (fail under ``DLN_REQUIRE_ALL=1``)."""
     path = find_tool(name)
     if path is None:
-        msg = f"required tool {name!r} is not installed" + (f" ({why})" if why else "")
-        if require_all():
-            pytest.fail(msg + "; DLN_REQUIRE_ALL=1 makes this a failure (bash run.sh test installs it)")
-        pytest.skip(msg)
+        missing(f"required tool {name!r} is not installed" + (f" ({why})" if why else ""))
     return path
 
 
@@ -79,10 +83,7 @@ def cf_check(paths) -> dict[str, list[str]]:
     require_tool("udunits2", "apt-get install -y libudunits2-0")
     tables = cf_tables()
     if tables is None:
-        msg = "CF tables not found (set DLN_CF_TABLES or provide ../shared/cf-tables)"
-        if require_all():
-            pytest.fail(msg)
-        pytest.skip(msg)
+        missing("CF tables not found (set DLN_CF_TABLES or provide ../shared/cf-tables)")
     paths = [str(p) for p in paths]
     proc = subprocess.run(
         [
@@ -109,9 +110,9 @@ def cf_check(paths) -> dict[str, list[str]]:
             out[current].append(line.strip())
         elif "aborted due to error" in line and current is not None:
             out[current].append(line.strip())
-    missing = [p for p in paths if p not in out]
-    if missing:
-        raise AssertionError(f"cfchecks did not check {missing}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    unchecked = [p for p in paths if p not in out]
+    if unchecked:
+        raise AssertionError(f"cfchecks did not check {unchecked}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     # the exit status is the number of errors (or minus the number of warnings): parse instead
     if "Traceback" in proc.stderr:
         raise AssertionError(f"cfchecks crashed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")

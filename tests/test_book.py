@@ -39,6 +39,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 import yaml
+from conftest import missing
 
 # slow: without a current build the fixture runs the CI workflow (about 2-3 minutes on 2 cores)
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -59,12 +60,6 @@ def _chromium() -> str | None:
         if path:
             return path
     return None
-
-
-def _require_or_skip(reason: str) -> None:
-    if os.environ.get("DLN_REQUIRE_ALL") == "1":
-        pytest.fail(reason + " (DLN_REQUIRE_ALL=1)")
-    pytest.skip(reason)
 
 
 def _toc_pages() -> list[str]:
@@ -332,7 +327,7 @@ async def _probe_pages(port: str, base: str, pages: list[str], shots: Path | Non
 def browser_report(built_book) -> dict[str, dict]:
     binary = _chromium()
     if binary is None:
-        _require_or_skip("chromium is not installed (apt-get install chromium)")
+        missing("chromium is not installed (apt-get install chromium)")
     handler = functools.partial(_Quiet, directory=str(built_book))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

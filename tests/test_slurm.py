@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import copy_repo, require_all, require_tool, write_toy_experiments
+from conftest import copy_repo, missing, require_tool, write_toy_experiments
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -113,10 +113,7 @@ def single_node_slurm(workdir: Path):
         for name in ("munged", "munge", "unmunge", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo")
     }
     if os.geteuid() != 0:
-        msg = "the single-node SLURM test starts slurmctld/slurmd as root"
-        if require_all():
-            pytest.fail(msg + " (DLN_REQUIRE_ALL=1)")
-        pytest.skip(msg)
+        missing("the single-node SLURM test starts slurmctld/slurmd as root")
     import pwd
 
     munge_user = pwd.getpwnam("munge")

@@ -303,22 +303,7 @@ def learning_flow(
     -------
     ndarray, shape (n_t, ..., N, d, d), same dtype as ``W0``.
     """
-    W0 = as_layers(W0, "W0")
-    t = check_times(t)
-    _check_grad(grad_E, end_to_end(W0))
-    return integrate_vector(
-        _learning_field(grad_E, 0.0),
-        W0,
-        t,
-        n_state_axes=3,
-        rtol=rtol,
-        atol=atol,
-        method=method,
-        dt=dt,
-        name="learning_flow",
-        progress=progress,
-        stats=stats,
-    )
+    return _integrate_learning("learning_flow", W0, grad_E, 0.0, t, rtol, atol, method, dt, progress, stats)
 
 
 def regularized_flow(
@@ -351,8 +336,13 @@ def regularized_flow(
     -------
     ndarray, shape (n_t, ..., N, d, d), same dtype as ``W0``.
     """
-    W0 = as_layers(W0, "W0")
     kappa = _check_kappa(kappa)
+    return _integrate_learning("regularized_flow", W0, grad_E, kappa, t, rtol, atol, method, dt, progress, stats)
+
+
+def _integrate_learning(name, W0, grad_E, kappa, t, rtol, atol, method, dt, progress, stats) -> np.ndarray:
+    """Shared body of :func:`learning_flow` (kappa = 0) and :func:`regularized_flow`."""
+    W0 = as_layers(W0, "W0")
     t = check_times(t)
     _check_grad(grad_E, end_to_end(W0))
     return integrate_vector(
@@ -364,7 +354,7 @@ def regularized_flow(
         atol=atol,
         method=method,
         dt=dt,
-        name="regularized_flow",
+        name=name,
         progress=progress,
         stats=stats,
     )

@@ -34,6 +34,8 @@ __all__ = [
     "check_metadata",
     "restamp",
     "flow_progress",
+    "resolve_params",
+    "data_array",
 ]
 
 #: The ``Conventions`` global attribute of every dataset. The CF checker available
@@ -365,3 +367,18 @@ def flow_progress(progress):
         progress(float(t) / float(T) if T else 1.0)
 
     return callback
+
+
+def resolve_params(family: str, defaults: dict, params: dict | None) -> dict:
+    """``defaults`` updated by ``params``; a key not in ``defaults`` is a :class:`DLNError` naming it."""
+    p = dict(defaults)
+    p.update(params or {})
+    unknown = set(p) - set(defaults)
+    if unknown:
+        raise DLNError(f"params: unknown keys {sorted(unknown)} for family {family!r}; known: {sorted(defaults)}")
+    return p
+
+
+def data_array(values, dims, long_name: str, units: str = "1") -> xr.DataArray:
+    """A DataArray carrying the ``long_name`` and ``units`` every dataset variable needs."""
+    return xr.DataArray(values, dims=dims, attrs={"long_name": long_name, "units": units})

@@ -24,7 +24,8 @@ from .._linalg import H, inner, norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, rng_from_params
 from .._tangent import orbit_tangent
-from ._conventions import finalize, flow_progress
+from ._conventions import data_array as _da
+from ._conventions import finalize, flow_progress, resolve_params
 from .regularizing_flow import fit_rate
 
 FAMILY = "kirwan_ness"
@@ -47,11 +48,7 @@ STARTS = ("gaussian", "rank_deficient")
 
 
 def _params(params: dict) -> dict:
-    p = dict(DEFAULT_PARAMS)
-    p.update(params or {})
-    unknown = set(p) - set(DEFAULT_PARAMS)
-    if unknown:
-        raise DLNError(f"params: unknown keys {sorted(unknown)} for family {FAMILY!r}; known: {sorted(DEFAULT_PARAMS)}")
+    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
     if p["start"] not in STARTS:
         raise DLNError(f"params: start must be one of {STARTS}, got {p['start']!r}")
     if int(p["n_t"]) < 3:
@@ -90,10 +87,6 @@ def combine_padded(parts: list, padded_vars: list, pad_dims: list) -> xr.Dataset
     for dim in pad_dims:
         out[dim].attrs.update(parts[0][dim].attrs)
     return out
-
-
-def _da(values, dims, long_name: str, units: str = "1") -> xr.DataArray:
-    return xr.DataArray(values, dims=dims, attrs={"long_name": long_name, "units": units})
 
 
 def simulate(params: dict, progress=None) -> xr.Dataset:

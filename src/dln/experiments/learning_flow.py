@@ -22,11 +22,11 @@ import numpy as np
 import xarray as xr
 
 from .._action import balanced_point
-from .._errors import DLNError
 from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, random_matrix, rng_from_params
-from ._conventions import finalize
+from ._conventions import data_array as _da
+from ._conventions import finalize, resolve_params
 from .kirwan_ness import combine_padded
 
 FAMILY = "learning_flow"
@@ -49,16 +49,7 @@ P_SPECTRAL = 2.0
 
 
 def _params(params: dict) -> dict:
-    p = dict(DEFAULT_PARAMS)
-    p.update(params or {})
-    unknown = set(p) - set(DEFAULT_PARAMS)
-    if unknown:
-        raise DLNError(f"params: unknown keys {sorted(unknown)} for family {FAMILY!r}; known: {sorted(DEFAULT_PARAMS)}")
-    return p
-
-
-def _da(values, dims, long_name: str, units: str = "1") -> xr.DataArray:
-    return xr.DataArray(values, dims=dims, attrs={"long_name": long_name, "units": units})
+    return resolve_params(FAMILY, DEFAULT_PARAMS, params)
 
 
 def spectral_gradient(X: np.ndarray, p: float = P_SPECTRAL) -> np.ndarray:

@@ -21,7 +21,8 @@ from .._errors import DLNError
 from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, rng_from_params
-from ._conventions import finalize, flow_progress
+from ._conventions import data_array as _da
+from ._conventions import finalize, flow_progress, resolve_params
 
 FAMILY = "regularizing_flow"
 
@@ -43,11 +44,7 @@ STARTS = ("gaussian",)
 
 
 def _params(params: dict) -> dict:
-    p = dict(DEFAULT_PARAMS)
-    p.update(params or {})
-    unknown = set(p) - set(DEFAULT_PARAMS)
-    if unknown:
-        raise DLNError(f"params: unknown keys {sorted(unknown)} for family {FAMILY!r}; known: {sorted(DEFAULT_PARAMS)}")
+    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
     if p["start"] not in STARTS:
         raise DLNError(f"params: start must be one of {STARTS}, got {p['start']!r}")
     if int(p["n_t"]) < 3:
@@ -70,10 +67,6 @@ def fit_rate(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     s2 = float(resid @ resid) / dof
     cov = s2 * np.linalg.inv(A.T @ A)
     return float(coef[0]), float(np.sqrt(max(cov[0, 0], 0.0)))
-
-
-def _da(values, dims, long_name: str, units: str = "1") -> xr.DataArray:
-    return xr.DataArray(values, dims=dims, attrs={"long_name": long_name, "units": units})
 
 
 def simulate(params: dict, progress=None) -> xr.Dataset:
