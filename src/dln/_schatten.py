@@ -243,6 +243,8 @@ class SchattenResult:
         Newton polish steps of the best restart.
     restart_values, restart_gaps, restart_G_rel : ndarray, shape (n_restarts,)
         Per-restart value, relative gap and |G|/|W|^2.
+    restart_W : ndarray, shape (n_restarts, N, d, d)
+        Per-restart minimizer.
     converged : bool
         Whether the best restart reached ``gtol``.
     p : float
@@ -263,6 +265,7 @@ class SchattenResult:
     restart_values: np.ndarray = field(repr=False)
     restart_gaps: np.ndarray = field(repr=False)
     restart_G_rel: np.ndarray = field(repr=False)
+    restart_W: np.ndarray = field(repr=False, default=None)
     converged: bool = True
     p: float = 2.0
     N: int = 2
@@ -441,6 +444,7 @@ def schatten_minimize(
         restart_values=vals,
         restart_gaps=(vals - cf) / cf,
         restart_G_rel=G_rel,
+        restart_W=np.array([r[0] for r in runs]),
         converged=bool(rel <= gtol),
         p=p,
         N=N,

@@ -1,39 +1,27 @@
-"""The theorem ledger: every checkable claim of LM, MY and CKM (THEOREMS.md), by ID.
+"""The ledger of claims: every checkable claim of LM, MY and CKM (and of the numerical methods), by ID.
 
-Entries live in small modules by area; importing this package registers them all.
+Claims live in modules named by paper (``lm_*.py``, ``my.py``, ``ckm.py``, ``num.py``); importing this
+package registers them all, in catalogue order. See :mod:`dln.checks._claims` for the registry and the
+statuses, :mod:`dln.checks.ledger` for running it.
 """
 
-# Area modules (each registers its entries on import). One line per area module.
-from . import (
-    _dynamics,  # noqa: E402,F401  LM section 4: fast-slow, Langevin noise, posterior on fibers
-    _entropy,  # noqa: E402,F401  MY entropy formula, CKM free-energy flow
-    _extra,  # noqa: E402,F401  claims of LM that THEOREMS.md lacks (new IDs)
-    _flows,  # noqa: E402,F401  LM Thm 2, Cor 1, (2.31), Inv (integrated flows)
-    _schatten,  # noqa: E402,F401  LM Thm 1, Thm 20, p = 1 (minimum principles)
-    _structural,  # noqa: E402,F401  LM structural items, Kirwan-Ness, Rem5
-)
-from ._registry import (
-    CHECKS,
-    EXPECTED_IDS,
-    STATUSES,
-    Check,
-    CheckResult,
-    Outcome,
-    missing_ids,
-    register,
-    run_check,
-    run_checks,
-)
+from . import lm_fibers, lm_flows, lm_minimum  # noqa: F401  (register their claims; import order = catalogue order)
+from ._claims import CLAIMS, KINDS, PAPERS, STATUSES, Claim, Evidence, anchor, claim, stochastic_alpha, where
+from .ledger import FamilyData, run_ledger, summarize, write_ledger
 
 __all__ = [
-    "CHECKS",
-    "EXPECTED_IDS",
+    "CLAIMS",
+    "KINDS",
+    "PAPERS",
     "STATUSES",
-    "Check",
-    "CheckResult",
-    "Outcome",
-    "missing_ids",
-    "register",
-    "run_check",
-    "run_checks",
+    "Claim",
+    "Evidence",
+    "FamilyData",
+    "anchor",
+    "claim",
+    "run_ledger",
+    "stochastic_alpha",
+    "summarize",
+    "where",
+    "write_ledger",
 ]

@@ -1,11 +1,14 @@
-"""The workflow's ledger: every registered check, as ``results/ledger.json`` and ``results/ledger.nc``.
+"""Running the ledger: every claim's measurement applied to its family's dataset.
 
-A Snakemake rule calls :func:`write_ledger` with the workflow's aggregated datasets
-(``{"regularizing_flow": "results/regularizing_flow.nc", ...}``). Entries with a
-``from_dataset`` hook are evaluated from those datasets; the others, and any entry
-whose dataset is missing or unreadable, are computed directly (the row's
-``data_source`` says which, and why). Expected catalogue IDs that have no entry are
-written as ``fail`` rows, so a missing entry can never pass unnoticed.
+Two sources of datasets, one measurement per claim:
+
+- **in memory** (``dln check``): each family's ``LEDGER`` sweep is simulated and aggregated in this process;
+- **the workflow's results** (``dln check --results results``, the Snakemake rule ``ledger``): each family's
+  ``results/<family>.nc``.
+
+A dataset that is missing or unreadable fails every claim that reads it, with the reason in the row's
+``error``; nothing falls back to another computation. :func:`write_ledger` writes the rows as
+``ledger.json`` and a CF-conforming ``ledger.nc``.
 """
 
 from __future__ import annotations
@@ -13,40 +16,139 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
+import traceback
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
-from . import _registry
-from ._registry import STATUSES, CheckResult, missing_ids, run_checks
+from . import _claims
+from ._claims import STATUSES, evaluate, failed_row
 
-__all__ = ["ROW_FIELDS", "ledger_rows", "ledger_dataset", "write_ledger", "summarize"]
+__all__ = [
+    "FamilyData",
+    "run_ledger",
+    "summarize",
+    "ledger_dataset",
+    "write_ledger",
+    "ROW_FIELDS",
+]
 
-#: The fields of a ledger row (JSON keys, netCDF variables along ``id``), in order.
+#: The fields of a ledger row, in order.
 ROW_FIELDS = (
     "id",
+    "paper",
+    "where",
+    "kind",
     "status",
     "statement",
-    "source",
-    "measures",
+    "printed_statement",
+    "reading",
+    "fails_if",
+    "family",
+    "stochastic",
     "measured",
+    "measured_name",
+    "measured_definition",
     "tolerance",
     "tolerance_name",
     "tolerance_reason",
-    "values",
     "printed",
-    "printed_statement",
-    "params",
-    "stochastic",
-    "page",
+    "items",
+    "coverage",
+    "implements",
     "data_source",
     "seconds",
     "error",
 )
 
-#: Stand-in for a missing number in the netCDF file (netCDF's default double fill value, the ``_FillValue``).
+#: Stand-in for a missing number in the netCDF file (netCDF's default double fill value).
 MISSING = 9.969209968386869e36
+
+
+class FamilyData:
+    """Datasets by family, produced on first use and kept: in memory (``results=None``) or read from a folder.
+
+    ``get(family)`` returns ``(dataset, description)`` or raises; failures are kept too, so a family that
+    cannot be produced is tried once per run.
+    """
+
+    def __init__(self, results: str | os.PathLike | None = None, mutation: bool = False) -> None:
+        self.results = None if results is None else Path(results)
+        self.mutation = mutation  # in memory: the family's MUTATION sweep (smaller) where it has one
+        self._cache: dict[str, tuple] = {}
+        self.seconds: dict[str, float] = {}
+
+    def get(self, family: str):
+        if family not in self._cache:
+            t0 = time.perf_counter()
+            try:
+                self._cache[family] = ("ok", self._load(family))
+            except Exception as exc:
+                self._cache[family] = ("error", exc)
+            self.seconds[family] = time.perf_counter() - t0
+        state, value = self._cache[family]
+        if state == "error":
+            raise value
+        return value
+
+    def _load(self, family: str):
+        from ..experiments import family_module, run_sweep
+        from ..experiments._conventions import read_netcdf
+
+        if self.results is None:
+            mod = family_module(family)
+            name = "MUTATION" if (self.mutation and hasattr(mod, "MUTATION")) else "LEDGER"
+            return run_sweep(family, getattr(mod, name)), f"in memory: the {name} sweep of dln.experiments.{family}"
+        path = self.results / f"{family}.nc"
+        return read_netcdf(path), str(path)
+
+
+def run_ledger(
+    ids: list[str] | None = None,
+    results: str | os.PathLike | None = None,
+    registry: dict | None = None,
+    data: FamilyData | None = None,
+) -> list[dict]:
+    """Evaluate the named claims (default: all, in catalogue order); one row (a dict of ROW_FIELDS) each.
+
+    Parameters
+    ----------
+    ids : list of str, optional
+        Claim IDs; unknown IDs raise :class:`dln.DLNError` naming them.
+    results : path, optional
+        Folder with the workflow's ``<family>.nc``; default: simulate each family's LEDGER sweep in memory.
+    registry : dict, optional
+        Claims by ID (default: :data:`dln.checks.CLAIMS`).
+    data : FamilyData, optional
+        A shared dataset cache (the mutation tests pass a fresh one per mutant).
+    """
+    reg = _claims.CLAIMS if registry is None else registry
+    if ids is None:
+        ids = list(reg)
+    unknown = [i for i in ids if i not in reg]
+    if unknown:
+        from .._errors import DLNError
+
+        raise DLNError(f"id: unknown claim ID(s) {unknown}; known: {', '.join(reg)}")
+    data = FamilyData(results) if data is None else data
+    rows = []
+    for cid in ids:
+        c = reg[cid]
+        try:
+            ds, desc = data.get(c.family)
+        except Exception as exc:
+            reason = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            rows.append(failed_row(c, "none", f"dataset of family {c.family!r} unavailable: {reason}"))
+            continue
+        rows.append(evaluate(c, ds, desc, registry=reg))
+    return rows
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Counts per status, and the IDs that failed."""
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUSES}
+    return {"counts": counts, "failed": [r["id"] for r in rows if r["status"] == "fail"], "total": len(rows)}
 
 
 def _jsonable(x):
@@ -62,78 +164,39 @@ def _jsonable(x):
         return int(x)
     if isinstance(x, float | np.floating):
         x = float(x)
-        return x if math.isfinite(x) else None  # JSON has no NaN/Inf
+        return x if math.isfinite(x) else None
     return x
 
 
-def _missing_row(cid: str) -> dict:
-    return {
-        "id": cid,
-        "status": "fail",
-        "statement": "",
-        "source": "THEOREMS.md",
-        "measures": "",
-        "measured": None,
-        "tolerance": None,
-        "tolerance_name": "",
-        "tolerance_reason": "",
-        "values": {},
-        "printed": None,
-        "printed_statement": "",
-        "params": {},
-        "stochastic": False,
-        "page": "",
-        "data_source": "none",
-        "seconds": 0.0,
-        "error": f"expected catalogue ID {cid} has no registered ledger entry",
-    }
-
-
-def ledger_rows(results: list[CheckResult], expected=None, registry=None) -> list[dict]:
-    """Ledger rows (JSON-ready dicts with :data:`ROW_FIELDS`) from check results, plus ``fail`` rows for missing IDs."""
-    expected = _registry.EXPECTED_IDS if expected is None else expected
-    rows = []
-    for r in results:
-        d = r.to_dict()
-        rows.append(_jsonable({k: d.get(k) for k in ROW_FIELDS}))
-    for cid in missing_ids(registry, expected):
-        if not any(row["id"] == cid for row in rows):
-            rows.append(_missing_row(cid))
-    order = {cid: i for i, cid in enumerate(expected)}
-    rows.sort(key=lambda row: (order.get(row["id"], len(order)), 0))
-    return rows
-
-
-def summarize(rows: list[dict]) -> dict:
-    """Counts per status, and the IDs that failed."""
-    counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUSES}
-    return {"counts": counts, "failed": [r["id"] for r in rows if r["status"] == "fail"], "total": len(rows)}
-
-
-def ledger_dataset(rows: list[dict], config: dict | None = None) -> xr.Dataset:
+def ledger_dataset(rows: list[dict], config: dict | None = None):
     """The ledger as an xarray Dataset along the dimension ``id`` (CF attributes via ``finalize``)."""
+    import xarray as xr
+
     from ..experiments._conventions import finalize
 
-    n = len(rows)
+    if not rows:
+        raise ValueError("rows: the ledger is empty")
 
     def text(key, long_name, fn=None):
         vals = [str(fn(r[key]) if fn else (r[key] if r[key] is not None else "")) for r in rows]
         return xr.DataArray(np.array(vals, dtype=object), dims=("id",), attrs={"long_name": long_name, "units": "1"})
 
-    def number(key, long_name):
-        vals = np.array([MISSING if r[key] is None else float(r[key]) for r in rows], dtype=np.float64)
+    def number(values, long_name, units="1"):
+        vals = np.array([MISSING if v is None else float(v) for v in values], dtype=np.float64)
         vals = np.where(np.isfinite(vals), vals, MISSING)
-        da = xr.DataArray(vals, dims=("id",), attrs={"long_name": long_name, "units": "1"})
-        da.encoding["_FillValue"] = MISSING  # CF: missing numbers (a check that crashed, no printed residual)
+        da = xr.DataArray(vals, dims=("id",), attrs={"long_name": long_name, "units": units})
+        da.encoding["_FillValue"] = MISSING
         return da
 
     codes = np.array([STATUSES.index(r["status"]) for r in rows], dtype=np.int8)
+    printed = [None if r["printed"] is None else r["printed"]["value"] for r in rows]
     ds = xr.Dataset(
         {
-            "check_id": text("id", "ledger entry ID (THEOREMS.md catalogue)"),
-            "status": text(
-                "status", "ledger status: pass, erratum (printed statement fails, corrected passes) or fail"
-            ),
+            "claim_id": text("id", "claim ID"),
+            "paper": text("paper", "paper of the claim (LM, MY, CKM; NUM for the numerical methods)"),
+            "where": text("where", "theorem, equation and section in the paper"),
+            "kind": text("kind", "kind of claim: theorem, erratum, notation or finding"),
+            "status": text("status", "ledger status: " + ", ".join(STATUSES)),
             "status_flag": xr.DataArray(
                 codes,
                 dims=("id",),
@@ -144,43 +207,30 @@ def ledger_dataset(rows: list[dict], config: dict | None = None) -> xr.Dataset:
                     "flag_meanings": " ".join(STATUSES),
                 },
             ),
-            "statement": text("statement", "the (corrected) statement in one line (LaTeX)"),
-            "source": text("source", "paper and equation"),
-            "measures": text("measures", "what the measured number is"),
-            "measured": number("measured", "measured residual, relative error or number of standard errors"),
-            "tolerance": number("tolerance", "tolerance the measured number is compared with"),
+            "statement": text("statement", "the statement (corrected, for errata) in one line of LaTeX"),
+            "fails_if": text("fails_if", "what would make the claim fail"),
+            "family": text("family", "experiment family whose dataset holds the evidence"),
+            "measured": number([r["measured"] for r in rows], "primary measured number (first enforced item)"),
+            "tolerance": number([r["tolerance"] for r in rows], "tolerance of the primary measured number"),
             "tolerance_name": text("tolerance_name", "name of the tolerance in dln.tolerances.TOL"),
-            "tolerance_reason": text("tolerance_reason", "why the tolerance has its size"),
-            "printed": number("printed", "the same residual for the statement as printed (errata only)"),
-            "printed_statement": text("printed_statement", "the statement as printed in the paper (errata only)"),
-            "values": text("values", "further measured values (JSON object)", json.dumps),
-            "params": text("params", "parameters of the direct computation (JSON object)", json.dumps),
-            "stochastic": xr.DataArray(
-                np.array([int(bool(r["stochastic"])) for r in rows], dtype=np.int8),
-                dims=("id",),
-                attrs={
-                    "long_name": "whether the measured number is a number of Monte Carlo standard errors",
-                    "units": "1",
-                    "flag_values": np.array([0, 1], dtype=np.int8),
-                    "flag_meanings": "deterministic stochastic",
-                },
-            ),
-            "page": text("page", "book page discussing the entry"),
-            "data_source": text("data_source", "where the numbers come from: a workflow dataset or direct computation"),
-            "seconds": number("seconds", "wall time of the check in seconds"),
+            "printed": number(printed, "residual of the statement as printed (errata only)"),
+            "items": text("items", "every measured number with its definition and tolerance (JSON list)", json.dumps),
+            "coverage": text("coverage", "fields, seeds and sizes the evidence covers (JSON object)", json.dumps),
+            "data_source": text("data_source", "the dataset the claim was measured on"),
+            "seconds": number([r["seconds"] for r in rows], "wall time of the measurement", "s"),
             "error": text("error", "exception raised while measuring, if any"),
         }
     )
-    ds["seconds"].attrs["units"] = "s"
-    if n == 0:
-        raise ValueError("rows: the ledger is empty")
     s = summarize(rows)
+    c = s["counts"]
     return finalize(
         ds,
-        title="Theorem ledger of the dln project",
+        title="Ledger of the claims of the dln project",
         summary=(
-            "Every checkable claim of Lindsey-Menon, Menon-Yu and Chen-Kotwal-Menon (THEOREMS.md), measured: "
-            f"{s['counts']['pass']} pass, {s['counts']['erratum']} erratum, {s['counts']['fail']} fail."
+            "Every registered claim of Lindsey-Menon, Menon-Yu and Chen-Kotwal-Menon (and of the numerical methods), "
+            "measured on the workflow's datasets: "
+            + ", ".join(f"{c[k]} {k}" for k in STATUSES)
+            + "."
         ),
         references=["LM", "MY", "CKM"],
         config=config or {},
@@ -191,39 +241,21 @@ def ledger_dataset(rows: list[dict], config: dict | None = None) -> xr.Dataset:
 def write_ledger(
     json_path: str | os.PathLike,
     nc_path: str | os.PathLike,
-    datasets: dict[str, str | os.PathLike] | None = None,
+    results: str | os.PathLike | None = None,
     ids: list[str] | None = None,
+    history: str | None = None,
 ) -> list[dict]:
-    """Run every check and write the ledger as JSON and netCDF (both atomically).
-
-    Parameters
-    ----------
-    json_path, nc_path : path
-        Outputs (``results/ledger.json``, ``results/ledger.nc``).
-    datasets : dict family -> path, optional
-        The workflow's aggregated datasets. Entries with a dataset hook read them; a missing or unreadable
-        dataset falls back to the direct computation, recorded in the row's ``data_source``.
-    ids : list of str, optional
-        Only these entries (default: all registered entries, plus ``fail`` rows for missing expected IDs).
-
-    Returns
-    -------
-    list of dict
-        The rows written.
-    """
+    """Evaluate the claims and write ``ledger.json`` and ``ledger.nc`` (both atomically); return the rows."""
     from ..experiments._conventions import write_netcdf
 
-    ds_paths = None if datasets is None else {str(k): str(v) for k, v in datasets.items()}
-    results = run_checks(ids, datasets=ds_paths)
-    rows = (
-        ledger_rows(results) if ids is None else [_jsonable({k: r.to_dict()[k] for k in ROW_FIELDS}) for r in results]
-    )
+    rows = [_jsonable(r) for r in run_ledger(ids, results=results)]
     json_path, nc_path = Path(json_path), Path(nc_path)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = json_path.with_name(json_path.name + ".tmp")
     tmp.write_text(json.dumps(rows, indent=1, allow_nan=False) + "\n")
     os.replace(tmp, json_path)
-    write_netcdf(
-        ledger_dataset(rows, config={"datasets": ds_paths or {}, "ids": ids or sorted(_registry.CHECKS)}), nc_path
-    )
+    ds = ledger_dataset(rows, config={"results": None if results is None else str(results), "ids": ids or "all"})
+    if history is not None:
+        ds.attrs["history"] = ds.attrs["date_created"] + ": " + history
+    write_netcdf(ds, nc_path)
     return rows

@@ -36,6 +36,7 @@ __all__ = [
     "flow_progress",
     "resolve_params",
     "data_array",
+    "combine_jobs",
 ]
 
 #: The ``Conventions`` global attribute of every dataset. The CF checker available
@@ -382,3 +383,28 @@ def resolve_params(family: str, defaults: dict, params: dict | None) -> dict:
 def data_array(values, dims, long_name: str, units: str = "1") -> xr.DataArray:
     """A DataArray carrying the ``long_name`` and ``units`` every dataset variable needs."""
     return xr.DataArray(values, dims=dims, attrs={"long_name": long_name, "units": units})
+
+
+def combine_jobs(datasets: list, keys: tuple[str, ...], defaults: dict) -> xr.Dataset:
+    """Combine per-job datasets into one along the swept parameters ``keys`` (read from each job's ``config``).
+
+    A key that is not already a dimension of a job becomes a new length-1 dimension with the job's value
+    (``defaults`` when the job's config lacks it); the jobs are then combined by their coordinates. The
+    global attributes are dropped (the caller finalizes the result).
+    """
+    if not datasets:
+        raise DLNError("datasets: nothing to aggregate")
+    parts = []
+    for ds in datasets:
+        cfg = json.loads(ds.attrs.get("config", "{}"))
+        one = ds.copy()
+        one.attrs = {}
+        for k in keys:
+            if k not in one.dims:
+                one = one.expand_dims({k: [cfg.get(k, defaults[k])]})
+        parts.append(one)
+    out = xr.combine_by_coords(parts, combine_attrs="override", join="outer", compat="no_conflicts", data_vars="all")
+    for name, var in datasets[0].variables.items():
+        if name in out.variables:
+            out[name].attrs.update(var.attrs)
+    return out

@@ -1,55 +1,60 @@
-"""The learning flow and its end-to-end reduction (LM eq. 1.2, LM-Cons, LM-Inv, Remark 5, Figure 1.3).
+"""The learning flow and its end-to-end reduction (LM eq. 1.2, §1.1, Remark 5).
 
-One job (:func:`simulate`), for E(X) = (1/2)|X - Y|^2 with a Gaussian target Y:
+One job = one (N, d, field), ``n_seeds`` problems. Each has a Gaussian target Y and E(X) = (1/2)|X - Y|^2:
 
-* from a balanced start W_b = U.C (:func:`dln.balanced_point`) the learning flow
-  W' = -dphi^*(grad E(X)) (:func:`dln.learning_flow`) stays balanced (|G(t)|,
-  LM-Inv) and its end-to-end matrix matches the induced flow
-  X' = -A_{N,X}(grad E(X)) (:func:`dln.end_to_end_flow`, LM Remark 5);
-* from a Gaussian start the moments are conserved (|G(t) - G_0| / |G_0|, LM-Cons);
-* for the spectral loss E = (1/p) sum_i sigma_i^p (p = 2) the singular values of
-  the end-to-end flow follow sigma_i' = -N sigma_i^{2 - 2/N} sigma_i^{p-1}, solved in
-  closed form: sigma^{1-a}(t) = sigma_0^{1-a} - (1-a) N t with a = p + 1 - 2/N.
+* from a balanced start W_b = U.C (:func:`dln.balanced_point`), the learning flow W' = -dphi^*(grad E(X))
+  (:func:`dln.learning_flow`) stays balanced (|G(t)| / |W(t)|^2) and its end-to-end matrix X(t) follows the
+  flow X' = -A_{N,X}(grad E(X)) of LM Remark 5 (:func:`dln.end_to_end_flow`) started at X_0 = phi(W_b);
+* from a Gaussian start, G(t) stays G(W_0) (every level set M_G of the moments is invariant);
+* for the spectral loss E = (1/p) sum_i sigma_i^p (p = 2), the singular values of the end-to-end flow follow
+  sigma' = -N sigma^{2 - 2/N} sigma^{p-1}, in closed form sigma^{1-a}(t) = sigma_0^{1-a} - (1-a) N t,
+  a = p + 1 - 2/N (sigma_0 from the start, not from the integrator's output).
 
 The d = 1, N = 2 data of LM Fig. 1.3 are in :mod:`dln.experiments.lm_figures`.
 """
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import xarray as xr
 
-from .._action import balanced_point
+from .._errors import DLNError
 from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, random_matrix, rng_from_params
+from ._conventions import combine_jobs, finalize, resolve_params
 from ._conventions import data_array as _da
-from ._conventions import finalize, resolve_params
-from .kirwan_ness import combine_padded
 
 FAMILY = "learning_flow"
 
-DEFAULT_PARAMS: dict = {
-    "N": 3,
-    "d": 3,
-    "field": "real",
-    "seed": 0,
-    "T": 3.0,
-    "n_t": 31,
-    "rtol": 1e-11,
-}
+DEFAULT_PARAMS: dict = {"N": 3, "d": 3, "field": "real", "n_seeds": 3, "T": 2.0, "n_t": 21, "rtol": 1e-10}
 
-#: Parameters along which :func:`aggregate` combines jobs.
-SWEEP_KEYS = ("N", "d", "field", "seed")
+#: Parameters along which jobs are combined.
+SWEEP_KEYS = ("N", "d", "field")
+
+#: The sweep of ``dln check``.
+LEDGER: dict = {"sweep": {"N": [2, 4], "d": [2, 3], "field": ["real", "complex"]}, "fixed": {"n_seeds": 3}}
+
+#: The mutation tests' sweep.
+MUTATION: dict = {"sweep": {"field": ["real", "complex"]}, "fixed": {"N": 3, "d": 2, "n_seeds": 1, "T": 1.0}}
+
+#: Relative cost of the LEDGER sweep.
+COST = 5.0
+
+#: The book's figures drawn from this family.
+FIGURES: tuple[str, ...] = ("learning_flow",)
 
 #: Schatten exponent of the spectral loss used for the singular-value ODE.
 P_SPECTRAL = 2.0
 
 
-def _params(params: dict) -> dict:
-    return resolve_params(FAMILY, DEFAULT_PARAMS, params)
+def _params(params: dict | None) -> dict:
+    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
+    for key in ("N", "d", "n_seeds", "n_t"):
+        if isinstance(p[key], bool) or int(p[key]) != p[key]:
+            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
+        p[key] = int(p[key])
+    return p
 
 
 def spectral_gradient(X: np.ndarray, p: float = P_SPECTRAL) -> np.ndarray:
@@ -58,105 +63,87 @@ def spectral_gradient(X: np.ndarray, p: float = P_SPECTRAL) -> np.ndarray:
     return (U * (s ** (p - 1.0))[..., None, :]) @ Vh
 
 
-def simulate(params: dict) -> xr.Dataset:
-    """One job: LM-Inv, LM-Cons and Remark 5 for the quadratic loss, and the singular-value ODE.
-
-    Parameters
-    ----------
-    params : dict
-        Keys of :data:`DEFAULT_PARAMS`: ``N``, ``d``, ``field``, ``seed``, ``T``, ``n_t``,
-        ``rtol`` (local tolerance of the Dormand-Prince 5(4) integrator; atol = rtol / 100).
-
-    Returns
-    -------
-    xarray.Dataset with dims ``t`` and ``i`` (d): ``loss``, ``G_balanced``, ``G_drift``,
-    ``X_rem5_err`` (t); ``sv_flow``, ``sv_pred`` (t, i); scalars ``G_balanced_max``,
-    ``G_drift_max``, ``X_rem5_err_max``, ``sv_err_max``.
-    """
+def _batch(p: dict, t: np.ndarray) -> dict:
+    """The ``n_seeds`` problems of one job, integrated as one batch (each seed has its own generator)."""
     import dln
 
-    p = _params(params)
-    N, d, T, n_t = int(p["N"]), int(p["d"]), float(p["T"]), int(p["n_t"])
+    N, d, field, S = p["N"], p["d"], p["field"], p["n_seeds"]
     rtol = float(p["rtol"])
     atol = rtol / 100.0
-    rng = rng_from_params(family=FAMILY, **p)
-    field = p["field"]
-    Y = random_matrix(rng, (d, d), field)
+    rngs = [rng_from_params(family=FAMILY, N=N, d=d, field=field, seed=s) for s in range(S)]
+    Y = np.stack([random_matrix(r, (d, d), field) for r in rngs])
+    Wb = np.stack([dln.balanced_point(random_matrix(r, (d, d), field), N, r) for r in rngs])
+    W0 = np.stack([random_layers(r, N, d, field) for r in rngs])
+    X0 = np.stack([random_matrix(r, (d, d), field) for r in rngs])
 
     def grad_E(X):
         return X - Y
 
-    t = np.linspace(0.0, T, n_t)
-    Wb = balanced_point(random_matrix(rng, (d, d), field), N, rng)
     Wt = dln.learning_flow(Wb, grad_E, t, rtol=rtol, atol=atol)
     X_W = end_to_end(Wt)
-    X_e = dln.end_to_end_flow(X_W[0], grad_E, N, t, rtol=rtol, atol=atol)
-    rem5 = norm(X_W - X_e) / norm(X_e)
-    G_bal = norm(moments(Wt), 3)
-    W0 = random_layers(rng, N, d, field)
+    X_e = dln.end_to_end_flow(end_to_end(Wb), grad_E, N, t, rtol=rtol, atol=atol)
     Wu = dln.learning_flow(W0, grad_E, t, rtol=rtol, atol=atol)
-    Gu = moments(Wu)
-    G_drift = norm(Gu - Gu[0], 3) / norm(Gu[0], 3)
-    # spectral loss: closed-form singular values
-    X0 = random_matrix(rng, (d, d), field)
+    G0 = moments(W0)
     Xs = dln.end_to_end_flow(X0, spectral_gradient, N, t, rtol=rtol, atol=atol)
     sv = np.linalg.svd(Xs, compute_uv=False)
+    s0 = np.linalg.svd(X0, compute_uv=False)
     a = P_SPECTRAL + 1.0 - 2.0 / N
-    sv_pred = (sv[0] ** (1.0 - a) - (1.0 - a) * N * t[:, None]) ** (1.0 / (1.0 - a))
-    sv_err = np.abs(sv - sv_pred) / sv_pred
+    sv_pred = (s0[None] ** (1.0 - a) - (1.0 - a) * N * t[:, None, None]) ** (1.0 / (1.0 - a))
+
+    def seed_first(x):
+        return np.moveaxis(np.asarray(x), 0, 1)  # (t, seed, ...) -> (seed, t, ...)
+
+    return {
+        "loss": seed_first(0.5 * sqnorm(X_W - Y)),
+        "G_balanced": seed_first(norm(moments(Wt), 3) / sqnorm(Wt, 3)),
+        "G_drift": seed_first(norm(moments(Wu) - G0, 3) / norm(G0, 3)),
+        "X_rem5_err": seed_first(norm(X_W - X_e) / norm(X_e)),
+        "sv_err": seed_first(np.max(np.abs(sv - sv_pred) / sv_pred, axis=-1)),
+    }
+
+
+def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
+    """One job: ``n_seeds`` problems (see the module docstring); variables along ``seed`` and ``t``."""
+    p = _params(params)
+    t = np.linspace(0.0, float(p["T"]), p["n_t"])
+    res = _batch(p, t)
+
+    def stack(name):
+        return res[name]
+
     ds = xr.Dataset(
         {
-            "loss": _da(0.5 * sqnorm(X_W - Y), ("t",), "loss E = |X - Y|^2 / 2 along the balanced learning flow"),
-            "G_balanced": _da(G_bal, ("t",), "|G(t)| of the learning flow from a balanced start (LM-Inv)"),
-            "G_drift": _da(G_drift, ("t",), "|G(t) - G_0| / |G_0| of the learning flow from a Gaussian start"),
-            "X_rem5_err": _da(rem5, ("t",), "|X_learning(t) - X_end_to_end(t)| / |X_end_to_end(t)| (LM Remark 5)"),
-            "sv_flow": _da(sv, ("t", "i"), "singular values of the end-to-end flow, E = sum sigma^2 / 2"),
-            "sv_pred": _da(sv_pred, ("t", "i"), "closed form of sigma_i' = -N sigma_i^(2-2/N) sigma_i^(p-1), p = 2"),
-            "G_balanced_max": _da(float(G_bal.max()), (), "max over t of |G(t)| from the balanced start"),
-            "G_drift_max": _da(float(G_drift.max()), (), "max over t of |G(t) - G_0| / |G_0|"),
-            "X_rem5_err_max": _da(float(rem5.max()), (), "max over t of the Remark 5 discrepancy"),
-            "sv_err_max": _da(float(sv_err.max()), (), "max relative error of the singular values vs closed form"),
+            "loss": _da(stack("loss"), ("seed", "t"), "loss E = |X - Y|^2 / 2 along the balanced learning flow"),
+            "G_balanced": _da(stack("G_balanced"), ("seed", "t"), "|G(t)| / |W(t)|^2 from a balanced start"),
+            "G_drift": _da(stack("G_drift"), ("seed", "t"), "|G(t) - G(W_0)| / |G(W_0)| from a Gaussian start"),
+            "X_rem5_err": _da(
+                stack("X_rem5_err"), ("seed", "t"), "|X(t) - X_e(t)| / |X_e(t)|, X_e: X' = -A_{N,X}(grad E)"
+            ),
+            "sv_err": _da(
+                stack("sv_err"), ("seed", "t"), "max_i |sigma_i(t) - closed form| / closed form, E = sum sigma^2/2"
+            ),
         },
-        coords={"t": t, "i": np.arange(d)},
+        coords={"t": t, "seed": np.arange(p["n_seeds"])},
     )
     return finalize(
         ds,
-        title=f"Learning flow and Remark 5: N={N}, d={d}, {field}, seed {p['seed']}",
-        summary="Invariance of the balanced manifold and conservation of G under the learning flow; the induced "
-        "end-to-end flow X' = -A_{N,X}(grad E) and its singular-value ODE.",
+        title=f"Learning flow and Remark 5: N={p['N']}, d={p['d']}, {p['field']}",
+        summary="Invariance of the balanced manifold and of every level set of G under the learning flow; the "
+        "induced end-to-end flow X' = -A_{N,X}(grad E) and its singular-value ODE.",
         references=["LM", "MY"],
         config=p,
-        context=f"{FAMILY} {json.dumps(p, sort_keys=True)}",
+        context=f"rule {FAMILY} params {p}",
     )
 
 
 def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along new dimensions N, d, field, seed.
-
-    Jobs with different d: ``sv_flow`` and ``sv_pred`` are zero-padded along ``i`` and
-    ``sv_valid`` (1 where i < d) marks the entries that exist.
-    """
-    parts = []
-    for ds in datasets:
-        cfg = json.loads(ds.attrs.get("config", "{}"))
-        one = ds.copy()
-        one.attrs = {}
-        for k in SWEEP_KEYS:
-            if k not in one.coords:
-                one = one.expand_dims({k: [cfg.get(k, DEFAULT_PARAMS[k])]})
-        parts.append(one)
-    out = combine_padded(parts, ["sv_flow", "sv_pred"], ["i"])
-    if len({int(ds.sizes["i"]) for ds in datasets}) > 1:
-        out["sv_valid"] = (
-            (out["i"] < out["d"])
-            .astype(np.int8)
-            .assign_attrs(long_name="1 where the padded entry of sv_flow / sv_pred exists (i < d)", units="1")
-        )
+    """Combine jobs along N, d, field."""
+    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
     return finalize(
         out,
         title="Learning flow and Remark 5, all jobs",
-        summary="LM-Inv, LM-Cons and the end-to-end reduction of the learning flow (Remark 5).",
+        summary="Invariance of M and of the level sets of G, and the end-to-end reduction of the learning flow.",
         references=["LM", "MY"],
         config={"jobs": len(datasets)},
-        context=f"{FAMILY} aggregate",
+        context=f"rule {FAMILY}_aggregate",
     )

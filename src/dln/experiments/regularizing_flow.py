@@ -1,18 +1,20 @@
-"""The regularizing flow on a fiber (LM eq. 1.17, Theorem 2, Figure 1.2).
+"""The regularizing flow on a fiber (LM eq. 1.17, Theorem 2).
 
-One job integrates W' = -grad_{F_X} (1/2)|W|^2 from Gaussian layers with
-:func:`dln.regularizing_flow` (Runge-Kutta-Munthe-Kaas on GL(d)^{N-1}, so X is
-conserved to round-off) and records |G(t)| against the prediction
-|G_0| e^{-2t}, the relative error of G(t) against G_0 e^{-2t}, |W(t)|^2 against its
-limit N sum_i sigma_i^{2/N}, the drift of X, and a least-squares decay rate of
-log|G(t)| (expected 2) with its standard error.
+One job integrates W' = -grad_{F_X} (1/2)|W|^2 from ``n_seeds`` Gaussian starts W_0 (one batch) with
+:func:`dln.regularizing_flow` (Runge-Kutta-Munthe-Kaas on GL(d)^{N-1}, so X is conserved to round-off) and
+records, against the *starts* W_0 (not the first output of the integrator):
+
+- G(t) against G_0 e^{-2t}, G_0 = G(W_0) (relative error at every saved time);
+- the drift |X(t) - X_0| / |X_0|, X_0 = phi(W_0);
+- the excess (|W(t)|^2 - m) / m over the minimum m = N sum_i sigma_i(X_0)^{2/N} of |W|^2 on the fiber (LM
+  Thm 1), and its decay rate over [0.8 T, T] (4: the excess is quadratic in the distance to the minimizing
+  orbit, which decays like |G(t)| = |G_0| e^{-2t});
+- the decay rate of |G(t)| fitted over [0, T] (2).
 
 The d = 1, N = 2 trajectories of LM Fig. 1.2 are in :mod:`dln.experiments.lm_figures`.
 """
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import xarray as xr
@@ -21,34 +23,39 @@ from .._errors import DLNError
 from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, rng_from_params
+from ._conventions import combine_jobs, finalize, flow_progress, resolve_params
 from ._conventions import data_array as _da
-from ._conventions import finalize, flow_progress, resolve_params
 
 FAMILY = "regularizing_flow"
 
-DEFAULT_PARAMS: dict = {
-    "N": 4,
-    "d": 3,
-    "field": "real",
-    "seed": 0,
-    "T": 5.0,
-    "n_t": 51,
-    "rtol": 1e-10,
-    "start": "gaussian",
-}
+DEFAULT_PARAMS: dict = {"N": 4, "d": 3, "field": "real", "n_seeds": 3, "T": 5.0, "n_t": 51, "rtol": 1e-10}
 
-#: Parameters along which :func:`aggregate` combines jobs.
-SWEEP_KEYS = ("N", "d", "field", "seed")
+#: Parameters along which jobs are combined.
+SWEEP_KEYS = ("N", "d", "field")
 
-STARTS = ("gaussian",)
+#: The sweep of ``dln check``: 2 depths x 2 widths x 2 fields, 3 starts each.
+LEDGER: dict = {"sweep": {"N": [3, 5], "d": [2, 3], "field": ["real", "complex"]}, "fixed": {"n_seeds": 3}}
+
+#: The mutation tests' sweep.
+MUTATION: dict = {"sweep": {"field": ["real", "complex"]}, "fixed": {"N": 3, "d": 2, "n_seeds": 1, "T": 2.0}}
+
+#: Relative cost of the LEDGER sweep.
+COST = 10.0
+
+#: The book's figures drawn from this family.
+FIGURES: tuple[str, ...] = ("regularizing_flow_errors",)
 
 
-def _params(params: dict) -> dict:
+def _params(params: dict | None) -> dict:
     p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
-    if p["start"] not in STARTS:
-        raise DLNError(f"params: start must be one of {STARTS}, got {p['start']!r}")
-    if int(p["n_t"]) < 3:
-        raise DLNError(f"params: n_t must be >= 3 to fit a decay rate, got {p['n_t']!r}")
+    for key in ("N", "d", "n_seeds", "n_t"):
+        if isinstance(p[key], bool) or int(p[key]) != p[key]:
+            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
+        p[key] = int(p[key])
+    if p["n_t"] < 5:
+        raise DLNError(f"n_t: need n_t >= 5 to fit decay rates, got {p['n_t']}")
+    if p["field"] not in ("real", "complex"):
+        raise DLNError(f"field: expected 'real' or 'complex', got {p['field']!r}")
     return p
 
 
@@ -69,84 +76,82 @@ def fit_rate(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(coef[0]), float(np.sqrt(max(cov[0, 0], 0.0)))
 
 
-def simulate(params: dict, progress=None) -> xr.Dataset:
-    """One job: the regularizing flow from Gaussian layers (LM Thm 2).
+def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
+    """One job: the regularizing flow from ``n_seeds`` Gaussian starts (LM Thm 2).
 
     Parameters
     ----------
     params : dict
-        Keys of :data:`DEFAULT_PARAMS`: ``N``, ``d``, ``field``, ``seed``, ``T``,
-        ``n_t`` (output times in [0, T]), ``rtol`` (relative local error of the
-        group increment), ``start`` (``"gaussian"``: iid N(0, 1) layer entries).
+        ``N``, ``d``, ``field``, ``n_seeds`` (starts, integrated as one batch), ``T``, ``n_t`` (output times in
+        [0, T]), ``rtol`` (relative local error of the group increment).
 
     Returns
     -------
-    xarray.Dataset with dimension ``t`` (n_t) and variables ``G_norm``, ``G_pred``,
-    ``G_rel_err``, ``W_sqnorm``, ``X_drift`` (per time) and scalars ``W_sqnorm_limit``,
-    ``decay_rate``, ``decay_rate_se``, ``G_rel_err_max``, ``X_drift_max``, ``n_steps``.
+    xarray.Dataset with dims ``seed``, ``t``: ``G_norm``, ``G_rel_err``, ``X_drift``, ``W_excess``; per seed
+    ``W_sqnorm_limit``, ``decay_rate``, ``excess_rate``, ``G_rel_err_max``, ``X_drift_max``; ``n_steps``.
     """
     import dln
 
     p = _params(params)
-    N, d, T, n_t = int(p["N"]), int(p["d"]), float(p["T"]), int(p["n_t"])
-    rng = rng_from_params(family=FAMILY, **p)
-    W0 = random_layers(rng, N, d, p["field"])
+    N, d, T, n_t = p["N"], p["d"], float(p["T"]), p["n_t"]
+    rng = rng_from_params(family=FAMILY, N=N, d=d, field=p["field"])
+    W0 = random_layers(rng, N, d, p["field"], batch=(p["n_seeds"],))
     t = np.linspace(0.0, T, n_t)
     stats: dict = {}
     Wt = dln.regularizing_flow(W0, t, rtol=float(p["rtol"]), stats=stats, progress=flow_progress(progress))
+    Wt = np.moveaxis(np.asarray(Wt), 0, 1)  # (seed, t, N, d, d)
+    G0 = moments(W0)[:, None]  # from the starts, not from the output
+    X0 = end_to_end(W0)[:, None]
     G = moments(Wt)
+    pred = G0 * np.exp(-2.0 * t)[None, :, None, None, None]
+    G_rel = norm(G - pred, 3) / norm(pred, 3)
+    drift = norm(end_to_end(Wt) - X0) / norm(X0)
+    sigma = np.linalg.svd(X0[:, 0], compute_uv=False)
+    limit = N * np.sum(sigma ** (2.0 / N), axis=-1)
+    excess = (sqnorm(Wt, 3) - limit[:, None]) / limit[:, None]
     Gn = norm(G, 3)
-    pred_mat = G[0] * np.exp(-2.0 * t)[:, None, None, None]
-    G_rel = norm(G - pred_mat, 3) / norm(pred_mat, 3)
-    X = end_to_end(Wt)
-    drift = norm(X - X[0]) / norm(X[0])
-    sigma = np.linalg.svd(X[0], compute_uv=False)
-    w2_lim = N * float(np.sum(sigma ** (2.0 / N)))
-    slope, se = fit_rate(t, Gn)
+    late = t >= 0.8 * T
+    rates, ex_rates = [], []
+    for s in range(p["n_seeds"]):
+        rates.append(-fit_rate(t, Gn[s])[0])
+        ok = late & (excess[s] > 1e-13)
+        ex_rates.append(-fit_rate(t[ok], excess[s, ok])[0] if ok.sum() >= 3 else np.nan)
     ds = xr.Dataset(
         {
-            "G_norm": _da(Gn, ("t",), "Frobenius norm of the moments |G(t)|"),
-            "G_pred": _da(Gn[0] * np.exp(-2.0 * t), ("t",), "predicted |G_0| exp(-2t) (LM Thm 2)"),
-            "G_rel_err": _da(G_rel, ("t",), "relative error |G(t) - G_0 exp(-2t)| / |G_0 exp(-2t)|"),
-            "W_sqnorm": _da(sqnorm(Wt, 3), ("t",), "squared norm of the layers |W(t)|^2"),
-            "X_drift": _da(drift, ("t",), "relative drift of the end-to-end matrix |X(t) - X_0| / |X_0|"),
-            "W_sqnorm_limit": _da(w2_lim, (), "minimum of |W|^2 on the fiber, N sum_i sigma_i^(2/N) (LM Thm 1)"),
-            "decay_rate": _da(-slope, (), "least-squares decay rate of log|G(t)| (predicted 2)"),
-            "decay_rate_se": _da(se, (), "standard error of the fitted decay rate"),
-            "G_rel_err_max": _da(float(G_rel.max()), (), "max over t of the relative error of G(t)"),
-            "X_drift_max": _da(float(drift.max()), (), "max over t of |X(t) - X_0| / |X_0|"),
+            "G_norm": _da(Gn, ("seed", "t"), "Frobenius norm of the moments |G(t)|"),
+            "G_rel_err": _da(G_rel, ("seed", "t"), "|G(t) - G_0 exp(-2t)| / |G_0 exp(-2t)|, G_0 = G(W_0)"),
+            "X_drift": _da(drift, ("seed", "t"), "relative drift |X(t) - X_0| / |X_0| of the end-to-end matrix"),
+            "W_excess": _da(excess, ("seed", "t"), "(|W(t)|^2 - m) / m, m = N sum_i sigma_i^(2/N) (LM Thm 1)"),
+            "W_sqnorm_limit": _da(limit, ("seed",), "minimum m = N sum_i sigma_i^(2/N) of |W|^2 on the fiber"),
+            "decay_rate": _da(np.array(rates), ("seed",), "least-squares decay rate of log|G(t)| over [0, T] (LM: 2)"),
+            "excess_rate": _da(
+                np.array(ex_rates), ("seed",), "least-squares decay rate of log W_excess over [0.8 T, T] (4)"
+            ),
+            "G_rel_err_max": _da(G_rel.max(axis=1), ("seed",), "max over t of G_rel_err"),
+            "X_drift_max": _da(drift.max(axis=1), ("seed",), "max over t of X_drift"),
             "n_steps": _da(int(stats["n_steps"]), (), "accepted steps of the RKMK 5(4) integrator"),
         },
-        coords={"t": t},
+        coords={"t": t, "seed": np.arange(p["n_seeds"])},
     )
     return finalize(
         ds,
-        title=f"Regularizing flow (LM Thm 2): N={N}, d={d}, {p['field']}, seed {p['seed']}",
+        title=f"Regularizing flow (LM Thm 2): N={N}, d={d}, {p['field']}, {p['n_seeds']} starts",
         summary="G(t) = G_0 exp(-2t) and X(t) = X_0 along the regularizing flow W' = -grad_{F_X} |W|^2/2, "
-        "integrated on the group GL(d)^{N-1} (RKMK 5(4)).",
+        "integrated on the group GL(d)^{N-1} (RKMK 5(4)); |W(t)|^2 -> N sum sigma^(2/N).",
         references=["LM"],
         config=p,
-        context=f"{FAMILY} {json.dumps(p, sort_keys=True)}",
+        context=f"rule {FAMILY} params {p}",
     )
 
 
 def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along new dimensions N, d, field, seed (read from each job's config)."""
-    parts = []
-    for ds in datasets:
-        cfg = json.loads(ds.attrs.get("config", "{}"))
-        one = ds.copy()
-        one.attrs = {}
-        for k in SWEEP_KEYS:
-            if k not in one.coords:
-                one = one.expand_dims({k: [cfg.get(k, DEFAULT_PARAMS[k])]})
-        parts.append(one)
-    out = xr.combine_by_coords(parts, combine_attrs="override", join="outer", compat="no_conflicts", data_vars="all")
+    """Combine jobs along N, d, field (jobs must share T and n_t)."""
+    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
     return finalize(
         out,
         title="Regularizing flow (LM Thm 2), all jobs",
         summary="Decay of the moments G(t) = G_0 exp(-2t), conservation of X, |W|^2 -> N sum sigma^(2/N).",
         references=["LM"],
         config={"jobs": len(datasets)},
-        context=f"{FAMILY} aggregate",
+        context=f"rule {FAMILY}_aggregate",
     )

@@ -1,10 +1,14 @@
-"""Experiment family ``schatten``: Schatten-p minimization on fibers (LM Thm 1, Thm 20, the open case p = 1).
+"""Schatten-p minimization on fibers (LM Theorem 1, Theorem 20, the open case p = 1, Theorem 14(2)).
 
-One job = one (p, N, d, field, seed): a Gaussian end-to-end matrix X (seeded from the parameters), the sum of
-Schatten-p norms minimized over F_X from ``n_restarts`` random starting points (:func:`dln.schatten_minimize`),
-compared with the closed form N (sum_i sigma_i^{p/N})^{1/p}; the balancedness defect |G|/|W|^2 at every
-restart's minimizer; and the Hessian of the objective at the best minimizer in group coordinates, whose
-nullity is compared with the dimension of the unitary orbit O_X ((N-1) d(d-1)/2 real, (N-1) d^2 complex).
+One job = one (p, objective, N, d, field): ``n_seeds`` Gaussian end-to-end matrices X, each minimized over the
+fiber F_X from ``n_restarts`` random starts with :func:`dln.schatten_minimize` (objective ``"norms"``:
+sum_k ||W_k||_{S_p}, LM eq. 3.8; ``"powers"``: sum_k ||W_k||_{S_p}^p, which is ||W||^2 of LM eq. 1.4 for p = 2).
+For every minimizer W it records, with the printed formulas of :mod:`dln._reference`: the objective, its
+gap to the closed form (N (sum_i sigma_i^{p/N})^{1/p} or N sum_i sigma_i^{p/N}, from Schatten-Hoelder and
+AM-GM), the balancedness defect |G|/|W|^2 and |phi(W) - X| / |X|. At the best minimizer and at a balanced
+point of a matrix with a repeated singular value it records the Hessian of a -> f((I + a).W) by finite
+differences of the reference gradient, its nullity against the dimension of the unitary orbit O_X, and the
+library's Hessian against it.
 """
 
 from __future__ import annotations
@@ -12,22 +16,42 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from .. import _reference as ref
 from .._errors import DLNError
-from .._random import random_matrix, rng_from_params
-from .._schatten import schatten_hessian, schatten_minimize
-from ._conventions import finalize
+from .._random import haar_unitary, random_matrix, rng_from_params
+from ._conventions import combine_jobs, finalize, resolve_params
+from ._conventions import data_array as _da
 
 __all__ = ["DEFAULT_PARAMS", "FAMILY", "simulate", "aggregate", "orbit_dimension", "hessian_nullity"]
 
 FAMILY = "schatten"
 
-#: Small, fast parameters (one job in well under a second).
-DEFAULT_PARAMS: dict = {"p": 1.0, "N": 3, "d": 3, "field": "real", "seed": 0, "n_restarts": 3}
+DEFAULT_PARAMS: dict = {"p": 2.0, "objective": "norms", "N": 3, "d": 3, "field": "real", "n_seeds": 3,
+                        "n_restarts": 2}
+
+#: Parameters along which jobs are combined.
+SWEEP_KEYS = ("p", "objective", "N", "d", "field")
+
+#: The sweep of ``dln check``: every claim's p and objective, 2 depths, 2 fields, 3 seeds, 2 restarts.
+LEDGER: dict = {
+    "sweep": {"p": [0.5, 1.0, 2.0, 3.0], "objective": ["norms", "powers"], "N": [2, 3], "field": ["real", "complex"]},
+    "fixed": {"d": 2, "n_seeds": 3, "n_restarts": 2},
+}
+
+#: The mutation tests' sweep.
+MUTATION: dict = {
+    "sweep": {"p": [1.0, 2.0], "objective": ["norms", "powers"], "field": ["real", "complex"]},
+    "fixed": {"N": 3, "d": 2, "n_seeds": 1, "n_restarts": 1},
+}
+
+#: Relative cost of the LEDGER sweep.
+COST = 8.0
+
+#: The book's figures drawn from this family.
+FIGURES: tuple[str, ...] = ("schatten_gap", "schatten_hessian")
 
 #: Relative threshold below which a Hessian eigenvalue counts as zero (FD noise ~1e-10, spectral gap >= 1e-3).
 NULL_RTOL = 1e-6
-
-_SCALARS = ("p", "N", "d", "field", "seed")
 
 
 def orbit_dimension(N: int, d: int, field: str) -> int:
@@ -58,132 +82,147 @@ def hessian_nullity(Hm: np.ndarray, rtol: float = NULL_RTOL) -> tuple[int, float
     return int(zero.sum()), zmax, nzmin, float(rel.min())
 
 
-def _params(params: dict) -> dict:
-    p = dict(DEFAULT_PARAMS)
-    p.update(params or {})
-    unknown = sorted(set(p) - set(DEFAULT_PARAMS))
-    if unknown:
-        raise DLNError(f"params: unknown key(s) {unknown} for family schatten; known: {sorted(DEFAULT_PARAMS)}")
+def _params(params: dict | None) -> dict:
+    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
     if p["field"] not in ("real", "complex"):
         raise DLNError(f"field: expected 'real' or 'complex', got {p['field']!r}")
-    for key in ("N", "d", "seed", "n_restarts"):
+    if p["objective"] not in ("norms", "powers"):
+        raise DLNError(f"objective: expected 'norms' or 'powers', got {p['objective']!r}")
+    for key in ("N", "d", "n_seeds", "n_restarts"):
         if isinstance(p[key], bool) or int(p[key]) != p[key]:
             raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
         p[key] = int(p[key])
-    if p["N"] < 2 or p["d"] < 1 or p["n_restarts"] < 1 or p["seed"] < 0:
-        raise DLNError(f"params: need N >= 2, d >= 1, n_restarts >= 1, seed >= 0; got {p}")
+    if p["N"] < 2 or p["d"] < 1 or p["n_restarts"] < 1 or p["n_seeds"] < 1:
+        raise DLNError(f"params: need N >= 2, d >= 1, n_restarts >= 1, n_seeds >= 1; got {p}")
     p["p"] = float(p["p"])
     if not (np.isfinite(p["p"]) and p["p"] > 0):
-        raise DLNError(f"p: the Schatten exponent must be finite and > 0, got {params.get('p')!r}")
+        raise DLNError(f"p: the Schatten exponent must be finite and > 0, got {p['p']!r}")
     return p
 
 
-def simulate(params: dict) -> xr.Dataset:
-    """One job of the ``schatten`` family.
+def _hessian_evidence(W: np.ndarray, p: float, objective: str) -> dict:
+    import dln
 
-    Parameters
-    ----------
-    params : dict
-        ``p`` (Schatten exponent), ``N``, ``d``, ``field`` ("real" or "complex"), ``seed``, ``n_restarts``.
+    H_ref = ref.schatten_hessian(W, p, objective)
+    null, zmax, nzmin, emin = hessian_nullity(H_ref)
+    H_lib = dln.schatten_hessian(W, p, objective)
+    err = float(np.linalg.norm(H_lib - H_ref) / np.linalg.norm(H_ref))
+    return {"nullity": null, "zero_max": zmax, "nonzero_min": nzmin, "min_eig": emin, "err": err}
 
-    Returns
-    -------
-    xarray.Dataset
-        Dimensions ``p, N, d, field, seed`` (length 1 each, for :func:`aggregate`) and ``restart``.
-    """
+
+def _seed(P: dict, seed: int) -> dict:
+    import dln
+
+    N, d, field, p, obj = P["N"], P["d"], P["field"], P["p"], P["objective"]
+    rng = rng_from_params(family=FAMILY, p=p, objective=obj, N=N, d=d, field=field, seed=seed)
+    X = random_matrix(rng, (d, d), field)
+    res = dln.schatten_minimize(X, N, p, rng=rng, n_restarts=P["n_restarts"], objective=obj)
+    cf_ref = ref.schatten_closed_form(X, N, p, obj)
+    cf_lib = float(dln.schatten_closed_form(X, N, p, obj))
+    Ws = list(res.restart_W)
+    vals = np.array([ref.schatten_objective(W, p, obj) for W in Ws])
+    lib_vals = np.array([float(dln.schatten_objective(W, p, obj)[0]) for W in Ws])
+    G_rel = np.array([np.linalg.norm(ref.moments(W)) / np.sum(np.abs(W) ** 2) for W in Ws])
+    X_err = np.array([np.linalg.norm(ref.product(W) - X) / np.linalg.norm(X) for W in Ws])
+    best = _hessian_evidence(res.W, p, obj)
+    # a balanced point of a matrix with a repeated singular value
+    Q1 = haar_unitary(rng, (), d, complex_=(field == "complex"))
+    Q2 = haar_unitary(rng, (), d, complex_=(field == "complex"))
+    X_rep = (Q1 * np.array([2.0] * (d - 1) + [0.5])) @ Q2
+    rep = _hessian_evidence(dln.balanced_point(X_rep, N, rng), p, obj)
+    return {
+        "value": vals,
+        "value_reported": np.asarray(res.restart_values),
+        "objective_err": np.abs(lib_vals - vals) / vals,
+        "rel_gap": (vals - cf_ref) / cf_ref,
+        "G_rel": G_rel,
+        "X_err": X_err,
+        "closed_form": cf_ref,
+        "closed_form_err": abs(cf_lib - cf_ref) / cf_ref,
+        "best_value_err": abs(res.value - ref.schatten_objective(res.W, p, obj)) / cf_ref,
+        "best": best,
+        "rep": rep,
+        "converged": int(res.converged),
+    }
+
+
+def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
+    """One job: ``n_seeds`` matrices X of one (p, objective, N, d, field); see the module docstring."""
     P = _params(params)
-    rng = rng_from_params(family=FAMILY, **P)
-    X = random_matrix(rng, (P["d"], P["d"]), P["field"])
-    res = schatten_minimize(X, P["N"], P["p"], rng=rng, n_restarts=P["n_restarts"])
-    Hm = schatten_hessian(res.W, P["p"])
-    null, zmax, nzmin, emin = hessian_nullity(Hm)
-    sigma = np.linalg.svd(X, compute_uv=False)
-    R = P["n_restarts"]
+    rows = []
+    for seed in range(P["n_seeds"]):
+        rows.append(_seed(P, seed))
+        if progress is not None:
+            progress((seed + 1) / P["n_seeds"])
+    S, R = P["n_seeds"], P["n_restarts"]
 
-    def var(values, long_name, units="1", per_restart=False, **attrs):
-        dims = ("restart",) if per_restart else ()
-        return xr.DataArray(np.asarray(values), dims=dims, attrs={"long_name": long_name, "units": units, **attrs})
+    def per_restart(key):
+        return np.array([r[key] for r in rows]).reshape(S, R)
 
-    ds = xr.Dataset(
-        {
-            "value": var(res.restart_values, "minimum of sum_k |W_k|_{S_p} found from this restart", per_restart=True),
-            "rel_gap": var(
-                res.restart_gaps, "relative gap (value - closed form) / closed form of this restart", per_restart=True
-            ),
-            "G_rel": var(
-                res.restart_G_rel, "balancedness defect |G| / |W|^2 at this restart's minimizer", per_restart=True
-            ),
-            "closed_form": var(res.closed_form, "closed-form minimum N (sum_i sigma_i^{p/N})^{1/p}"),
-            "best_value": var(res.value, "best minimum over restarts"),
-            "best_rel_gap": var(res.rel_gap, "relative gap of the best restart"),
-            "best_G_rel": var(res.G_rel, "|G| / |W|^2 at the best minimizer"),
-            "grad_rel": var(res.grad_rel, "|Lie gradient| / value at the best minimizer"),
-            "X_err": var(res.X_err, "relative drift |phi(W) - X| / |X| of the best minimizer"),
-            "spread": var(
-                float(np.ptp(res.restart_values) / res.closed_form),
-                "spread (max - min) of the minima over restarts relative to the closed form",
-            ),
-            "iterations": var(res.iterations, "L-BFGS iterations of the best restart"),
-            "hessian_nullity": var(null, "number of zero eigenvalues of the Hessian at the best minimizer"),
-            "orbit_dimension": var(
-                orbit_dimension(P["N"], P["d"], P["field"]),
-                "real dimension of the unitary orbit O_X ((N-1)d(d-1)/2 real, (N-1)d^2 complex)",
-            ),
-            "hessian_zero_max": var(zmax, "largest |eigenvalue| / max |eigenvalue| counted as zero"),
-            "hessian_nonzero_min": var(nzmin, "smallest nonzero |eigenvalue| / max |eigenvalue| (spectral gap)"),
-            "hessian_min_eig": var(emin, "smallest Hessian eigenvalue / max |eigenvalue|"),
-            "sigma_min": var(float(sigma[-1]), "smallest singular value of X"),
-            "sigma_max": var(float(sigma[0]), "largest singular value of X"),
-        },
-        coords={"restart": ("restart", np.arange(R))},
-    )
-    ds = ds.expand_dims({k: [P[k]] for k in _SCALARS})
-    # per-restart variables keep restart last
-    ds = ds.transpose(*_SCALARS, ...)
+    def per_seed(key, sub=None, dtype=float):
+        return np.array([(r[key] if sub is None else r[key][sub]) for r in rows], dtype=dtype)
+
+    orbit = orbit_dimension(P["N"], P["d"], P["field"])
+    data = {
+        "value": _da(per_restart("value"), ("seed", "restart"), "objective at the minimizer (reference formula)"),
+        "value_reported": _da(per_restart("value_reported"), ("seed", "restart"), "objective reported by dln"),
+        "objective_err": _da(
+            per_restart("objective_err"), ("seed", "restart"), "|dln.schatten_objective - reference| / reference"
+        ),
+        "rel_gap": _da(per_restart("rel_gap"), ("seed", "restart"), "(objective - closed form) / closed form"),
+        "G_rel": _da(per_restart("G_rel"), ("seed", "restart"), "balancedness defect |G| / |W|^2 at the minimizer"),
+        "X_err": _da(per_restart("X_err"), ("seed", "restart"), "|phi(W) - X| / |X| at the minimizer"),
+        "closed_form": _da(per_seed("closed_form"), ("seed",), "closed-form minimum over the fiber"),
+        "closed_form_err": _da(
+            per_seed("closed_form_err"), ("seed",), "|dln.schatten_closed_form - reference| / reference"
+        ),
+        "best_value_err": _da(
+            per_seed("best_value_err"), ("seed",), "|value reported for the best minimizer - its objective| / minimum"
+        ),
+        "converged": _da(per_seed("converged", dtype=np.int8), ("seed",), "1 if the best restart reached gtol"),
+        "orbit_dimension": _da(np.int64(orbit), (), "real dimension of O_X: (N-1)d(d-1)/2 real, (N-1)d^2 complex"),
+    }
+    for where, label in (("best", "at the best minimizer"), ("rep", "at a balanced point of X, repeated sigma")):
+        data[f"hessian_nullity_{where}"] = _da(
+            per_seed(where, "nullity", dtype=np.int64), ("seed",), f"zero eigenvalues of the Hessian {label}"
+        )
+        data[f"hessian_zero_max_{where}"] = _da(
+            per_seed(where, "zero_max"), ("seed",), f"largest |eigenvalue| / max |eigenvalue| counted as zero, {label}"
+        )
+        data[f"hessian_gap_{where}"] = _da(
+            per_seed(where, "nonzero_min"), ("seed",), f"smallest nonzero |eigenvalue| / max |eigenvalue|, {label}"
+        )
+        data[f"hessian_min_eig_{where}"] = _da(
+            per_seed(where, "min_eig"), ("seed",), f"smallest Hessian eigenvalue / max |eigenvalue|, {label}"
+        )
+        data[f"hessian_err_{where}"] = _da(
+            per_seed(where, "err"), ("seed",), f"|dln.schatten_hessian - reference| / |reference|, {label}"
+        )
+    ds = xr.Dataset(data, coords={"seed": np.arange(S), "restart": np.arange(R)})
     return finalize(
         ds,
-        title="Schatten-p minimization on fibers of the deep linear network",
+        title=f"Schatten minimization on fibers: p={P['p']:g}, {P['objective']}, N={P['N']}, d={P['d']}, {P['field']}",
         summary=(
-            "Minimum of sum_k |W_k|_{S_p} over the fiber F_X found by L-BFGS in group coordinates with Newton "
-            "polish, against the closed form N (sum sigma_i^{p/N})^{1/p} (LM Thm 1, Thm 20; p = 1 is open in LM); "
-            "balancedness |G|/|W|^2 at the minimizers and the Hessian nullity at the best minimizer."
+            "Minimum of the Schatten objective over the fiber F_X found by L-BFGS in group coordinates with Newton "
+            "polish, against the closed form (LM Thm 1, Thm 20; p = 1 is open in LM); balancedness at the "
+            "minimizers and the Hessian nullity (LM Thm 14(2))."
         ),
         references=["LM"],
         config=P,
-        context=f"rule schatten params {P}",
+        context=f"rule {FAMILY} params {P}",
     )
 
 
 def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along ``p, N, d, field, seed`` (all jobs must use the same ``n_restarts``)."""
-    if not datasets:
-        raise DLNError("datasets: nothing to aggregate for family schatten")
-    sizes = {int(ds.sizes["restart"]) for ds in datasets}
-    if len(sizes) != 1:
-        raise DLNError(f"datasets: schatten jobs must share n_restarts to be aggregated, got {sorted(sizes)}")
-    stripped = []
-    for ds in datasets:
-        ds = ds.copy()
-        ds.attrs = {}
-        stripped.append(ds)
-    combined = xr.combine_by_coords(stripped, combine_attrs="drop_conflicts")
-    for name, var in datasets[0].variables.items():
-        if name in combined.variables:
-            combined[name].attrs.update(var.attrs)
-    # cells of the sweep that were not run (ragged sweeps) are NaN: refuse rather than write them
-    for name, var in combined.data_vars.items():
-        if var.dtype.kind == "f" and not np.all(np.isfinite(var.values)):
-            raise DLNError(
-                f"datasets: aggregated variable {name!r} has holes; the schatten sweep must be a full grid over "
-                "p, N, d, field, seed"
-            )
-    for name in ("iterations", "hessian_nullity", "orbit_dimension"):
-        combined[name] = combined[name].astype(np.int64)
+    """Combine jobs along p, objective, N, d, field (jobs must share n_seeds and n_restarts)."""
+    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
+    out["objective"].attrs.update({"long_name": "objective: sum of Schatten norms or of their p-th powers",
+                                   "units": "1"})
     return finalize(
-        combined,
-        title="Schatten-p minimization on fibers of the deep linear network (sweep)",
-        summary=datasets[0].attrs.get("summary", "Schatten-p minimization on fibers"),
+        out,
+        title="Schatten minimization on fibers of the deep linear network, all jobs",
+        summary="Minimum over the fiber against the closed form, balancedness of the minimizers, Hessian nullity.",
         references=["LM"],
         config={"jobs": len(datasets)},
-        context="rule schatten_aggregate",
+        context=f"rule {FAMILY}_aggregate",
     )
