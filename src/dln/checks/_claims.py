@@ -143,7 +143,7 @@ class Evidence:
         self.items: list[Item] = []
         self.printed: Item | None = None
         self.coverage: dict[str, list] = {}
-        self._z: list[tuple[str, np.ndarray, str, np.ndarray | None]] = []
+        self._z: list[tuple[str, np.ndarray, str, np.ndarray | None, int]] = []
         self.alpha: float | None = None  # set by the registry for stochastic claims
 
     # -- enforced numbers ---------------------------------------------------------------------------
@@ -173,15 +173,18 @@ class Evidence:
         self.items.append(Item(name, v, definition, True, "gt", "positive", 0.0, 0.0, holds))
         return holds
 
-    def ztest(self, name: str, z, definition: str, se_over_pred=None) -> None:
+    def ztest(self, name: str, z, definition: str, se_over_pred=None, counts=None) -> None:
         """Record z-scores |estimate - prediction| / SE, tested together (Bonferroni) when the evidence closes.
 
         ``se_over_pred`` (same shape as ``z``), when given, is SE / |prediction| for each z-score; it gives the
-        smallest relative deviation each test detects (reported, see :meth:`close`).
+        smallest relative deviation each test detects (reported, see :meth:`close`). ``counts`` (same shape),
+        when given, says how many z-scores each entry of ``z`` is the maximum of (all count for Bonferroni).
         """
-        z = np.abs(np.asarray(z, dtype=float)).ravel()
+        z = np.abs(np.asarray(z, dtype=float))
+        n = z.size if counts is None else int(np.sum(np.broadcast_to(np.asarray(counts), z.shape)))
+        z = z.ravel()
         sop = None if se_over_pred is None else np.abs(np.asarray(se_over_pred, dtype=float)).ravel()
-        self._z.append((name, z, definition, sop))
+        self._z.append((name, z, definition, sop, n))
 
     def band(self, name: str, estimate, se, target: float, tolerance: str, definition: str) -> bool:
         """Enforce |estimate - target| <= TOL[tolerance] for a Monte Carlo estimate with standard error ``se``.
@@ -212,6 +215,8 @@ class Evidence:
 
         ``forced``: when the printed residual follows from the corrected statement by algebra (a sign or a
         factor), the derivation; the value is then reported as derived, not as an independent measurement.
+        A z-score printed residual (tolerance ``"ledger_false_fail"``) is compared with the claim's Bonferroni
+        threshold when the evidence closes.
         """
         tol = TOL[tolerance].value
         v = float(value)
@@ -235,20 +240,20 @@ class Evidence:
 
         if self.alpha is None:
             raise RuntimeError("z-scores recorded by a claim that is not registered as stochastic")
-        zs = np.concatenate([z for _, z, _, _ in self._z])
-        m = int(zs.size)
+        zs = np.concatenate([z for _, z, _, _, _ in self._z])
+        m = int(sum(n for *_, n in self._z))
         zstar = float(norm.isf(self.alpha / (2 * m)))
-        zmax = float(np.max(zs)) if m else 0.0
+        zmax = float(np.max(zs)) if zs.size else 0.0
         holds = bool(np.all(np.isfinite(zs)) and zmax <= zstar)
-        parts = "; ".join(f"{name}: {definition} ({z.size})" for name, z, definition, _ in self._z)
+        parts = "; ".join(f"{name}: {definition} ({n})" for name, _, definition, _, n in self._z)
         extra = {"m": m, "alpha": self.alpha, "z_threshold": zstar}
-        sops = [s for _, _, _, s in self._z if s is not None]
-        if sops:
+        sops = [s[s > 0] for _, _, _, s, _ in self._z if s is not None]
+        if sops and np.concatenate(sops).size:
             sop = np.concatenate(sops)
             power90 = zstar + float(norm.isf(0.10))
             extra["detectable_rel_min"] = float(np.min(sop) * power90)
             extra["detectable_rel_max"] = float(np.max(sop) * power90)
-        for name, z, _, _ in self._z:
+        for name, z, _, _, _ in self._z:
             extra[f"max_z_{name}"] = float(np.max(z)) if z.size else 0.0
         self.items.insert(
             0,
@@ -267,6 +272,9 @@ class Evidence:
             ),
         )
         self._z = []
+        if self.printed is not None and self.printed.tolerance_name == "ledger_false_fail":
+            self.printed.tolerance = zstar
+            self.printed.holds = _finite(self.printed.value) and self.printed.value > zstar
 
     def holds(self) -> bool:
         enforced = [i for i in self.items if i.enforced]

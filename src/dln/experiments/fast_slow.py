@@ -28,7 +28,7 @@ from .._errors import DLNError
 from .._linalg import H, expm, norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_matrix, rng_from_params
-from ._conventions import finalize
+from ._conventions import combine_jobs, finalize
 
 FAMILY = "fast_slow"
 
@@ -190,7 +190,7 @@ def run(params: dict) -> dict:
     Xr = reduced_flow(X0, grad, N, kappa, t, rtol=rtol, atol=rtol * 1e-2)  # (n_t, d, d)
     Xf = end_to_end(Wt)
     G = moments(Wt)
-    G0 = G[0]
+    G0 = moments(starts)  # from the starts, not from the integrator's output
     decay = np.exp(-2.0 * kappa * t)[:, None, None, None, None]
     G_err = norm(G - decay * G0, 3)  # (n_t, 1 + n_s)
     return {
@@ -201,6 +201,7 @@ def run(params: dict) -> dict:
         "Xf": Xf,
         "Xr": Xr,
         "G": G,
+        "G0": G0,
         "G_err": G_err,
         "E": E,
         "grad": grad,
@@ -210,19 +211,113 @@ def run(params: dict) -> dict:
     }
 
 
-def _crossing_time(t: np.ndarray, y: np.ndarray, level: float) -> float:
-    """First time y(t) <= level by log-linear interpolation (T if never)."""
+def _crossing_time(t: np.ndarray, y: np.ndarray, level: float) -> tuple[float, bool]:
+    """First time y(t) <= level by log-linear interpolation, and whether it happens within t (else (T, False))."""
     below = np.nonzero(y <= level)[0]
     if below.size == 0:
-        return float(t[-1])
+        return float(t[-1]), False
     i = below[0]
     if i == 0:
-        return 0.0
+        return 0.0, True
     y0, y1 = np.log(y[i - 1]), np.log(y[i])
-    return float(t[i - 1] + (np.log(level) - y0) / (y1 - y0) * (t[i] - t[i - 1]))
+    return float(t[i - 1] + (np.log(level) - y0) / (y1 - y0) * (t[i] - t[i - 1])), True
 
 
-def simulate(params: dict) -> xr.Dataset:
+# ------------------------------------------------------------------------------------------------------------
+# The reduced flow of one singular value (E = |X - Phi|^2 / 2, X aligned with Phi): fold and time scales
+# ------------------------------------------------------------------------------------------------------------
+
+
+def fold(phi: float, N: int) -> tuple[float, float]:
+    """(sigma_f, kappa_c): the maximum of g(s) = s^{1-2/N} (phi - s), where the stable equilibrium of
+    s' = -N s^{2-2/N} (s - phi) - N kappa s meets the unstable one (a saddle-node for N >= 3; for N = 2 the
+    equilibria s = phi - kappa and 0 cross at kappa = phi). Beyond kappa_c the singular value collapses to 0.
+    """
+    s_f = phi * (N - 2) / (2 * N - 2)
+    return s_f, float(s_f ** (1.0 - 2.0 / N) * (phi - s_f)) if N > 2 else float(phi)
+
+
+def window_start(phi: float, N: int) -> float:
+    """kappa_w = (phi/2)^{2-2/N}: balancing (rate 2 kappa) is faster than learning for kappa_w < kappa < kappa_c."""
+    return float((phi / 2.0) ** (2.0 - 2.0 / N))
+
+
+def stable_equilibrium(phi: float, N: int, kappa: float) -> float:
+    """The stable positive equilibrium of the scalar reduced flow (root of g(s) = kappa in (sigma_f, phi)); 0 beyond the fold."""
+    from scipy.optimize import brentq
+
+    s_f, k_c = fold(phi, N)
+    if kappa >= k_c:
+        return 0.0
+    if kappa <= 0:
+        return float(phi)
+    return float(brentq(lambda x: x ** (1.0 - 2.0 / N) * (phi - x) - kappa, s_f, phi, xtol=1e-15, rtol=1e-15))
+
+
+def learning_rate(phi: float, N: int, kappa: float) -> float:
+    """Relaxation rate N s^{2-2/N} - (N-2) kappa of the scalar reduced flow at its stable equilibrium s (0 beyond the fold)."""
+    s = stable_equilibrium(phi, N, kappa)
+    return float(N * s ** (2.0 - 2.0 / N) - (N - 2) * kappa) if s > 0 else 0.0
+
+
+def scalar_field(s: float, phi: float, N: int, kappa: float) -> float:
+    """s' = -N s^{2-2/N} (s - phi) - N kappa s: the reduced flow (LM §4.1) of one singular value s aligned with phi."""
+    return -N * s ** (2.0 - 2.0 / N) * (s - phi) - N * kappa * s
+
+
+def scalar_reduced_flow(phi: float, N: int, kappa: float, T: float) -> tuple[float, float]:
+    """Integrate the scalar reduced flow from s = phi to T (LSODA, rtol 1e-12), stopping if s < 1e-8 phi.
+
+    Returns (s at the final time, the final time: T, or the time s reached 1e-8 phi).
+    """
+    from scipy.integrate import solve_ivp
+
+    def collapsed(t, y):
+        return y[0] - 1e-8 * phi
+
+    collapsed.terminal = True
+    sol = solve_ivp(
+        lambda t, y: [scalar_field(max(y[0], 0.0), phi, N, kappa)],
+        (0.0, T),
+        [phi],
+        method="LSODA",
+        rtol=1e-12,
+        atol=1e-14 * phi,
+        events=collapsed,
+    )
+    return float(sol.y[0, -1]), float(sol.t[-1])
+
+
+def scalar_analysis(phi: float, N: int, kappa: float, delta: float = 0.01) -> dict:
+    """Predictions of :func:`fold`, :func:`stable_equilibrium`, :func:`learning_rate` against integrations of the
+    scalar reduced flow (:func:`scalar_field`): at ``kappa`` (equilibrium; its relaxation rate by a central
+    difference of the field) and at kappa_c (1 -+ delta) (convergence below the fold, collapse above it)."""
+    s_f, k_c = fold(phi, N)
+    out = {"kappa_fold": k_c, "sigma_fold": s_f, "kappa_window": window_start(phi, N)}
+    r_pred = learning_rate(phi, N, kappa)
+    s_pred = stable_equilibrium(phi, N, kappa)
+    s_T, _ = scalar_reduced_flow(phi, N, kappa, 40.0 / r_pred if r_pred > 0 else 400.0)
+    h = 1e-6 * max(s_T, 1e-3)
+    rate_fd = -(scalar_field(s_T + h, phi, N, kappa) - scalar_field(s_T - h, phi, N, kappa)) / (2 * h)
+    out.update(
+        {"scalar_sigma_T": s_T, "scalar_sigma_pred": s_pred, "scalar_rate_pred": r_pred,
+         "scalar_rate_fd": rate_fd if s_pred > 0 else 0.0}
+    )
+    below, above = k_c * (1.0 - delta), k_c * (1.0 + delta)
+    s_b, _ = scalar_reduced_flow(phi, N, below, 40.0 / learning_rate(phi, N, below))
+    s_a, t_a = scalar_reduced_flow(phi, N, above, 1e4)
+    out.update(
+        {
+            "fold_sigma_below": s_b,
+            "fold_sigma_below_pred": stable_equilibrium(phi, N, below),
+            "fold_sigma_above": s_a,
+            "fold_collapse_time": t_a,
+        }
+    )
+    return out
+
+
+def simulate(params: dict, progress=None) -> xr.Dataset:
     """One job: full flow from 1 balanced + ``n_imbalance`` unbalanced starts, reduced flow, diagnostics."""
     r = run(params)
     p, t, s = r["p"], r["t"], r["s"]
@@ -231,100 +326,82 @@ def simulate(params: dict) -> xr.Dataset:
     Xscale = float(np.max(norm(Xr)))
     shadow = norm(Xf - Xr[:, None]) / Xscale  # (n_t, 1 + n_s)
     Gn = norm(G, 3)  # (n_t, 1 + n_s)
-    G0n = Gn[0, 1:]
+    G0n = norm(r["G0"], 3)[1:]
     rel = G_err[:, 1:] / (G0n[None, :] * np.exp(-2.0 * kappa * t)[:, None])
     Wsq = sqnorm(Wt, 3)
     imb = Gn[:, 1:] / Wsq[:, 1:]  # relative imbalance |G| / |W|^2
     tol_b = float(p["balance_tol"])
-    t_bal = np.array([_crossing_time(t, imb[:, j], tol_b) for j in range(s.size)])
+    crossings = [_crossing_time(t, imb[:, j], tol_b) for j in range(s.size)]
     fit = np.array([np.polyfit(t, np.log(Gn[:, 1 + j]), 1)[0] for j in range(s.size)])
     sig_T = np.linalg.svd(Xr[-1], compute_uv=False)
-    # the linearization needs a full-rank X(T); a collapsed singular value (kappa beyond the saddle-node) gives 0
+    # the linearization needs a full-rank X(T): a singular value below 1e-6 has collapsed (kappa beyond the fold)
+    rank_lost = bool(sig_T[-1] <= 1e-6 * max(sig_T[0], 1.0))
     rate_learn = 0.0
-    if sig_T[-1] > 1e-6 * max(sig_T[0], 1.0):
+    if not rank_lost:
         try:
             rate_learn = slowest_rate(Xr[-1], r["grad"], N, kappa)
         except DLNError:  # the finite-difference stencil reached a numerically singular X
-            rate_learn = 0.0
+            rank_lost = True
     loss_full = r["E"](Xf)
     loss_red = r["E"](Xr)
+    X0 = r["X0"]
+    from .._metric import A_operator
+
+    pen = A_operator(X0, penalty_gradient(X0, N, kappa), N)
+    pen_res = float(norm(pen - N * kappa * X0) / norm(N * kappa * X0))
+    phi_min = float(np.linalg.svd(r["Phi"], compute_uv=False)[-1])
+    sc = scalar_analysis(phi_min, N, kappa)
+
+    def v(dims, values, long_name):
+        return (dims, np.asarray(values), {"long_name": long_name, "units": "1"})
+
+    ti = ("t", "imbalance")
     ds = xr.Dataset(
         {
-            "G_norm": (
-                ("t", "imbalance"),
-                Gn[:, 1:],
-                {"long_name": "moment norm |G(t)| (unbalanced starts)", "units": "1"},
+            "G_norm": v(ti, Gn[:, 1:], "moment norm |G(t)| (unbalanced starts)"),
+            "G_predicted": v(ti, G0n[None, :] * np.exp(-2.0 * kappa * t)[:, None], "|G_0| exp(-2 kappa t)"),
+            "G_rel_err": v(ti, rel, "|G(t) - G_0 exp(-2 kappa t)| / |G_0 exp(-2 kappa t)|, G_0 = G(W_0)"),
+            "G_err_W2": v(ti, G_err[:, 1:] / Wsq[:, 1:], "|G(t) - G_0 exp(-2 kappa t)| / |W(t)|^2, G_0 = G(W_0)"),
+            "relative_imbalance": v(ti, imb, "|G(t)| / |W(t)|^2"),
+            "shadow_err": v(ti, shadow[:, 1:], "|X_full(t) - X_reduced(t)| / max_t |X_reduced|"),
+            "shadow_err_balanced": v(
+                ("t",), shadow[:, 0], "|X_full(t) - X_reduced(t)| / max_t |X_reduced| from the balanced start"
             ),
-            "G_predicted": (
-                ("t", "imbalance"),
-                G0n[None, :] * np.exp(-2.0 * kappa * t)[:, None],
-                {"long_name": "predicted |G_0| exp(-2 kappa t)", "units": "1"},
-            ),
-            "G_rel_err": (
-                ("t", "imbalance"),
-                rel,
-                {"long_name": "|G(t) - G_0 exp(-2 kappa t)| / |G_0 exp(-2 kappa t)|", "units": "1"},
-            ),
-            "G_err_W2": (
-                ("t", "imbalance"),
-                G_err[:, 1:] / Wsq[:, 1:],
-                {
-                    "long_name": "|G(t) - G_0 exp(-2 kappa t)| / |W(t)|^2 (error on the scale G is computed at)",
-                    "units": "1",
-                },
-            ),
-            "relative_imbalance": (("t", "imbalance"), imb, {"long_name": "|G(t)| / |W(t)|^2", "units": "1"}),
-            "shadow_err": (
-                ("t", "imbalance"),
-                shadow[:, 1:],
-                {"long_name": "|X_full(t) - X_reduced(t)| / max_t |X_reduced|", "units": "1"},
-            ),
-            "shadow_err_balanced": (
-                ("t",),
-                shadow[:, 0],
-                {"long_name": "|X_full(t) - X_reduced(t)| / max_t |X_reduced| from the balanced start", "units": "1"},
-            ),
-            "loss_full": (("t", "imbalance"), loss_full[:, 1:], {"long_name": "loss E(X_full(t))", "units": "1"}),
-            "loss_reduced": (("t",), loss_red, {"long_name": "loss E(X_reduced(t))", "units": "1"}),
-            "G0_norm": (("imbalance",), G0n, {"long_name": "initial moment norm |G_0|", "units": "1"}),
-            "shadow_max": (
+            "loss_full": v(ti, loss_full[:, 1:], "loss E(X_full(t))"),
+            "loss_reduced": v(("t",), loss_red, "loss E(X_reduced(t))"),
+            "G0_norm": v(("imbalance",), G0n, "initial moment norm |G_0|"),
+            "shadow_max": v(("imbalance",), shadow[:, 1:].max(axis=0), "sup_t |X_full - X_reduced| / max|X_reduced|"),
+            "G_rel_err_max": v(("imbalance",), rel.max(axis=0), "max_t relative error of G(t)"),
+            "t_balance": v(
                 ("imbalance",),
-                shadow[:, 1:].max(axis=0),
-                {"long_name": "shadowing error sup_t |X_full - X_reduced| / max|X_reduced|", "units": "1"},
+                [c[0] for c in crossings],
+                f"first time with |G|/|W|^2 <= {tol_b:g} (the final time T where balanced_within_T = 0)",
             ),
-            "G_rel_err_max": (
-                ("imbalance",),
-                rel.max(axis=0),
-                {"long_name": "max_t relative error of G(t)", "units": "1"},
+            "balanced_within_T": v(
+                ("imbalance",), np.array([c[1] for c in crossings], dtype=np.int8), f"1 if |G|/|W|^2 <= {tol_b:g} by T"
             ),
-            "t_balance": (
-                ("imbalance",),
-                t_bal,
-                {"long_name": f"first time with |G|/|W|^2 <= {tol_b:g} (T if never)", "units": "1"},
+            "G_decay_rate": v(("imbalance",), -fit, "fitted decay rate of |G(t)| over [0, T] (theory 2 kappa)"),
+            "shadow_max_balanced": v((), float(shadow[:, 0].max()), "shadowing error from the balanced start (0)"),
+            "penalty_identity": v((), pen_res, "|A_{N,X}(kappa U Sigma^(2/N-1) V^*) - N kappa X| / |N kappa X|"),
+            "sigma_min_reduced_T": v((), float(sig_T[-1]), "smallest singular value of X_reduced(T)"),
+            "rank_lost": v((), np.int8(rank_lost), "1 if a singular value of X_reduced(T) collapsed (<= 1e-6)"),
+            "rate_balancing": v((), 2.0 * kappa, "balancing rate 2 kappa (fast scale)"),
+            "rate_learning": v(
+                (), rate_learn, "slowest relaxation rate of the reduced flow at X(T) (0 where rank_lost = 1)"
             ),
-            "G_decay_rate": (
-                ("imbalance",),
-                -fit,
-                {"long_name": "fitted decay rate of |G(t)| (theory 2 kappa)", "units": "1"},
-            ),
-            "shadow_max_balanced": (
-                (),
-                float(shadow[:, 0].max()),
-                {"long_name": "shadowing error from the balanced start (theory 0)", "units": "1"},
-            ),
-            "sigma_min_reduced_T": (
-                (),
-                float(sig_T[-1]),
-                {"long_name": "smallest singular value of X_reduced(T) (0 = collapsed rank)", "units": "1"},
-            ),
-            "rate_balancing": ((), 2.0 * kappa, {"long_name": "balancing rate 2 kappa (fast scale)", "units": "1"}),
-            "rate_learning": (
-                (),
-                rate_learn,
-                {
-                    "long_name": "slowest relaxation rate of the reduced flow at X(T) (slow scale; 0: X(T) lost rank)",
-                    "units": "1",
-                },
+            "phi_min": v((), phi_min, "smallest singular value phi of the target Phi"),
+            "kappa_fold": v((), sc["kappa_fold"], "kappa_c = max_s s^(1-2/N) (phi - s): fold of the reduced flow"),
+            "sigma_fold": v((), sc["sigma_fold"], "sigma_f = phi (N-2) / (2N-2), where the fold occurs"),
+            "kappa_window": v((), sc["kappa_window"], "kappa_w = (phi/2)^(2-2/N): 2 kappa > learning rate above it"),
+            "scalar_sigma_T": v((), sc["scalar_sigma_T"], "s(T) of the scalar reduced flow at this kappa, T = 40/rate"),
+            "scalar_sigma_pred": v((), sc["scalar_sigma_pred"], "predicted stable equilibrium (0 beyond the fold)"),
+            "scalar_rate_fd": v((), sc["scalar_rate_fd"], "-f'(s(T)) by a central difference of the scalar field f"),
+            "scalar_rate_pred": v((), sc["scalar_rate_pred"], "predicted rate N s^(2-2/N) - (N-2) kappa"),
+            "fold_sigma_below": v((), sc["fold_sigma_below"], "s(T) of the scalar reduced flow at 0.99 kappa_c"),
+            "fold_sigma_below_pred": v((), sc["fold_sigma_below_pred"], "predicted equilibrium at 0.99 kappa_c"),
+            "fold_sigma_above": v((), sc["fold_sigma_above"], "final s of the scalar reduced flow at 1.01 kappa_c"),
+            "fold_collapse_time": v(
+                (), sc["fold_collapse_time"], "time at which s reaches 1e-8 phi at 1.01 kappa_c (1e4: not reached)"
             ),
         },
         coords={
@@ -337,7 +414,8 @@ def simulate(params: dict) -> xr.Dataset:
         ds,
         title="Fast-slow regularized training (LM section 4.1)",
         summary="Full regularized flow (LM eq. 4.1) from balanced and unbalanced starts on one fiber vs the reduced "
-        "flow X' = -A_{N,X}(grad E) - N kappa X on the balanced manifold; G(t) = G_0 exp(-2 kappa t).",
+        "flow X' = -A_{N,X}(grad E) - N kappa X on the balanced manifold; G(t) = G_0 exp(-2 kappa t); the fold and "
+        "the balancing window of the reduced flow of one singular value.",
         references=["LM"],
         config=p,
         context=ctx,
@@ -346,28 +424,36 @@ def simulate(params: dict) -> xr.Dataset:
 
 SWEEP_KEYS = ("kappa", "loss", "field", "N", "d", "seed")
 
+#: The sweep of ``dln check``: kappa in each regime of the reduced flow (phi = 2, N = 3: window (1, 1.19),
+#: fold 1.19), both losses, both fields, 2 depths.
+LEDGER: dict = {
+    "sweep": {"kappa": [0.3, 1.1, 1.5], "loss": ["quadratic", "completion"], "field": ["real", "complex"],
+              "N": [2, 3]},
+    "fixed": {"d": 2, "seed": 0, "T": 3.0, "n_t": 31, "n_imbalance": 3, "rtol": 1e-10},
+}
+
+#: The mutation tests' sweep.
+MUTATION: dict = {
+    "sweep": {"field": ["real", "complex"]},
+    "fixed": {"kappa": 0.3, "loss": "quadratic", "N": 3, "d": 2, "T": 2.0, "n_t": 11, "n_imbalance": 1},
+}
+
+#: Relative cost of the LEDGER sweep.
+COST = 6.0
+
+#: The book's figures drawn from this family.
+FIGURES: tuple[str, ...] = ("fast_slow_scales", "fast_slow_shadowing")
+
 
 def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along new dimensions kappa, loss, field, N, d, seed (read from each job's config)."""
-    import json
-
-    parts = []
-    for ds in datasets:
-        cfg = json.loads(ds.attrs.get("config", "{}"))
-        one = ds.copy()
-        one.attrs = {}
-        for k in SWEEP_KEYS:
-            if k in one.coords:
-                continue
-            one = one.expand_dims({k: [cfg.get(k, DEFAULT_PARAMS[k])]})
-        parts.append(one)
-    out = xr.combine_by_coords(parts, combine_attrs="override", join="outer", compat="no_conflicts")
+    """Combine jobs along kappa, loss, field, N, d, seed."""
+    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
     out["loss"].attrs.update({"long_name": "loss function (quadratic or masked completion)", "units": "1"})
-    out["imbalance"].attrs.update({"long_name": "imbalance level s of the start exp(s a).C", "units": "1"})
     return finalize(
         out,
         title="Fast-slow regularized training (LM section 4.1), all jobs",
-        summary="Shadowing error of the reduced flow vs kappa and |G_0|, G(t) = G_0 exp(-2 kappa t), time to balance.",
+        summary="Shadowing error of the reduced flow vs kappa and |G_0|, G(t) = G_0 exp(-2 kappa t), time to balance, "
+        "the fold and the balancing window of the reduced flow.",
         references=["LM"],
         config={"jobs": len(datasets)},
         context=f"{FAMILY} aggregate",

@@ -1,25 +1,36 @@
-"""Noise-induced balancing (LM section 4.2): ensembles of the Langevin equation (4.4) by Euler-Maruyama.
+"""Background noise (LM §4.2): Euler-Maruyama ensembles of the Langevin equation (4.4) and the OU process (4.2).
 
-One job integrates ``n_paths`` trajectories from one unbalanced start W_0 (one vectorized array) and
-records ensemble statistics with standard errors: E[G(t)] against G_0 e^{-2 kappa t} (exact for every loss,
-THEOREMS.md LM-4.2), E|G(t)| with quantile bands, E|G(t)|^2 and the per-coordinate variance. With
-``loss = "none"`` (the OU process, LM eq. 4.2) the exact second moment E|G(t)|^2 (:func:`dln.ou_moment_G`)
-and the exact variance of the Euler-Maruyama chain are recorded too; ``kappa = 0`` is noise alone
-(E[G] = G_0 and E|G|^2 - |G_0|^2 = (2t/beta) c_2 + (2t/beta)^2 c_4).
+One job integrates ``n_paths`` trajectories from one Gaussian start W_0 (one vectorized array) with
+:func:`dln.langevin_em` at step h = ``dt`` and records ensemble means with standard errors at ``n_save`` times.
+The predictions it compares them with are exact for the simulated chain, so that a z-score measures Monte
+Carlo error only:
+
+- ``loss = "none"`` (the OU process): Euler-Maruyama is W_{n+1} = r W_n + sqrt(2h/beta) Z_n, r = 1 - kappa h,
+  so W_n = r^n W_0 + s_n Z with s_n^2 = (2h/beta)(1 - r^{2n})/(1 - r^2) per real coordinate, and, because the
+  layers are square, E[G_n] = r^{2n} G_0 and E|G_n|^2 = r^{4n}|G_0|^2 + r^{2n} s_n^2 c_2(W_0) + s_n^4 c_4
+  (c_2 = E|dG_{W_0}(Z)|^2, c_4 = E|G(Z)|^2); as h -> 0 these are the OU moments, and at stationarity
+  s^2 = 1/(beta kappa (1 - kappa h/2)): the density exp(-beta kappa |W|^2/2), not exp(-beta kappa |W|^2) as
+  printed in (4.3) (variance 1/(2 beta kappa));
+- ``loss = "quadratic"`` (E = |X - Y|^2/2): E[G(t)] = G_0 e^{-2 kappa t} for the SDE; the ensemble is run
+  again at h/2 (independent noise) and the Richardson combination 2 E_{h/2} - E_h, whose bias is O(h^2),
+  is compared with it. The same jobs measure the strong and weak orders of Euler-Maruyama on a ladder of
+  steps driven by one Brownian path (:func:`dln.langevin_em_ladder`).
+
+Every comparison is stored as a z-score |estimate - prediction| / SE together with SE / |prediction|.
 """
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import xarray as xr
 
+from .. import _reference as ref
+from .._errors import DLNError
 from .._linalg import norm, sqnorm
-from .._product import moments
+from .._product import end_to_end, moments
 from .._random import random_layers, random_matrix, rng_from_params
-from .._stochastic import langevin_em, ou_moment_G
-from ._conventions import finalize
+from ._conventions import combine_jobs, finalize, resolve_params
+from ._conventions import data_array as _da
 
 FAMILY = "langevin"
 
@@ -32,46 +43,43 @@ DEFAULT_PARAMS: dict = {
     "beta": 10.0,
     "dt": 0.002,
     "n_paths": 10000,
-    "T": 1.5,
+    "T": 6.0,
     "loss": "none",
-    "n_save": 31,
+    "n_save": 13,
 }
 
+#: Parameters along which jobs are combined.
+SWEEP_KEYS = ("kappa", "beta", "loss", "field", "N", "d", "seed", "dt")
 
-def _stats(W: np.ndarray, G0: np.ndarray) -> dict:
-    """Ensemble statistics of one snapshot W of shape (n_paths, N, d, d); G0 is the start's moment."""
-    M = W.shape[0]
-    G = moments(W)
-    proj = np.real(np.sum(np.conj(G0) * G, axis=(-3, -2, -1))) / np.sum(np.abs(G0) ** 2)
-    Gn = norm(G, 3)
-    G2 = Gn**2
-    Gm = G.mean(axis=0)
-    Gse = G.std(axis=0) / np.sqrt(M)
-    flat = W.reshape(M, -1)
-    parts = np.concatenate([flat.real, flat.imag], axis=1) if np.iscomplexobj(flat) else flat
-    var = parts.var(axis=0, ddof=1)  # per real coordinate
-    # SE of a Gaussian sample variance: var sqrt(2/(M-1)); averaged over independent coordinates.
-    return {
-        "proj_mean": proj.mean(),
-        "proj_se": proj.std() / np.sqrt(M),
-        "G_mean": Gm,
-        "G_se": Gse,
-        "Gn_mean": Gn.mean(),
-        "Gn_se": Gn.std() / np.sqrt(M),
-        "Gn_q": np.quantile(Gn, [0.1, 0.5, 0.9]),
-        "G2_mean": G2.mean(),
-        "G2_se": G2.std() / np.sqrt(M),
-        "var_mean": var.mean(),
-        "var_se": var.mean() * np.sqrt(2.0 / (M - 1) / var.size),
-    }
+#: The sweep of ``dln check``: noise alone (kappa = 0) and two regularizations, both losses, both fields.
+LEDGER: dict = {
+    "sweep": {"kappa": [0.0, 1.0, 2.0], "loss": ["none", "quadratic"], "field": ["real", "complex"]},
+    "fixed": {"beta": 4.0, "n_paths": 4000, "T": 3.0, "dt": 0.005, "n_save": 7},
+}
+
+#: The mutation tests' sweep.
+MUTATION: dict = {
+    "sweep": {"loss": ["none", "quadratic"], "field": ["real", "complex"]},
+    "fixed": {"kappa": 1.0, "beta": 4.0, "n_paths": 1000, "T": 1.0, "dt": 0.01, "n_save": 3},
+}
+
+#: Relative cost of the LEDGER sweep.
+COST = 12.0
+
+#: The book's figures drawn from this family.
+FIGURES: tuple[str, ...] = ("noise_mean_G", "noise_stationary")
+
+#: Steps of the Euler-Maruyama order ladder (fine step T_ORDER / N_FINE times these ratios).
+ORDER_RATIOS = (1, 2, 4, 8)
+N_FINE = 512
+T_ORDER = 1.0
+
+#: Scale of the order ladder's start (the coarsest step, 1/64, is stable from 0.8 W_0 with a quadratic loss).
+ORDER_START_SCALE = 0.8
 
 
 def em_ou_variance(kappa: float, beta: float, dt: float, n: np.ndarray) -> np.ndarray:
-    """Exact per-coordinate variance of the Euler-Maruyama OU chain after n steps (from a fixed start).
-
-    W_{n+1} = (1 - kappa dt) W_n + sqrt(2 dt / beta) Z: var_n = (2 dt / beta) (1 - r^{2n}) / (1 - r^2),
-    r = 1 - kappa dt; stationary value 1 / (beta kappa (1 - kappa dt / 2)).
-    """
+    """Per-coordinate variance s_n^2 of the Euler-Maruyama OU chain after n steps from a fixed start."""
     r = 1.0 - kappa * dt
     n = np.asarray(n, dtype=float)
     if kappa == 0:
@@ -79,196 +87,302 @@ def em_ou_variance(kappa: float, beta: float, dt: float, n: np.ndarray) -> np.nd
     return (2.0 * dt / beta) * (1.0 - r ** (2 * n)) / (1.0 - r * r)
 
 
-def setup(p: dict, rng: np.random.Generator):
-    """Start W_0 (one Gaussian draw) and the loss gradient (None or X - Y)."""
-    W0 = random_layers(rng, int(p["N"]), int(p["d"]), p["field"])
-    loss = p.get("loss", "none")
-    if loss == "none":
-        return W0, None
-    if loss == "quadratic":
-        Y = random_matrix(rng, (int(p["d"]),) * 2, p["field"])
-        return W0, (lambda X: X - Y)
-    from .._errors import DLNError
-
-    raise DLNError(f"loss: expected 'none' or 'quadratic', got {loss!r}")
+def quartic_coefficient(N: int, d: int, field: str) -> float:
+    """c_4 = E|G(Z)|^2 for Z standard per real coordinate: (N-1) 2 d^2 (d+1) (real), (N-1) 8 d^3 (complex)."""
+    return (N - 1) * (2.0 * d * d * (d + 1) if field == "real" else 8.0 * d**3)
 
 
-def simulate(params: dict, progress=None) -> xr.Dataset:
-    """One ensemble of ``n_paths`` Euler-Maruyama trajectories; statistics at ``n_save`` times.
+def noise_coefficient(W0: np.ndarray) -> float:
+    """c_2 = E|dG_{W_0}(Z)|^2 = |dG_{W_0}|_HS^2, the squared Frobenius norm of the real matrix of dG at W_0."""
+    M = ref.real_matrix(lambda V: ref.dG(W0, V), W0.shape, W0.dtype)
+    return float(np.sum(M**2))
 
-    ``progress(fraction)``, if given, is called with the fraction of time steps done.
-    """
-    p = dict(DEFAULT_PARAMS)
-    p.update(params)
-    rng = rng_from_params(family=FAMILY, **p)
-    kappa, beta, dt, T = float(p["kappa"]), float(p["beta"]), float(p["dt"]), float(p["T"])
+
+def _params(params: dict | None) -> dict:
+    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
+    if p["loss"] not in ("none", "quadratic"):
+        raise DLNError(f"loss: expected 'none' or 'quadratic', got {p['loss']!r}")
+    for key in ("N", "d", "seed", "n_paths", "n_save"):
+        if isinstance(p[key], bool) or int(p[key]) != p[key]:
+            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
+        p[key] = int(p[key])
+    n_steps = int(round(float(p["T"]) / float(p["dt"])))
+    if n_steps < 2 * (p["n_save"] - 1) or n_steps % (p["n_save"] - 1):
+        raise DLNError(f"T, dt, n_save: T/dt = {n_steps} steps must be a multiple of n_save - 1 = {p['n_save'] - 1}")
+    return p
+
+
+def _entries(G: np.ndarray) -> np.ndarray:
+    """Real coordinates of the last three axes (complex: real and imaginary parts), shape (..., m)."""
+    flat = G.reshape(G.shape[:-3] + (-1,))
+    return np.concatenate([flat.real, flat.imag], axis=-1) if np.iscomplexobj(flat) else flat
+
+
+def _ensemble(p: dict, W0, grad, dt: float, rng, progress=None):
+    """Ensemble statistics at the save times: mean and SE of G entries, projection, |G|^2, coordinate variance."""
+    import dln
+
+    kappa, beta, T = float(p["kappa"]), float(p["beta"]), float(p["T"])
     n_steps = int(round(T / dt))
-    save_every = max(1, n_steps // (int(p["n_save"]) - 1))
-    W0, grad = setup(p, rng)
+    every = n_steps // (p["n_save"] - 1)
     G0 = moments(W0)
-    t, snaps = _run(W0, grad, kappa, beta, dt, n_steps, rng, int(p["n_paths"]), save_every, G0, progress)
-    G0n2 = float(sqnorm(G0, 3))
-    decay = np.exp(-2.0 * kappa * t)
-    Gm = np.stack([s["G_mean"] for s in snaps])  # (n_t, N-1, d, d)
-    Gse = np.stack([s["G_se"] for s in snaps])
-    pred = decay[:, None, None, None] * G0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zG = np.where(Gse > 0, np.abs(Gm - pred) / np.where(Gse > 0, Gse, 1.0), 0.0)
-    if np.iscomplexobj(zG):
-        zG = np.abs(zG)
-    z_entries = zG.reshape(len(t), -1).max(axis=1)
-    z_entries[0] = 0.0  # t = 0: all paths equal W_0 (the SE is round-off)
-    proj = np.array([s["proj_mean"] for s in snaps])
-    proj_se = np.array([s["proj_se"] for s in snaps])
-    data = {
-        "G_proj": (("t",), proj, {"long_name": "<E[G(t)], G_0> / |G_0|^2 (ensemble mean)", "units": "1"}),
-        "G_proj_se": (("t",), proj_se, {"long_name": "standard error of G_proj", "units": "1"}),
-        "G_proj_predicted": (("t",), decay, {"long_name": "predicted exp(-2 kappa t)", "units": "1"}),
-        "G_mean_z": (
-            ("t",),
-            z_entries,
-            {"long_name": "max over entries of |E[G(t)] - G_0 exp(-2 kappa t)| / SE", "units": "1"},
-        ),
-        "G_norm_mean": (("t",), np.array([s["Gn_mean"] for s in snaps]), {"long_name": "E|G(t)|", "units": "1"}),
-        "G_norm_se": (
-            ("t",),
-            np.array([s["Gn_se"] for s in snaps]),
-            {"long_name": "standard error of E|G(t)|", "units": "1"},
-        ),
-        "G_norm_q10": (
-            ("t",),
-            np.array([s["Gn_q"][0] for s in snaps]),
-            {"long_name": "10% quantile of |G(t)|", "units": "1"},
-        ),
-        "G_norm_q50": (
-            ("t",),
-            np.array([s["Gn_q"][1] for s in snaps]),
-            {"long_name": "median of |G(t)|", "units": "1"},
-        ),
-        "G_norm_q90": (
-            ("t",),
-            np.array([s["Gn_q"][2] for s in snaps]),
-            {"long_name": "90% quantile of |G(t)|", "units": "1"},
-        ),
-        "G2_mean": (("t",), np.array([s["G2_mean"] for s in snaps]), {"long_name": "E|G(t)|^2", "units": "1"}),
-        "G2_se": (
-            ("t",),
-            np.array([s["G2_se"] for s in snaps]),
-            {"long_name": "standard error of E|G(t)|^2", "units": "1"},
-        ),
-        "coord_var": (
-            ("t",),
-            np.array([s["var_mean"] for s in snaps]),
-            {"long_name": "variance per real coordinate of W(t)", "units": "1"},
-        ),
-        "coord_var_se": (
-            ("t",),
-            np.array([s["var_se"] for s in snaps]),
-            {"long_name": "standard error of coord_var", "units": "1"},
-        ),
-        "G0_norm": ((), np.sqrt(G0n2), {"long_name": "|G_0| of the start", "units": "1"}),
-        "z_max_mean_G": (
-            (),
-            float(z_entries[1:].max()),
-            {"long_name": "max z-score of E[G(t)] entries vs G_0 exp(-2 kappa t)", "units": "1"},
-        ),
-        "z_max_proj": (
-            (),
-            float(np.max(np.abs(proj - decay)[1:] / proj_se[1:])),
-            {"long_name": "max z-score of G_proj vs exp(-2 kappa t)", "units": "1"},
-        ),
+    M = p["n_paths"]
+
+    def observe(W):
+        G = moments(W)
+        g = _entries(G)
+        proj = np.real(np.sum(np.conj(G0) * G, axis=(-3, -2, -1))) / sqnorm(G0, 3)
+        G2 = sqnorm(G, 3)
+        Gn = np.sqrt(G2)
+        flat = _entries(W)
+        var = flat.var(axis=0, ddof=1)
+        return np.concatenate(
+            [
+                g.mean(axis=0),
+                g.std(axis=0, ddof=1) / np.sqrt(M),
+                [proj.mean(), proj.std(ddof=1) / np.sqrt(M), G2.mean(), G2.std(ddof=1) / np.sqrt(M)],
+                np.quantile(Gn, [0.1, 0.5, 0.9]),
+                [var.mean(), var.mean() * np.sqrt(2.0 / (M - 1) / var.size)],
+            ]
+        )
+
+    t, out = dln.langevin_em(
+        W0, grad, kappa, beta, dt, n_steps, rng, n_paths=M, save_every=every, observe=observe, progress=progress
+    )
+    m = _entries(G0).size
+    return {
+        "t": t,
+        "g_mean": out[:, :m],
+        "g_se": out[:, m : 2 * m],
+        "proj": out[:, 2 * m],
+        "proj_se": out[:, 2 * m + 1],
+        "G2": out[:, 2 * m + 2],
+        "G2_se": out[:, 2 * m + 3],
+        "q": out[:, 2 * m + 4 : 2 * m + 7],
+        "var": out[:, 2 * m + 7],
+        "var_se": out[:, 2 * m + 8],
+        "n": np.rint(t / dt),
     }
-    if grad is None:
-        _, G2_exact = ou_moment_G(W0, kappa, beta, t)
-        n = np.rint(t / dt)
-        var_em = em_ou_variance(kappa, beta, dt, n)
-        var_ct = (2.0 * t / beta) if kappa == 0 else -np.expm1(-2.0 * kappa * t) / (beta * kappa)
-        G2m, G2se = data["G2_mean"][1], data["G2_se"][1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            zG2 = np.where(G2se > 0, np.abs(G2m - G2_exact) / np.where(G2se > 0, G2se, 1.0), 0.0)
-        zG2[0] = 0.0  # t = 0: all paths equal W_0 (the SE is round-off)
+
+
+def _z(est, se, pred):
+    """|est - pred| / se and se / |pred| (0 where se = 0: the deterministic t = 0)."""
+    est, se, pred = np.asarray(est, float), np.asarray(se, float), np.asarray(pred, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, np.abs(est - pred) / np.where(se > 0, se, 1.0), 0.0)
+        sop = np.where(np.abs(pred) > 0, se / np.abs(pred), 0.0)
+    return z, sop
+
+
+def em_orders(p: dict, W0, grad, rng) -> dict:
+    """Strong and weak orders of Euler-Maruyama on the ladder h = T_ORDER / N_FINE x ORDER_RATIOS (one path per
+    trajectory for all levels): slopes of log RMS|W_h - W_{h/2}| and log |E f(W_h) - E f(W_{h/2})|, f = |X|^2,
+    against log h, with standard errors from the Monte Carlo errors of the points (delta method)."""
+    import dln
+
+    M = p["n_paths"]
+    S = dln.langevin_em_ladder(ORDER_START_SCALE * W0, grad, float(p["kappa"]), float(p["beta"]), T_ORDER, N_FINE, ORDER_RATIOS, rng,
+                               n_paths=M)
+    hs, strong, strong_se, weak, weak_se = [], [], [], [], []
+    for i in range(1, len(ORDER_RATIOS)):
+        hs.append(ORDER_RATIOS[i] * T_ORDER / N_FINE)
+        e2 = sqnorm(S[i] - S[i - 1], 3)
+        strong.append(np.sqrt(e2.mean()))
+        strong_se.append(e2.std(ddof=1) / np.sqrt(M) / (2 * np.sqrt(e2.mean())))
+        f = sqnorm(end_to_end(S[i])) - sqnorm(end_to_end(S[i - 1]))
+        weak.append(abs(f.mean()))
+        weak_se.append(f.std(ddof=1) / np.sqrt(M))
+    x = np.log(hs)
+    out = {}
+    for name, y, se in (("strong", strong, strong_se), ("weak", weak, weak_se)):
+        y, se = np.asarray(y), np.asarray(se)
+        coef = np.polyfit(x, np.log(y), 1)
+        # d slope / d log y_i = (x_i - mean x) / sum (x - mean x)^2; var(log y_i) = (se_i / y_i)^2
+        w = (x - x.mean()) / np.sum((x - x.mean()) ** 2)
+        out[f"{name}_order"] = float(coef[0])
+        out[f"{name}_order_se"] = float(np.sqrt(np.sum((w * se / y) ** 2)))
+    return out
+
+
+def replay_errors(p: dict, W0: np.ndarray, grad, rng: np.random.Generator) -> dict:
+    """Deterministic checks of the samplers: each run on a few paths and steps with a recording generator and
+    compared with the printed recursion driven by the same normals (:mod:`dln.experiments._replay`)."""
+    import dln
+
+    from ._replay import RecordingGenerator, replay_ladder, replay_langevin
+
+    kappa, beta, dt = float(p["kappa"]), float(p["beta"]), float(p["dt"])
+    rec = RecordingGenerator(rng)
+    _, Wt = dln.langevin_em(W0, grad, kappa, beta, dt, 4, rec, n_paths=3)
+    Wr = replay_langevin(W0, grad, kappa, beta, dt, rec.normals, 3)
+    out = {"em_replay_err": float(norm(Wt[-1] - Wr, 4) / norm(Wr, 4))}
+    rec = RecordingGenerator(rng)
+    T_ex = 0.3
+    Wx = dln.ou_exact(W0, max(kappa, 0.5), beta, T_ex, rec, n_paths=3)
+    m = np.exp(-max(kappa, 0.5) * T_ex)
+    s = np.sqrt(-np.expm1(-2 * max(kappa, 0.5) * T_ex) / (beta * max(kappa, 0.5)))
+    Z = rec.normals[0].view(np.complex128) if np.iscomplexobj(W0) else rec.normals[0]
+    out["ou_exact_err"] = float(norm(Wx - (m * W0 + s * Z.reshape(Wx.shape)), 4) / norm(Wx, 4))
+    if grad is not None:
+        rec = RecordingGenerator(rng)
+        S = dln.langevin_em_ladder(W0, grad, kappa, beta, 0.02, 8, (1, 2, 4), rec, n_paths=3)
+        Sr = replay_ladder(W0, grad, kappa, beta, 0.02, 8, (1, 2, 4), rec.normals, 3)
+        out["ladder_replay_err"] = float(np.linalg.norm((S - Sr).ravel()) / np.linalg.norm(Sr.ravel()))
+    return out
+
+
+def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
+    """One ensemble (see the module docstring); ``progress(fraction)`` is called with the fraction of steps done."""
+    import dln
+
+    p = _params(params)
+    N, d, field = p["N"], p["d"], p["field"]
+    kappa, beta, dt, T = float(p["kappa"]), float(p["beta"]), float(p["dt"]), float(p["T"])
+    rng = rng_from_params(family=FAMILY, **p)
+    W0 = random_layers(rng, N, d, field)
+    G0 = moments(W0)
+    g0 = _entries(G0)
+    grad = None
+    if p["loss"] == "quadratic":
+        Y = random_matrix(rng, (d, d), field)
+
+        def grad(X, Y=Y):
+            return X - Y
+
+    e = _ensemble(p, W0, grad, dt, rng, progress)
+    t, n = e["t"], e["n"]
+    rep = replay_errors(p, W0, grad, rng)
+    data = {
+        "em_replay_err": _da(rep["em_replay_err"], (), "|dln.langevin_em - the recursion (4.4) on the same normals| / "
+                             "|recursion| (3 paths, 4 steps)"),
+        "ou_exact_err": _da(rep["ou_exact_err"], (), "|dln.ou_exact - (e^(-kappa t) W_0 + s Z) on the same normals| / "
+                            "|dln.ou_exact|"),
+    }
+    if "ladder_replay_err" in rep:
+        data["ladder_replay_err"] = _da(rep["ladder_replay_err"], (), "|dln.langevin_em_ladder - the levels of the "
+                                        "recursion on the same fine increments| / |levels|")
+    if grad is None:  # exact moments of the Euler-Maruyama chain
+        r = 1.0 - kappa * dt
+        s2 = em_ou_variance(kappa, beta, dt, n)
+        c2, c4 = noise_coefficient(W0), quartic_coefficient(N, d, field)
+        g_pred = (r ** (2 * n))[:, None] * g0[None, :]
+        G2_pred = r ** (4 * n) * sqnorm(G0, 3) + r ** (2 * n) * s2 * c2 + s2**2 * c4
+        z_g, sop_g = _z(e["g_mean"], e["g_se"], g_pred)
+        z_v, sop_v = _z(e["var"], e["var_se"], s2)
+        z_G2, sop_G2 = _z(e["G2"], e["G2_se"], G2_pred)
+        z_v[0] = z_G2[0] = 0.0  # t = 0: every path is W_0
+        stationary = kappa * T >= 5.0
+        var_printed = 1.0 / (2.0 * beta * kappa) if kappa > 0 else np.inf
+        z_printed = float(_z(e["var"][-1], e["var_se"][-1], var_printed)[0]) if stationary else 0.0
+        # the library's exact OU moments (continuous time) against the EM chain's as h -> 0 (same formula)
+        m_lib, G2_lib = dln.ou_moment_G(W0, kappa, beta, t)
+        s2_ct = 2.0 * t / beta if kappa == 0 else -np.expm1(-2.0 * kappa * t) / (beta * kappa)
+        m_ct = np.exp(-kappa * t)
+        G2_ct = m_ct**4 * sqnorm(G0, 3) + m_ct**2 * s2_ct * c2 + s2_ct**2 * c4
+        lib_err = max(
+            float(np.max(np.abs(G2_lib - G2_ct) / G2_ct)),
+            float(np.max(norm(m_lib - (m_ct**2)[:, None, None, None] * G0, 3) / norm(G0, 3))),
+            abs(float(dln.noise_growth_coefficient(W0)) - c2) / c2,
+            abs(float(dln.ou_stationary_G2(N, d, beta, max(kappa, 1.0), field)) - c4 / (beta * max(kappa, 1.0)) ** 2)
+            / (c4 / (beta * max(kappa, 1.0)) ** 2),
+        )
         data.update(
             {
-                "G2_exact": (("t",), G2_exact, {"long_name": "exact E|G(t)|^2 of the OU process", "units": "1"}),
-                "G2_z": (("t",), zG2, {"long_name": "|E|G|^2 - exact| / SE (EM bias included)", "units": "1"}),
-                "coord_var_exact": (("t",), var_ct, {"long_name": "exact OU variance per coordinate", "units": "1"}),
-                "coord_var_em": (
-                    ("t",),
-                    var_em,
-                    {"long_name": "exact variance of the EM chain per coordinate", "units": "1"},
+                "coord_var_em": _da(s2, ("t",), "exact variance per coordinate of the Euler-Maruyama OU chain"),
+                "coord_var_exact": _da(s2_ct, ("t",), "exact variance per coordinate of the OU process"),
+                "G2_exact": _da(G2_pred, ("t",), "exact E|G_n|^2 of the Euler-Maruyama OU chain"),
+                "z_var": _da(z_v, ("t",), "|coordinate variance - exact EM value| / SE"),
+                "sop_var": _da(sop_v, ("t",), "SE / exact EM value of the coordinate variance"),
+                "z_G2": _da(z_G2, ("t",), "|E|G|^2 - exact EM value| / SE"),
+                "sop_G2": _da(sop_G2, ("t",), "SE / exact EM value of E|G|^2"),
+                "stationary": _da(np.int8(stationary), (), "1 if kappa T >= 5 (the chain is stationary to e^(-10))"),
+                "z_printed_var": _da(
+                    z_printed, (), "|coordinate variance at T - 1/(2 beta kappa)| / SE (the law printed in (4.3))"
                 ),
+                "var_ratio_T": _da(
+                    e["var"][-1] * beta * kappa if kappa > 0 else 0.0,
+                    (),
+                    "beta kappa x coordinate variance at T (1 - kappa dt/2 -> 1 stationary; printed (4.3): 1/2)",
+                ),
+                "ou_formula_err": _da(lib_err, (), "relative error of dln.ou_moment_G, noise_growth_coefficient and "
+                                      "ou_stationary_G2 against the moment formulas"),
             }
         )
+        pred_label = "exact EM mean r^(2n) G_0"
+    else:  # Richardson: a second ensemble at h/2
+        rng2 = rng_from_params(family=FAMILY, half_step=True, **p)
+        e2 = _ensemble({**p}, W0, grad, dt / 2.0, rng2)
+        g_R = 2.0 * e2["g_mean"] - e["g_mean"]
+        se_R = np.sqrt(4.0 * e2["g_se"] ** 2 + e["g_se"] ** 2)
+        g_pred = np.exp(-2.0 * kappa * t)[:, None] * g0[None, :]
+        z_g, sop_g = _z(g_R, se_R, g_pred)
+        order = em_orders(p, W0, grad, rng)
+        data.update(
+            {
+                "strong_order": _da(order["strong_order"], (), "fitted strong order of Euler-Maruyama (1)"),
+                "strong_order_se": _da(order["strong_order_se"], (), "Monte Carlo standard error of strong_order"),
+                "weak_order": _da(order["weak_order"], (), "fitted weak order of Euler-Maruyama, f = |X|^2 (1)"),
+                "weak_order_se": _da(order["weak_order_se"], (), "Monte Carlo standard error of weak_order"),
+            }
+        )
+        pred_label = "G_0 exp(-2 kappa t)"
+    z_g[0] = 0.0  # t = 0: every path is W_0
+    sop_g = np.where(sop_g > 0, sop_g, np.nan)
+    data.update(
+        {
+            "z_G": _da(z_g.max(axis=1), ("t",), f"max over the real coordinates of the entries of G of "
+                       f"|E[G(t)] - {pred_label}| / SE"),
+            "z_G_count": _da(np.int64(z_g.shape[1]), (), "number of z-scores behind each z_G (real coordinates of G)"),
+            "sop_G_min": _da(np.nan_to_num(np.nanmin(sop_g, axis=1)), ("t",), "min over coordinates of SE / |prediction|"),
+            "sop_G_max": _da(np.nan_to_num(np.nanmax(sop_g, axis=1)), ("t",), "max over coordinates of SE / |prediction|"),
+            "G_proj": _da(e["proj"], ("t",), "<E[G(t)], G_0> / |G_0|^2 (ensemble mean)"),
+            "G_proj_se": _da(e["proj_se"], ("t",), "standard error of G_proj"),
+            "G_proj_predicted": _da(np.exp(-2.0 * kappa * t), ("t",), "exp(-2 kappa t)"),
+            "G2_mean": _da(e["G2"], ("t",), "E|G(t)|^2"),
+            "G2_se": _da(e["G2_se"], ("t",), "standard error of G2_mean"),
+            "G_norm_q10": _da(e["q"][:, 0], ("t",), "10% quantile of |G(t)|"),
+            "G_norm_q50": _da(e["q"][:, 1], ("t",), "median of |G(t)|"),
+            "G_norm_q90": _da(e["q"][:, 2], ("t",), "90% quantile of |G(t)|"),
+            "coord_var": _da(e["var"], ("t",), "variance per real coordinate of W(t)"),
+            "coord_var_se": _da(e["var_se"], ("t",), "standard error of coord_var"),
+            "G0_norm": _da(float(norm(G0, 3)), (), "|G_0| of the start"),
+        }
+    )
     ds = xr.Dataset(data, coords={"t": t})
     return finalize(
         ds,
-        title="Noise-induced balancing: Langevin ensembles (LM section 4.2)",
-        summary="Euler-Maruyama ensembles of dW = -(grad E + kappa W) dt + sqrt(2/beta) dB (LM eqs. 4.2, 4.4); "
-        "E[G(t)] = G_0 exp(-2 kappa t) for every loss; stationary variance 1/(beta kappa) per coordinate.",
+        title="Background noise: Langevin ensembles (LM section 4.2)",
+        summary="Euler-Maruyama ensembles of dW = -(grad E + kappa W) dt + sqrt(2/beta) dB (LM eqs. 4.2, 4.4) against "
+        "exact moments of the chain (OU) or a Richardson-extrapolated mean (with a loss): E[G(t)] = G_0 exp(-2 kappa t) "
+        "for every loss; stationary variance 1/(beta kappa) per coordinate.",
         references=["LM"],
         config=p,
-        context=f"{FAMILY}({p})",
+        context=f"rule {FAMILY} params {p}",
     )
-
-
-def _run(W0, grad, kappa, beta, dt, n_steps, rng, n_paths, save_every, G0, progress=None):
-    snaps = []
-
-    def observe(W):
-        snaps.append(_stats(W, G0))
-        return np.zeros(())
-
-    t, _ = langevin_em(
-        W0,
-        grad,
-        kappa,
-        beta,
-        dt,
-        n_steps,
-        rng,
-        n_paths=n_paths,
-        save_every=save_every,
-        observe=observe,
-        progress=progress,
-    )
-    return t, snaps
-
-
-def _fill_not_applicable(ds: xr.Dataset, note: str) -> xr.Dataset:
-    """Replace the NaN left by the outer join (variables only some jobs have) by 0, with a mask variable."""
-    for name in list(ds.data_vars):
-        missing = ds[name].isnull()
-        if bool(missing.any()):
-            attrs = dict(ds[name].attrs)
-            ds[name + "_available"] = (~missing).astype(np.int8)
-            ds[name + "_available"].attrs.update({"long_name": f"1 where {name} is defined", "units": "1"})
-            ds[name] = ds[name].fillna(0.0)
-            ds[name].attrs.update(attrs)
-            ds[name].attrs["comment"] = note
-    return ds
-
-
-SWEEP_KEYS = ("kappa", "beta", "loss", "field", "N", "d", "seed", "dt")
 
 
 def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along kappa, beta, loss, field, N, d, seed, dt (jobs must share T and n_save)."""
-    parts = []
-    for ds in datasets:
-        cfg = json.loads(ds.attrs.get("config", "{}"))
-        one = ds.copy()
-        one.attrs = {}
-        for k in SWEEP_KEYS:
-            one = one.expand_dims({k: [cfg.get(k, DEFAULT_PARAMS[k])]})
-        parts.append(one)
-    out = xr.combine_by_coords(parts, combine_attrs="override", join="outer", compat="no_conflicts")
-    out = _fill_not_applicable(out, "0 where not applicable (only loss = 'none', the OU process, has exact references)")
+    """Combine jobs along kappa, beta, loss, field, N, d, seed, dt (jobs must share T and n_save).
+
+    Variables that only one loss has (the OU moments, the order ladder) are 0 where they do not apply, with an
+    ``<name>_available`` mask.
+    """
+    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
+    for name in list(out.data_vars):
+        missing = out[name].isnull()
+        if bool(missing.any()):
+            attrs = dict(out[name].attrs)
+            out[name + "_available"] = (~missing).astype(np.int8)
+            out[name + "_available"].attrs.update({"long_name": f"1 where {name} is defined", "units": "1"})
+            out[name] = out[name].fillna(0.0)
+            out[name].attrs.update(attrs)
     out["loss"].attrs.update({"long_name": "loss function (none = OU process, quadratic)", "units": "1"})
     return finalize(
         out,
-        title="Noise-induced balancing: Langevin ensembles (LM section 4.2), all jobs",
-        summary="E[G(t)], E|G(t)| with bands and the stationary variance across (kappa, beta, loss, field).",
+        title="Background noise: Langevin ensembles (LM section 4.2), all jobs",
+        summary="E[G(t)], E|G(t)|^2 and the coordinate variance against exact or extrapolated predictions, with "
+        "z-scores; the orders of Euler-Maruyama.",
         references=["LM"],
         config={"jobs": len(datasets)},
-        context=f"{FAMILY} aggregate",
+        context=f"rule {FAMILY}_aggregate",
     )

@@ -1,38 +1,57 @@
-"""The posterior on a fiber (LM section 4.3, eq. 4.5): concentration on the minimizing orbit as beta grows.
+"""The posterior on a fiber (LM §4.3, eq. 4.5): concentration on the minimizing orbit as beta grows.
 
-One job samples exp(-beta kappa |W|^2 / 2) H^n(dW) on F_X (one beta) with ``n_chains`` vectorized
-random-walk Metropolis chains in the group coordinates W = A.C (:func:`dln.sample_fiber_posterior`), and
-records E|G|^2 and E|W|^2 with standard errors from the integrated autocorrelation time, the effective
-sample size, the acceptance rate, the large-beta Laplace prediction c / (beta kappa)
-(:func:`dln.posterior_laplace_G2`) and, for d = 1, N = 2, the quadrature reference. :func:`aggregate`
-stacks jobs along beta and fits the rate of log E|G|^2 against log beta (theory -1).
+One job samples exp(-beta kappa |W|^2 / 2) H^n(dW) on F_X (one beta) with ``n_chains`` random-walk Metropolis
+chains in the group coordinates W = A.C (:func:`dln.sample_fiber_posterior`) and records E|G|^2 with its
+standard error (integrated autocorrelation time), the Laplace prediction c(X)/(beta kappa)
+(:func:`dln.posterior_laplace_G2`) and, for d = 1, N = 2, the quadrature reference (:func:`dln.posterior_quadrature_d1`)
+with z-scores. Deterministic checks of the same job: the final states lie on F_X and reproduce the last
+recorded observable; the log density against -beta kappa |W|^2/2 + (m/2) log det H (H from the block formulas
+of LM Def. 8); the quadrature against an independent trapezoid rule; the autocorrelation time against a direct
+sum; the Laplace constant for d = 1 against 4|x|.
+
+The quadrature part (d = 1, N = 2, |x| = 1.3, both fields, beta_q in ``BETAS_QUADRATURE``) measures
+beta kappa E[G^2] / x = 4 (1 + (m+1) / (2 beta kappa x)) + O(beta^-2), m = 1 (real) or 2 (complex): the
+Hausdorff factor (2 x cosh 2u)^{m/2} of the density shifts the limit 4 at order 1/beta.
 """
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import xarray as xr
 
+from .. import _reference as ref
+from .._errors import DLNError
 from .._linalg import sqnorm
-from .._posterior import effective_sample_size, posterior_laplace_G2, posterior_quadrature_d1, sample_fiber_posterior
 from .._product import _moments
 from .._random import random_matrix, rng_from_params
-from ._conventions import finalize
+from ._conventions import combine_jobs, finalize, resolve_params
+from ._conventions import data_array as _da
 
 FAMILY = "posterior"
 
-DEFAULT_PARAMS: dict = {
-    "N": 3,
-    "d": 2,
-    "field": "real",
-    "seed": 0,
-    "beta": 10.0,
-    "kappa": 1.0,
-    "n_chains": 100,
-    "n_steps": 1000,
-}
+DEFAULT_PARAMS: dict = {"N": 2, "d": 2, "field": "real", "seed": 0, "beta": 10.0, "kappa": 1.0, "n_chains": 100,
+                        "n_steps": 1000}
+
+#: Parameters along which jobs are combined.
+SWEEP_KEYS = ("beta", "kappa", "field", "N", "d", "seed")
+
+#: The sweep of ``dln check``.
+LEDGER: dict = {"sweep": {"beta": [10.0, 100.0, 1000.0], "field": ["real", "complex"], "d": [1, 2]},
+                "fixed": {"N": 2, "n_chains": 100, "n_steps": 1000}}
+
+#: The mutation tests' sweep.
+MUTATION: dict = {"sweep": {"field": ["real", "complex"]},
+                  "fixed": {"N": 2, "d": 1, "beta": 10.0, "n_chains": 20, "n_steps": 100}}
+
+#: Relative cost of the LEDGER sweep.
+COST = 6.0
+
+#: The book's figures drawn from this family.
+FIGURES: tuple[str, ...] = ("posterior",)
+
+#: |x| of the d = 1 problems, and the inverse temperatures of the quadrature part.
+X_D1 = 1.3
+BETAS_QUADRATURE = (1e2, 1e3, 1e4)
 
 
 def target_matrix(p: dict) -> np.ndarray:
@@ -41,60 +60,111 @@ def target_matrix(p: dict) -> np.ndarray:
     d = int(p["d"])
     X = np.eye(d) + random_matrix(rng, (d, d), p["field"]) / np.sqrt(d)
     if d == 1:
-        X = X / np.abs(X) * 1.3  # |x| = 1.3 for the d = 1 quadrature reference
+        X = X / np.abs(X) * X_D1
     return X
 
 
-def simulate(params: dict, progress=None) -> xr.Dataset:
-    """One beta: MCMC estimates of E|G|^2, E|W|^2 with standard errors and effective sample sizes.
+def quadrature_trapezoid(x: float, beta: float, kappa: float, field: str, n: int = 20001) -> float:
+    """E[G^2] for d = 1, N = 2 by the trapezoid rule in u (exponentially accurate for this smooth, fast-decaying
+    integrand): density exp(-beta kappa x cosh 2u) (2 x cosh 2u)^{m/2}, G = 2 x sinh 2u."""
+    m = 1.0 if field == "real" else 2.0
+    a = beta * kappa * x
+    U = 0.5 * np.arccosh(1.0 + 60.0 / a)  # the density is below e^-60 of its peak beyond
+    u = np.linspace(-U, U, n)
+    w = np.exp(-a * (np.cosh(2 * u) - 1.0)) * np.cosh(2 * u) ** (m / 2)
+    return float(np.sum(w * (2 * x * np.sinh(2 * u)) ** 2) / np.sum(w))
 
-    ``progress(fraction)``, if given, is called with the fraction of MCMC iterations done.
-    """
-    p = dict(DEFAULT_PARAMS)
-    p.update(params)
-    N, beta, kappa = int(p["N"]), float(p["beta"]), float(p["kappa"])
+
+def autocorr_time_direct(y: np.ndarray, c: float = 5.0) -> float:
+    """Integrated autocorrelation time by the direct sum of the chain-averaged autocovariance (Sokal's window)."""
+    n = y.shape[0]
+    z = y - y.mean()
+    acov = np.array([np.mean(np.sum(z[: n - k] * z[k:], axis=0)) / n for k in range(n)])
+    rho = acov / acov[0]
+    tau = 1.0
+    for M in range(n):
+        tau = 2.0 * np.sum(rho[: M + 1]) - 1.0
+        if M >= c * tau:
+            break
+    return float(max(tau, 1.0))
+
+
+def _params(params: dict | None) -> dict:
+    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
+    for key in ("N", "d", "seed", "n_chains", "n_steps"):
+        if isinstance(p[key], bool) or int(p[key]) != p[key]:
+            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
+        p[key] = int(p[key])
+    return p
+
+
+def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
+    """One beta: MCMC estimate of E|G|^2 with its standard error, predictions and deterministic checks."""
+    import dln
+
+    p = _params(params)
+    N, d, field, beta, kappa = p["N"], p["d"], p["field"], float(p["beta"]), float(p["kappa"])
     X = target_matrix(p)
     rng = rng_from_params(family=FAMILY, **p)
 
     def observe(W):
         return np.stack([sqnorm(_moments(W), 3), sqnorm(W, 3)], axis=-1)
 
-    r = sample_fiber_posterior(
-        X,
-        N,
-        beta,
-        kappa,
-        rng,
-        n_chains=int(p["n_chains"]),
-        n_steps=int(p["n_steps"]),
-        observe=observe,
-        progress=progress,
-    )
-    g_mean, g_se, g_ess = effective_sample_size(r["samples"][..., 0])
-    w_mean, w_se, w_ess = effective_sample_size(r["samples"][..., 1])
-    c = posterior_laplace_G2(X, N)
-    sigma = np.linalg.svd(X, compute_uv=False)
+    r = dln.sample_fiber_posterior(X, N, beta, kappa, rng, n_chains=p["n_chains"], n_steps=p["n_steps"],
+                                   observe=observe, progress=progress)
+    g = r["samples"][..., 0]
+    g_mean, g_se, g_ess = dln.effective_sample_size(g)
+    tau_lib = dln.integrated_autocorr_time(g)
+    tau_ref = autocorr_time_direct(np.asarray(g, dtype=float))
+    c = float(dln.posterior_laplace_G2(X, N))
+    W = r["W"]
+    fiber = max(float(np.linalg.norm(ref.product(Wc) - X) / np.linalg.norm(X)) for Wc in W)
+    last = float(np.max(np.abs(observe(W) - r["samples"][-1]) / np.abs(r["samples"][-1])))
+    m = 1 if field == "real" else 2
+    Wc = W[0]
+    H = ref.H_matrix(Wc)
+    logdet = np.linalg.slogdet(0.5 * (H + H.conj().T))[1]
+    logp_ref = -beta * kappa * ref.inner(Wc, Wc) / 2.0 + 0.5 * m * logdet
+    logp_lib = float(dln.fiber_log_density(Wc[None], beta, kappa)[0])
     data = {
-        "EG2": ((), g_mean, {"long_name": "posterior mean of |G|^2", "units": "1"}),
-        "EG2_se": ((), g_se, {"long_name": "standard error of EG2 (integrated autocorrelation time)", "units": "1"}),
-        "EG2_ess": ((), g_ess, {"long_name": "effective sample size of |G|^2", "units": "1"}),
-        "EW2": ((), w_mean, {"long_name": "posterior mean of |W|^2", "units": "1"}),
-        "EW2_se": ((), w_se, {"long_name": "standard error of EW2", "units": "1"}),
-        "EW2_ess": ((), w_ess, {"long_name": "effective sample size of |W|^2", "units": "1"}),
-        "W2_min": (
-            (),
-            float(N * np.sum(sigma ** (2.0 / N))),
-            {"long_name": "min of |W|^2 on the fiber, N sum sigma_i^{2/N} (LM Thm 1)", "units": "1"},
-        ),
-        "accept": ((), r["accept"], {"long_name": "Metropolis acceptance rate", "units": "1"}),
-        "laplace_c": ((), c, {"long_name": "Laplace constant c = lim beta kappa E|G|^2", "units": "1"}),
-        "EG2_laplace": ((), c / (beta * kappa), {"long_name": "Laplace prediction c / (beta kappa)", "units": "1"}),
+        "EG2": _da(g_mean, (), "posterior mean of |G|^2 (MCMC)"),
+        "EG2_se": _da(g_se, (), "standard error of EG2 (integrated autocorrelation time)"),
+        "EG2_ess": _da(g_ess, (), "effective sample size of |G|^2"),
+        "accept": _da(r["accept"], (), "Metropolis acceptance rate"),
+        "laplace_c": _da(c, (), "Laplace constant c(X) = lim beta kappa E|G|^2 (dln.posterior_laplace_G2)"),
+        "EG2_laplace": _da(c / (beta * kappa), (), "Laplace prediction c / (beta kappa)"),
+        "z_laplace": _da(abs(beta * kappa * g_mean - c) / (beta * kappa * g_se), (),
+                         "|beta kappa EG2 - c(X)| / (beta kappa SE)"),
+        "fiber_err": _da(fiber, (), "max over chains of |phi(W) - X| / |X| at the final states"),
+        "last_sample_err": _da(last, (), "max relative difference between the observable of the final states and "
+                               "the last recorded sample"),
+        "log_density_err": _da(abs(logp_lib - logp_ref) / abs(logp_ref), (),
+                               "|dln.fiber_log_density - (-beta kappa |W|^2/2 + (m/2) log det H)| / |reference|"),
+        "autocorr_err": _da(abs(tau_lib - tau_ref) / tau_ref, (),
+                            "|dln.integrated_autocorr_time - direct sum| / direct sum"),
     }
-    if int(p["d"]) == 1 and N == 2:
-        q = posterior_quadrature_d1(abs(X[0, 0]), beta, kappa, p["field"])
-        data["EG2_quadrature"] = ((), q["EG2"], {"long_name": "E[G^2] by quadrature (d = 1, N = 2)", "units": "1"})
-        data["EW2_quadrature"] = ((), q["EW2"], {"long_name": "E|W|^2 by quadrature (d = 1, N = 2)", "units": "1"})
-    ds = xr.Dataset(data)
+    if d == 1 and N == 2:
+        q = dln.posterior_quadrature_d1(X_D1, beta, kappa, field)
+        data["EG2_quadrature"] = _da(q["EG2"], (), "E[G^2] by quadrature (dln.posterior_quadrature_d1)")
+        data["z_quadrature"] = _da(abs(g_mean - q["EG2"]) / g_se, (), "|EG2 - quadrature| / SE")
+        data["quadrature_err"] = _da(abs(q["EG2"] - quadrature_trapezoid(X_D1, beta, kappa, field)) / q["EG2"], (),
+                                     "|dln.posterior_quadrature_d1 - trapezoid rule| / trapezoid")
+        data["laplace_d1_err"] = _da(abs(c - 4 * X_D1) / (4 * X_D1), (), "|c(x) - 4|x|| / 4|x| for d = 1, N = 2")
+    # the quadrature part: the limit 4 and its 1/beta correction
+    rows = []
+    for fq in ("real", "complex"):
+        rows.append([dln.posterior_quadrature_d1(X_D1, b, kappa, fq)["ratio"] for b in BETAS_QUADRATURE])
+    data["quadrature_ratio"] = _da(np.array(rows), ("quad_field", "beta_q"),
+                                   "beta kappa E[G^2] / x by quadrature, d = 1, N = 2, |x| = 1.3")
+    ds = xr.Dataset(
+        data,
+        coords={
+            "quad_field": ("quad_field", ["real", "complex"], {"long_name": "field of the quadrature part",
+                                                              "units": "1"}),
+            "beta_q": ("beta_q", np.array(BETAS_QUADRATURE), {"long_name": "inverse temperature of the quadrature "
+                                                               "part", "units": "1"}),
+        },
+    )
     return finalize(
         ds,
         title="Posterior on a fiber (LM section 4.3)",
@@ -102,55 +172,26 @@ def simulate(params: dict, progress=None) -> xr.Dataset:
         "random-walk Metropolis on GL(d)^{N-1}; E|G|^2 -> 0 like c/(beta kappa).",
         references=["LM"],
         config=p,
-        context=f"{FAMILY}({p})",
+        context=f"rule {FAMILY} params {p}",
     )
 
 
-def _fill_not_applicable(ds: xr.Dataset, note: str) -> xr.Dataset:
-    """Replace the NaN left by the outer join (variables only some jobs have) by 0, with a mask variable."""
-    for name in list(ds.data_vars):
-        missing = ds[name].isnull()
-        if bool(missing.any()):
-            attrs = dict(ds[name].attrs)
-            ds[name + "_available"] = (~missing).astype(np.int8)
-            ds[name + "_available"].attrs.update({"long_name": f"1 where {name} is defined", "units": "1"})
-            ds[name] = ds[name].fillna(0.0)
-            ds[name].attrs.update(attrs)
-            ds[name].attrs["comment"] = note
-    return ds
-
-
-SWEEP_KEYS = ("beta", "kappa", "field", "N", "d", "seed")
-
-
 def aggregate(datasets: list) -> xr.Dataset:
-    """Stack jobs along beta (and kappa, field, N, d, seed); add the fitted slope of log EG2 vs log beta."""
-    parts = []
-    for ds in datasets:
-        cfg = json.loads(ds.attrs.get("config", "{}"))
-        one = ds.copy()
-        one.attrs = {}
-        for k in SWEEP_KEYS:
-            one = one.expand_dims({k: [cfg.get(k, DEFAULT_PARAMS[k])]})
-        parts.append(one)
-    out = xr.combine_by_coords(parts, combine_attrs="override", join="outer", compat="no_conflicts")
-    out = _fill_not_applicable(out, "0 where not applicable (quadrature only for d = 1, N = 2)")
-    logb = np.log(out["beta"].values)
-    if logb.size >= 2:
-        y = np.log(np.maximum(out["EG2"].values, 1e-300))
-        yb = np.moveaxis(y, out["EG2"].dims.index("beta"), -1)
-        slope = np.apply_along_axis(lambda v: np.polyfit(logb, v, 1)[0], -1, yb)
-        dims = tuple(dim for dim in out["EG2"].dims if dim != "beta")
-        out["EG2_slope"] = (
-            dims,
-            slope,
-            {"long_name": "fitted slope of log E|G|^2 against log beta (theory -1)", "units": "1"},
-        )
+    """Stack jobs along beta, kappa, field, N, d, seed; variables only d = 1 has are 0 elsewhere (with a mask)."""
+    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
+    for name in list(out.data_vars):
+        missing = out[name].isnull()
+        if bool(missing.any()):
+            attrs = dict(out[name].attrs)
+            out[name + "_available"] = (~missing).astype(np.int8)
+            out[name + "_available"].attrs.update({"long_name": f"1 where {name} is defined", "units": "1"})
+            out[name] = out[name].fillna(0.0)
+            out[name].attrs.update(attrs)
     return finalize(
         out,
         title="Posterior on a fiber (LM section 4.3), all jobs",
-        summary="Posterior concentration on the minimizing orbit: E|G|^2 against beta with standard errors and ESS.",
+        summary="Posterior concentration on the minimizing orbit: E|G|^2 against beta with standard errors.",
         references=["LM"],
         config={"jobs": len(datasets)},
-        context=f"{FAMILY} aggregate",
+        context=f"rule {FAMILY}_aggregate",
     )
