@@ -45,6 +45,14 @@ __all__ = [
     "schatten_group_gradient",
     "schatten_hessian",
     "taylor_remainder_slope",
+    "algebra_basis",
+    "orbit_gram",
+    "entropy_printed",
+    "entropy_limit",
+    "entropy_polynomial",
+    "jacobi",
+    "entropy_gradient_cs",
+    "entropy_hessian_fd",
 ]
 
 
@@ -396,6 +404,127 @@ def schatten_hessian(W: np.ndarray, p: float, objective: str = "norms", h: float
         cols.append(_to_real((gp - gm) / (2 * h)))
     Hm = np.array(cols).T
     return 0.5 * (Hm + Hm.T)
+
+
+def algebra_basis(d: int, field: str) -> list:
+    """An orthonormal basis of so(d) (real) or u(d) (complex) in Re Tr(a^* b): (E_ij - E_ji)/sqrt 2 and, over C,
+    i(E_ij + E_ji)/sqrt 2 for i < j, and i E_ii (MY, Jacobi matrices)."""
+    r = 1.0 / np.sqrt(2.0)
+    out = []
+    for i in range(d):
+        for j in range(i + 1, d):
+            a = np.zeros((d, d), dtype=complex if field == "complex" else float)
+            a[i, j], a[j, i] = r, -r
+            out.append(a)
+            if field == "complex":
+                b = np.zeros((d, d), dtype=complex)
+                b[i, j] = b[j, i] = 1j * r
+                out.append(b)
+    if field == "complex":
+        for i in range(d):
+            c = np.zeros((d, d), dtype=complex)
+            c[i, i] = 1j
+            out.append(c)
+    return out
+
+
+def orbit_gram(W: np.ndarray, field: str) -> np.ndarray:
+    """Gram matrix <w_a, w_b> of the orbit tangent vectors (2.3) over an orthonormal basis of so(d)^{N-1} or
+    u(d)^{N-1} (slot by slot, each slot through :func:`algebra_basis`): the metric of the orbit O_X at W."""
+    N, d = W.shape[0], W.shape[-1]
+    vecs = []
+    for k in range(N - 1):
+        for a in algebra_basis(d, field):
+            e = np.zeros((N - 1, d, d), dtype=np.result_type(W, a))
+            e[k] = a
+            vecs.append(_to_real(tangent(W, e)))
+    V = np.array(vecs)
+    return V @ V.T
+
+
+def entropy_printed(sigma, N: int, field: str = "real"):
+    """The log-volume density of O_X without the constant (N-1) log c_d (MY Thm 4, as quoted):
+
+    real: 1/2 log(van(Sigma^2) / van(Sigma^{2/N})), van(D) = prod_{i<j} |d_i - d_j|;
+    complex: sum_{i<j} log D_ij + 1/2 sum_i log(N sigma_i^{2(N-1)/N}), D_ij = (sigma_i^2 - sigma_j^2)/(sigma_i^{2/N} -
+    sigma_j^{2/N}). Written without absolute values, so it also accepts complex sigma (for complex-step derivatives).
+    """
+    s = np.asarray(sigma)
+    d = s.shape[-1]
+    total = 0.0
+    for i in range(d):
+        for j in range(i + 1, d):
+            Dij = (s[..., i] ** 2 - s[..., j] ** 2) / (s[..., i] ** (2.0 / N) - s[..., j] ** (2.0 / N))
+            total = total + (0.5 if field == "real" else 1.0) * np.log(Dij)
+    if field == "complex":
+        total = total + 0.5 * np.sum(np.log(N * s ** (2.0 * (N - 1) / N)), axis=-1)
+    return total
+
+
+def entropy_polynomial(sigma, N: int, field: str = "real"):
+    """The same density with D_ij written as the polynomial sum_{k=0}^{N-1} lam_i^{2k} lam_j^{2(N-1-k)}, lam = sigma^{1/N}
+    (the Jacobi determinant, MY): equal to :func:`entropy_printed` for distinct sigma and smooth where they meet."""
+    s = np.asarray(sigma)
+    lam = s ** (1.0 / N)
+    d = s.shape[-1]
+    total = 0.0
+    for i in range(d):
+        for j in range(i + 1, d):
+            Dij = sum(lam[..., i] ** (2 * k) * lam[..., j] ** (2 * (N - 1 - k)) for k in range(N))
+            total = total + (0.5 if field == "real" else 1.0) * np.log(Dij)
+    if field == "complex":
+        total = total + 0.5 * np.sum(np.log(N * s ** (2.0 * (N - 1) / N)), axis=-1)
+    return total
+
+
+def entropy_limit(sigma, field: str = "real"):
+    """lim_N [S_N - (N-1) log c_d - k_d log N]: 1/2 sum_{i<j} log((s_i^2 - s_j^2) / (2 log(s_i/s_j))) (real);
+    twice the pair sum plus sum_i log s_i (complex) (CKM Remark 1.4)."""
+    s = np.asarray(sigma, dtype=float)
+    d = s.shape[-1]
+    total = 0.0
+    for i in range(d):
+        for j in range(i + 1, d):
+            total = total + np.log((s[..., i] ** 2 - s[..., j] ** 2) / (2.0 * np.log(s[..., i] / s[..., j])))
+    total = (0.5 if field == "real" else 1.0) * total
+    if field == "complex":
+        total = total + np.sum(np.log(s), axis=-1)
+    return total
+
+
+def jacobi(lam_i: float, lam_j: float, N: int) -> np.ndarray:
+    """The (N-1) x (N-1) Jacobi matrix tridiag(-lam_i lam_j, lam_i^2 + lam_j^2, -lam_i lam_j) (MY)."""
+    n = N - 1
+    J = np.diag(np.full(n, lam_i**2 + lam_j**2))
+    off = np.full(n - 1, -lam_i * lam_j)
+    return J + np.diag(off, 1) + np.diag(off, -1)
+
+
+def entropy_gradient_cs(sigma: np.ndarray, N: int, field: str, h: float = 1e-30) -> np.ndarray:
+    """dS/dsigma of :func:`entropy_polynomial` by complex-step differentiation (exact to round-off)."""
+    s = np.asarray(sigma, dtype=float)
+    out = np.empty_like(s)
+    for i in range(s.shape[-1]):
+        z = s.astype(complex)
+        z[..., i] += 1j * h
+        out[..., i] = np.imag(entropy_polynomial(z, N, field)) / h
+    return out
+
+
+def entropy_hessian_fd(sigma: np.ndarray, N: int, field: str, rel: float = 1e-5) -> np.ndarray:
+    """d^2 S / dsigma_i dsigma_j: central differences (step rel * sigma_j) of the complex-step gradient."""
+    s = np.asarray(sigma, dtype=float)
+    d = s.shape[-1]
+    Hm = np.empty(s.shape + (d,))
+    for j in range(d):
+        e = np.zeros(d)
+        e[j] = rel * s[..., j] if s.ndim == 1 else 0.0
+        step = np.zeros_like(s)
+        step[..., j] = rel * s[..., j]
+        Hm[..., :, j] = (entropy_gradient_cs(s + step, N, field) - entropy_gradient_cs(s - step, N, field)) / (
+            2 * step[..., j : j + 1]
+        )
+    return 0.5 * (Hm + np.swapaxes(Hm, -1, -2))
 
 
 def taylor_remainder_slope(remainder, t: np.ndarray | None = None, floor: float = 1e-13) -> tuple[float, int]:

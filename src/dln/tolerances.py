@@ -110,6 +110,16 @@ TOL: dict[str, Tolerance] = {
         1e-6,
         "a singular value counts as collapsed below 1e-6 of its target (the scalar integrations stop at 1e-8)",
     ),
+    "quadrature": Tolerance(
+        1e-8,
+        "a volume by Gauss-Legendre / periodic trapezoid quadrature of a smooth density whose Jacobian is taken "
+        "by central differences (step 1e-6): error ~1e-10 (measured <= 2e-10)",
+    ),
+    "positive_part": Tolerance(
+        1e-12,
+        "a quantity that must be <= 0 (a largest eigenvalue of a negative definite matrix, scaled by the largest "
+        "|eigenvalue|): its positive part may only be round-off",
+    ),
     "ode_tight": Tolerance(
         1e-9,
         "two adaptive DP5(4) integrations at rtol 1e-12 compared over t <= 2: the global error of each "

@@ -6,10 +6,13 @@ statuses, :mod:`dln.checks.ledger` for running it.
 """
 
 # The claim modules register their claims on import; the import order is the catalogue order.
-from . import lm_fibers  # noqa: F401, I001
+from . import lm_figures  # noqa: F401, I001
+from . import lm_fibers  # noqa: F401
 from . import lm_flows  # noqa: F401
 from . import lm_minimum  # noqa: F401
 from . import lm_dynamics  # noqa: F401
+from . import my  # noqa: F401
+from . import ckm  # noqa: F401
 from ._claims import CLAIMS, KINDS, PAPERS, STATUSES, Claim, Evidence, anchor, claim, stochastic_alpha, where
 from .ledger import FamilyData, run_ledger, summarize, write_ledger
 

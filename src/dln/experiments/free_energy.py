@@ -1,19 +1,22 @@
-"""Experiment family ``free_energy``: the CKM free-energy flow on singular values (CKM Fig. 1, Thm 1.2, 1.3, 1.7).
+"""The free-energy flow of CKM on singular values (CKM Fig. 1, Theorems 1.2, 1.3, 1.7, Remark 1.4).
 
-One job = one (N, p, beta, d, field) panel for the Schatten energy E = (1/p) sum sigma_i^p:
+One job = one (N, p, beta, d, field) for the Schatten energy E = (1/p) sum sigma_i^p and F_beta = E - S_N/beta:
 
-- phase portrait (CKM Fig. 1 for (N, p, beta) = (10, 2, 5), d = 2): the field sigma' = -grad_{g^N} F_beta
-  (:func:`dln.free_energy_field`) on an ``n_grid`` x ``n_grid`` grid of (0, sigma_max]^2 in the plane
-  (sigma_1, sigma_2) (for d > 2 the other singular values are held at sigma_star), arrays ``u1``, ``u2`` with
-  dims (sigma2, sigma1) ready for ``matplotlib.pyplot.streamplot(sigma1, sigma2, u1, u2)``;
-- trajectories sigma_i(t) from ``n_starts`` random starts in (0.05, sigma_max)^d (seeded from the parameters)
-  and the free energy along them (non-increasing);
-- the equilibrium sigma_star = c^{1/p} (CKM-Thm1.2), the equal-singular-value line and the exact solution on it
-  (CKM-Thm1.7) from sigma_0 = ``sigma_max`` compared with the ODE;
-- relaxation rates: eigenvalues of minus the finite-difference Jacobian at sigma_star against CKM-Thm1.3.
+- the field sigma' = -N sigma^{2-2/N} (dE/dsigma - beta^{-1} dS_N/dsigma) on a grid of (0, sigma_max]^2 (the
+  phase portrait of CKM Fig. 1; for d > 2 the other singular values are held at sigma_star);
+- trajectories from ``n_starts`` random starts (:func:`dln.free_energy_flow`) and the free energy along them,
+  evaluated with the printed formulas;
+- the equilibrium and the relaxation rates from the formulas (real: CKM Thms 1.2, 1.3; complex: derived here),
+  against the library and against the eigenvalues of minus the Jacobian of the field at sigma_star computed by
+  central differences of the reference field (entropy gradient by complex steps of the closed form);
+- the flow on the equal-singular-value set: the library's exact solution against the integrated ODE, and the
+  residual of the ODE v' = -2 (v^{pN/2} - c), v = sigma^{2/N}, along it (CKM Thm 1.7);
+- the matrix flow X' = -A_{N,X}(grad_X F_beta) (:func:`dln.matrix_free_energy_flow`) against the flow of its
+  singular values;
+- the limits N -> infinity (CKM Remark 1.4) of the entropy, of c and of the rates divided by N.
 
-Normalizations: E = (1/p) sum sigma^p, S_N = log vol(O_X) as in :func:`dln.entropy` (additive constant
-irrelevant). Rescaling S_N by lambda would replace beta by beta/lambda in every number below.
+Normalizations: E = (1/p) sum sigma^p, S_N = log vol(O_X) as in :func:`dln.entropy` (the additive constant
+is irrelevant); rescaling S_N by lambda replaces beta by beta/lambda.
 """
 
 from __future__ import annotations
@@ -21,49 +24,96 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from .. import _reference as ref
 from .._errors import DLNError
-from .._free_energy import (
-    entropic_constant,
-    equal_sv_solution,
-    equilibrium,
-    free_energy,
-    free_energy_field,
-    free_energy_flow,
-    free_energy_jacobian,
-    relaxation_rates,
-)
-from .._random import rng_from_params
-from ._conventions import finalize
+from .._random import haar_unitary, rng_from_params
+from ._conventions import combine_jobs, finalize, resolve_params
+from ._conventions import data_array as _da
 
 __all__ = ["DEFAULT_PARAMS", "FAMILY", "simulate", "aggregate"]
 
 FAMILY = "free_energy"
 
-#: Small, fast parameters (CKM Fig. 1 panel; one job in about a second).
-DEFAULT_PARAMS: dict = {
-    "N": 10,
-    "p": 2.0,
-    "beta": 5.0,
-    "d": 2,
-    "field": "real",
-    "seed": 0,
-    "n_grid": 25,
-    "sigma_max": 1.0,
-    "n_starts": 6,
-    "T": 10.0,
-    "n_t": 101,
-    "n_exact": 11,
+DEFAULT_PARAMS: dict = {"N": 10, "p": 2.0, "beta": 5.0, "d": 2, "field": "real", "seed": 0, "n_grid": 25,
+                        "sigma_max": 1.0, "n_starts": 6, "T": 10.0, "n_t": 101, "n_exact": 11}
+
+#: Parameters along which jobs are combined.
+SWEEP_KEYS = ("N", "p", "beta", "d", "field", "seed")
+
+#: The sweep of ``dln check``.
+LEDGER: dict = {
+    "sweep": {"N": [3, 10], "p": [2.0, 3.0], "d": [2, 3], "field": ["real", "complex"]},
+    "fixed": {"beta": 5.0, "n_grid": 9, "n_starts": 3, "T": 40.0, "n_t": 41, "n_exact": 7},
 }
 
-_SCALARS = ("N", "p", "beta", "d", "field", "seed")
+#: The mutation tests' sweep.
+MUTATION: dict = {
+    "sweep": {"field": ["real", "complex"]},
+    "fixed": {"N": 3, "p": 2.0, "beta": 5.0, "d": 2, "n_grid": 3, "n_starts": 1, "T": 20.0, "n_t": 5, "n_exact": 3},
+}
+
+#: Relative cost of the LEDGER sweep.
+COST = 4.0
+
+#: The book's figures drawn from this family.
+FIGURES: tuple[str, ...] = ("ckm_fig_1", "free_energy_panels")
+
+#: Depths of the N -> infinity limits.
+DEPTHS = (100, 1000, 10000)
 
 
-def _params(params: dict) -> dict:
-    P = dict(DEFAULT_PARAMS)
-    P.update(params or {})
-    unknown = sorted(set(P) - set(DEFAULT_PARAMS))
-    if unknown:
-        raise DLNError(f"params: unknown key(s) {unknown} for family free_energy; known: {sorted(DEFAULT_PARAMS)}")
+def c_formula(d: int, N: int, beta: float, field: str) -> float:
+    """c = sigma dS_N/dsigma / beta at equal singular values: (d-1)(N-1)/(2N beta) (real), d(N-1)/(N beta) (complex)."""
+    return (d - 1) * (N - 1) / (2 * N * beta) if field == "real" else d * (N - 1) / (N * beta)
+
+
+def rates_formula(d: int, N: int, beta: float, p: float, field: str) -> tuple[float, float]:
+    """(r_1, r_perp) at sigma_star = c^{1/p}: r_1 = p N c s^{-2/N};
+    real: r_perp = N s^{-2/N} (N-1)/beta [(p-1)(d-1)/(2N) + ((d-1)(2N-1) - (N+1))/(6N^2)] (CKM Thm 1.3);
+    complex: r_perp = N s^{-2/N} (p c - d (N^2-1)/(3 N^2 beta))."""
+    c = c_formula(d, N, beta, field)
+    s = c ** (1.0 / p)
+    r1 = p * N * c * s ** (-2.0 / N)
+    if field == "real":
+        rp = N * s ** (-2.0 / N) * (N - 1) / beta * ((p - 1) * (d - 1) / (2 * N)
+                                                     + ((d - 1) * (2 * N - 1) - (N + 1)) / (6 * N**2))
+    else:
+        rp = N * s ** (-2.0 / N) * (p * c - d * (N**2 - 1) / (3 * N**2 * beta))
+    return float(r1), float(rp)
+
+
+def limits_formula(d: int, p: float, beta: float, field: str) -> dict:
+    """N -> infinity: c -> (d-1)/(2 beta) (real), d/beta (complex); r_1/N -> p c; r_perp/N -> p c - m d/(6 beta)."""
+    m = 1 if field == "real" else 2
+    c = (d - 1) / (2 * beta) if field == "real" else d / beta
+    return {"c": c, "r1_over_N": p * c, "rperp_over_N": p * c - m * d / (6 * beta)}
+
+
+def ref_field(s: np.ndarray, N: int, beta: float, p: float, field: str) -> np.ndarray:
+    """-N s^{2-2/N} (s^{p-1} - beta^{-1} dS_N/ds): the field of the flow, with the complex-step gradient of S_N."""
+    s = np.asarray(s, dtype=float)
+    return -N * s ** (2.0 - 2.0 / N) * (s ** (p - 1.0) - ref.entropy_gradient_cs(s, N, field) / beta)
+
+
+def ref_free_energy(s: np.ndarray, N: int, beta: float, p: float, field: str) -> np.ndarray:
+    """(1/p) sum s^p - S_N / beta without the constant (N-1) log c_d / beta."""
+    s = np.asarray(s, dtype=float)
+    return np.sum(s**p, axis=-1) / p - np.real(ref.entropy_polynomial(s, N, field)) / beta
+
+
+def ref_jacobian(s: np.ndarray, N: int, beta: float, p: float, field: str, rel: float = 1e-6) -> np.ndarray:
+    """Jacobian of :func:`ref_field` by central differences (step rel * s_j)."""
+    d = s.size
+    J = np.empty((d, d))
+    for j in range(d):
+        h = np.zeros(d)
+        h[j] = rel * s[j]
+        J[:, j] = (ref_field(s + h, N, beta, p, field) - ref_field(s - h, N, beta, p, field)) / (2 * h[j])
+    return J
+
+
+def _params(params: dict | None) -> dict:
+    P = resolve_params(FAMILY, DEFAULT_PARAMS, params)
     if P["field"] not in ("real", "complex"):
         raise DLNError(f"field: expected 'real' or 'complex', got {P['field']!r}")
     for key in ("N", "d", "seed", "n_grid", "n_starts", "n_t", "n_exact"):
@@ -74,137 +124,204 @@ def _params(params: dict) -> dict:
         P[key] = float(P[key])
         if not (np.isfinite(P[key]) and P[key] > 0):
             raise DLNError(f"{key}: expected a positive number, got {P[key]!r}")
-    if P["N"] < 2 or P["d"] < 2 or P["n_grid"] < 2 or P["n_starts"] < 1 or P["n_t"] < 2 or P["n_exact"] < 2:
-        raise DLNError(f"params: need N >= 2, d >= 2, n_grid >= 2, n_starts >= 1, n_t >= 2, n_exact >= 2; got {P}")
+    if P["N"] < 2 or P["d"] < 2 or P["n_grid"] < 2 or P["n_starts"] < 1 or P["n_t"] < 2 or P["n_exact"] < 3:
+        raise DLNError(f"params: need N >= 2, d >= 2, n_grid >= 2, n_starts >= 1, n_t >= 2, n_exact >= 3; got {P}")
     return P
 
 
-def simulate(params: dict) -> xr.Dataset:
-    """One panel of the ``free_energy`` family (see the module docstring).
+def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
+    """One (N, p, beta, d, field); see the module docstring."""
+    import dln
 
-    Parameters
-    ----------
-    params : dict
-        ``N``, ``p``, ``beta``, ``d`` (>= 2), ``field``, ``seed`` (starts), ``n_grid``, ``sigma_max`` (grid and
-        starts in (0, sigma_max]), ``n_starts``, ``T``, ``n_t`` (trajectory times), ``n_exact`` (times of the
-        exact diagonal solution).
-
-    Returns
-    -------
-    xarray.Dataset
-        Dimensions ``N, p, beta, d, field, seed`` (length 1 each), ``sigma1``, ``sigma2``, ``start``, ``t``,
-        ``i`` (singular value index), ``mode`` (relaxation modes, sorted), ``t_exact``.
-    """
     P = _params(params)
     N, p, beta, d, field = P["N"], P["p"], P["beta"], P["d"], P["field"]
     rng = rng_from_params(family=FAMILY, **P)
-    c = entropic_constant(d, N, beta, field)
-    s_star = equilibrium(d, N, beta, p, field)
+    c = c_formula(d, N, beta, field)
+    s_star = c ** (1.0 / p)
+    out: dict = {}
 
     # phase portrait on (0, sigma_max]^2
     g = np.linspace(P["sigma_max"] / P["n_grid"], P["sigma_max"], P["n_grid"])
     S1, S2 = np.meshgrid(g, g)  # (sigma2, sigma1) indexing for streamplot
     pts = np.full(S1.shape + (d,), s_star)
     pts[..., 0], pts[..., 1] = S1, S2
-    V = free_energy_field(pts, N, beta, p, field)
+    V = dln.free_energy_field(pts, N, beta, p, field)
 
-    # trajectories
+    # trajectories, and the free energy along them by the printed formulas
     t = np.linspace(0.0, P["T"], P["n_t"])
     s0 = rng.uniform(0.05, P["sigma_max"], (P["n_starts"], d))
-    traj = free_energy_flow(s0, t, N, beta, p, field)  # (t, start, i)
-    traj = np.moveaxis(traj, 0, 1)  # (start, t, i)
-    F = free_energy(traj, N, beta, p, field, constant=False)
-    F_increase = float(np.max(np.diff(F, axis=-1)))
+    traj = np.moveaxis(dln.free_energy_flow(s0, t, N, beta, p, field), 0, 1)  # (start, t, i)
+    F = ref_free_energy(traj, N, beta, p, field)
+    out["free_energy_max_increase"] = float(np.max(np.diff(F, axis=-1)) / np.max(np.abs(F)))
+    out["trajectory_final_err"] = float(np.max(np.abs(traj[:, -1, :] - s_star)) / s_star)
 
-    # equal-singular-value line: exact solution vs ODE
-    te = np.linspace(0.0, P["T"], P["n_exact"])
-    ex = equal_sv_solution(te, P["sigma_max"], d, N, beta, p, field)
-    ode = free_energy_flow(np.full(d, P["sigma_max"]), te, N, beta, p, field)
-    diag_err = float(np.max(np.abs(ode - ex[:, None])))
-
-    # relaxation rates
-    J = free_energy_jacobian(np.full(d, s_star), N, beta, p, field)
-    r_num = np.sort(np.linalg.eigvals(-J).real)
-    r1, rp = relaxation_rates(d, N, beta, p, field)
+    # equilibrium and rates
+    out["c_err"] = abs(dln.entropic_constant(d, N, beta, field) - c) / c
+    out["sigma_star_err"] = abs(dln.equilibrium(d, N, beta, p, field) - s_star) / s_star
+    r1, rp = rates_formula(d, N, beta, p, field)
+    J = ref_jacobian(np.full(d, s_star), N, beta, p, field)
+    r_fd = np.sort(np.linalg.eigvals(-J).real)
     r_form = np.sort(np.array([r1] + [rp] * (d - 1)))
+    out["rate_fd_err"] = float(np.max(np.abs(r_fd - r_form) / r_form))
+    l1, lp = dln.relaxation_rates(d, N, beta, p, field)
+    out["rate_lib_err"] = max(abs(l1 - r1) / r1, abs(lp - rp) / abs(rp))
+    J_lib = dln.free_energy_jacobian(np.full(d, s_star), N, beta, p, field)
+    out["jacobian_err"] = float(np.max(np.abs(J_lib - J)) / np.max(np.abs(J)))
 
-    def var(values, long_name, dims=(), units="1"):
-        return xr.DataArray(np.asarray(values), dims=dims, attrs={"long_name": long_name, "units": units})
+    # the library's field, gradient, free energy and metric against the printed formulas at random points
+    sr = rng.uniform(0.1, 2.0, (4, d))
+    fr = np.array([ref_field(x, N, beta, p, field) for x in sr])
+    out["field_err"] = float(np.max(np.abs(dln.free_energy_field(sr, N, beta, p, field) - fr)) / np.max(np.abs(fr)))
+    gr = sr ** (p - 1.0) - ref.entropy_gradient_cs(sr, N, field) / beta
+    out["gradient_err"] = float(np.max(np.abs(dln.free_energy_gradient(sr, N, beta, p, field) - gr)) / np.max(np.abs(gr)))
+    Fr = ref_free_energy(sr, N, beta, p, field)
+    out["free_energy_err"] = float(np.max(np.abs(dln.free_energy(sr, N, beta, p, field, constant=False) - Fr))
+                                   / np.max(np.abs(Fr)))
+    X = np.diag(sr[0]).astype(complex if field == "complex" else float)
+    inv_metric = []
+    for i in range(d):
+        E = np.zeros((d, d), dtype=X.dtype)
+        E[i, i] = 1.0
+        Am = ref.A_matrix(X, N)
+        AinvE = ref._from_real(np.linalg.solve(Am, ref._to_real(E)), E.shape, E.dtype)
+        inv_metric.append(1.0 / ref.inner(E, AinvE))  # 1 / g^N(E_ii, E_ii)
+    out["chamber_metric_err"] = float(np.max(np.abs(dln.chamber_metric(sr[0], N) - np.array(inv_metric))
+                                             / np.array(inv_metric)))
+
+    # the matrix flow and its singular values
+    U = haar_unitary(rng, (), d, complex_=(field == "complex"))
+    Vq = haar_unitary(rng, (), d, complex_=(field == "complex"))
+    X0 = (U * s0[0]) @ Vq
+    fm = dln.matrix_free_energy_field(X0, N, beta, p, field)
+    fm_ref = (U * ref_field(s0[0], N, beta, p, field)) @ Vq
+    out["matrix_field_err"] = float(np.linalg.norm(fm - fm_ref) / np.linalg.norm(fm_ref))
+    gsp = dln.spectral_gradient(X0, lambda s: s**2)
+    out["spectral_gradient_err"] = float(np.linalg.norm(gsp - (U * s0[0] ** 2) @ Vq) / np.linalg.norm(gsp))
+    tm = np.linspace(0.0, 1.0, 5)
+    Xt = dln.matrix_free_energy_flow(X0, tm, N, beta, p, field)
+    st = dln.free_energy_flow(s0[0], tm, N, beta, p, field)
+    out["matrix_vs_sigma"] = float(np.max(np.abs(np.linalg.svd(Xt, compute_uv=False) - np.sort(st, axis=-1)[:, ::-1])))
+
+    # the equal-singular-value set: exact solution against the ODE, and the residual of v' = -2(v^{pN/2} - c)
+    te = np.linspace(0.0, P["T"], P["n_exact"])
+    ex = dln.equal_sv_solution(te, P["sigma_max"], d, N, beta, p, field)
+    ode = dln.free_energy_flow(np.full(d, P["sigma_max"]), te, N, beta, p, field)
+    out["diagonal_err"] = float(np.max(np.abs(ode - ex[:, None])) / P["sigma_max"])
+    out["diagonal_spread"] = float(np.max(np.ptp(ode, axis=-1)) / P["sigma_max"])
+    h = 1e-4
+    tt = te[1:-1]
+    vp = dln.equal_sv_solution(tt + h, P["sigma_max"], d, N, beta, p, field) ** (2.0 / N)
+    vm = dln.equal_sv_solution(tt - h, P["sigma_max"], d, N, beta, p, field) ** (2.0 / N)
+    v = dln.equal_sv_solution(tt, P["sigma_max"], d, N, beta, p, field) ** (2.0 / N)
+    resid = (vp - vm) / (2 * h) + 2.0 * (v ** (p * N / 2.0) - c)
+    out["diagonal_ode_residual"] = float(np.max(np.abs(resid)) / max(np.max(np.abs(v ** (p * N / 2.0) - c)), c))
+
+    # N -> infinity (CKM Remark 1.4): errors at N = 1e2, 1e3, 1e4 and their fitted order
+    lim = limits_formula(d, p, beta, field)
+    lib_lim = dln.infinite_depth_limits(d, p, beta, field)
+    out["limits_err"] = max(abs(lib_lim[k] - lim[k]) / abs(lim[k]) for k in ("c", "r1_over_N", "rperp_over_N"))
+    s_test = np.array([0.3, 1.1, 2.5, 0.7])[:d]
+    k_d = d * (d - 1) / 4 if field == "real" else d * d / 2
+    errs = []
+    for Nn in DEPTHS:
+        a1, ap = rates_formula(d, Nn, beta, p, field)
+        errs.append([
+            abs(float(np.real(ref.entropy_polynomial(s_test, Nn, field))) - k_d * np.log(Nn)
+                - float(ref.entropy_limit(s_test, field))),
+            abs(c_formula(d, Nn, beta, field) - lim["c"]),
+            abs(a1 / Nn - lim["r1_over_N"]),
+            abs(ap / Nn - lim["rperp_over_N"]),
+        ])
+    errs = np.array(errs)
+    orders = -np.polyfit(np.log(np.array(DEPTHS, dtype=float)), np.log(errs), 1)[0]
+
+    def v(values, long_name, dims=()):
+        return _da(values, dims, long_name)
 
     ds = xr.Dataset(
         {
-            "u1": var(V[..., 0], "sigma_1' of the free-energy flow on the (sigma1, sigma2) grid", ("sigma2", "sigma1")),
-            "u2": var(V[..., 1], "sigma_2' of the free-energy flow on the (sigma1, sigma2) grid", ("sigma2", "sigma1")),
-            "speed": var(np.hypot(V[..., 0], V[..., 1]), "|(sigma_1', sigma_2')| on the grid", ("sigma2", "sigma1")),
-            "trajectory": var(traj, "singular values sigma_i(t) along the free-energy flow", ("start", "t", "i")),
-            "free_energy": var(
-                F, "free energy F_beta(sigma(t)) - (N-1) log(c_d) / beta along the flow", ("start", "t")
-            ),
-            "free_energy_max_increase": var(F_increase, "max increase of F_beta between output times (<= 0)"),
-            "trajectory_final_err": var(
-                float(np.max(np.abs(traj[:, -1, :] - s_star))), "max |sigma_i(T) - sigma_star| over starts"
-            ),
-            "sigma_star": var(s_star, "equilibrium sigma_star = c^{1/p} (CKM Thm 1.2)"),
-            "c": var(c, "entropic constant c = sigma dS_N/dsigma / beta at equal singular values"),
-            "diagonal_exact": var(ex, "exact solution on the equal-singular-value set (CKM Thm 1.7)", ("t_exact",)),
-            "diagonal_ode": var(ode[:, 0], "sigma_1(t) of the ODE from an equal start", ("t_exact",)),
-            "diagonal_err": var(diag_err, "max |ODE - exact| on the equal-singular-value set"),
-            "rate_numeric": var(r_num, "eigenvalues of -J at sigma_star (finite-difference Jacobian)", ("mode",)),
-            "rate_formula": var(r_form, "relaxation rates r_1, r_perp (x (d-1)) of CKM Thm 1.3", ("mode",)),
-            "rate_rel_err": var(float(np.max(np.abs(r_num - r_form) / r_form)), "max relative error of the rates"),
-            "r1": var(r1, "uniform relaxation rate r_1 (formula)"),
-            "rperp": var(rp, "relative relaxation rate r_perp (formula)"),
+            "u1": v(V[..., 0], "sigma_1' of the free-energy flow on the (sigma1, sigma2) grid", ("sigma2", "sigma1")),
+            "u2": v(V[..., 1], "sigma_2' of the free-energy flow on the (sigma1, sigma2) grid", ("sigma2", "sigma1")),
+            "speed": v(np.hypot(V[..., 0], V[..., 1]), "|(sigma_1', sigma_2')| on the grid", ("sigma2", "sigma1")),
+            "trajectory": v(traj[..., [0, -1]], "largest and smallest singular value sigma(t) along the flow",
+                            ("start", "t", "sv")),
+            "free_energy": v(F, "F_beta(sigma(t)) - (N-1) log(c_d)/beta along the flow (printed formulas)",
+                             ("start", "t")),
+            "sigma_star": v(s_star, "equilibrium sigma_star = c^(1/p) (formula)"),
+            "c": v(c, "entropic constant c (formula)"),
+            "r1": v(r1, "uniform relaxation rate r_1 (formula)"),
+            "rperp": v(rp, "relative relaxation rate r_perp (formula)"),
+            "rate_fd": v(r_fd, "eigenvalues of -J at sigma_star, J by central differences of the reference field",
+                         ("mode",)),
+            "diagonal_exact": v(ex, "exact solution on the equal-singular-value set (dln.equal_sv_solution)",
+                                ("t_exact",)),
+            "diagonal_ode": v(ode[:, 0], "sigma_1(t) of the ODE from an equal start", ("t_exact",)),
+            "limit_order": v(orders, "fitted order of the errors at N = 1e2, 1e3, 1e4 (1: O(1/N))", ("limit",)),
+            "limit_err_maxN": v(errs[-1], "error at N = 1e4", ("limit",)),
+            **{k: v(val, _LONG[k]) for k, val in out.items()},
         },
         coords={
             "sigma1": ("sigma1", g, {"long_name": "first singular value sigma_1 (grid)", "units": "1"}),
             "sigma2": ("sigma2", g, {"long_name": "second singular value sigma_2 (grid)", "units": "1"}),
-            "start": ("start", np.arange(P["n_starts"])),
+            "start": ("start", np.arange(P["n_starts"]), {"long_name": "random start index", "units": "1"}),
             "t": ("t", t),
-            "i": ("i", np.arange(d)),
+            "sv": ("sv", ["largest", "smallest"], {"long_name": "which singular value", "units": "1"}),
             "mode": ("mode", np.arange(d), {"long_name": "relaxation mode index (rates sorted)", "units": "1"}),
             "t_exact": ("t_exact", te, {"long_name": "time of the exact diagonal solution", "units": "1"}),
+            "limit": ("limit", ["entropy", "c", "r1_over_N", "rperp_over_N"],
+                      {"long_name": "quantity whose N -> infinity limit is tested", "units": "1"}),
         },
     )
-    ds = ds.expand_dims({key: [P[key]] for key in _SCALARS}).transpose(*_SCALARS, ...)
     return finalize(
         ds,
-        title="Free-energy flow of the deep linear network on singular values (CKM)",
+        title=f"Free-energy flow on singular values (CKM): N={N}, p={p:g}, beta={beta:g}, d={d}, {field}",
         summary=(
-            "Phase portrait, trajectories, equilibrium sigma_star, exact diagonal solution and relaxation rates of "
-            "sigma' = -N sigma^{2-2/N} (dE/dsigma - beta^{-1} dS_N/dsigma), E = (1/p) sum sigma^p "
-            "(CKM Fig. 1, Thm 1.2, 1.3, 1.7)."
+            "Phase portrait, trajectories, equilibrium, relaxation rates, exact diagonal solution, matrix flow and "
+            "N -> infinity limits of sigma' = -N sigma^{2-2/N} (dE/dsigma - beta^{-1} dS_N/dsigma), "
+            "E = (1/p) sum sigma^p (CKM Fig. 1, Thms 1.2, 1.3, 1.7, Rmk 1.4)."
         ),
         references=["CKM", "MY"],
         config=P,
-        context=f"rule free_energy params {P}",
+        context=f"rule {FAMILY} params {P}",
     )
 
 
-def aggregate(datasets: list) -> xr.Dataset:
-    """Combine panels along ``N, p, beta, d, field, seed`` (equal d, grid sizes and time grids).
+_LONG = {
+    "free_energy_max_increase": "max increase of F_beta between output times / max |F| (<= 0 for a gradient flow)",
+    "trajectory_final_err": "max |sigma_i(T) - sigma_star| / sigma_star over starts",
+    "c_err": "|dln.entropic_constant - formula| / formula",
+    "sigma_star_err": "|dln.equilibrium - c^(1/p)| / c^(1/p)",
+    "rate_fd_err": "max |eigenvalue of -J - formula| / formula (r_1 once, r_perp d-1 times)",
+    "rate_lib_err": "max |dln.relaxation_rates - formula| / formula",
+    "jacobian_err": "max |dln.free_energy_jacobian - reference| / max |reference|",
+    "field_err": "max |dln.free_energy_field - reference field| / max at random points",
+    "gradient_err": "max |dln.free_energy_gradient - (s^(p-1) - dS/beta)| / max at random points",
+    "free_energy_err": "max |dln.free_energy - (1/p) sum s^p + S_N/beta| / max at random points",
+    "chamber_metric_err": "max |dln.chamber_metric - 1/g^N(E_ii, E_ii)| / (1/g), g^N by a dense solve with A_{N,X}",
+    "matrix_field_err": "|dln.matrix_free_energy_field - U diag(sigma-field) V^*| / |.|",
+    "spectral_gradient_err": "|dln.spectral_gradient(X, s^2) - U diag(s^2) V^*| / |.|",
+    "matrix_vs_sigma": "max over t in [0, 1] |sigma(X(t)) - sigma(t)| (matrix flow against the sigma-flow)",
+    "diagonal_err": "max |ODE - exact solution| / sigma_0 on the equal-singular-value set",
+    "diagonal_spread": "max (max_i sigma_i - min_i sigma_i) / sigma_0 along the ODE from an equal start",
+    "diagonal_ode_residual": "max |v' + 2(v^(pN/2) - c)| / max |v^(pN/2) - c| along the exact solution, v = sigma^(2/N)",
+    "limits_err": "max |dln.infinite_depth_limits - formula| / |formula| (c, r_1/N, r_perp/N)",
+}
 
-    Ragged sweeps (missing panels) are padded with NaN by xarray and refused by :func:`finalize`.
-    """
-    if not datasets:
-        raise DLNError("datasets: nothing to aggregate for family free_energy")
-    for key in ("sigma1", "sigma2", "start", "t", "i", "t_exact"):
-        sizes = {int(ds.sizes[key]) for ds in datasets}
-        if len(sizes) != 1:
-            raise DLNError(f"datasets: free_energy panels must share the size of {key!r}, got {sorted(sizes)}")
-    parts = []
-    for ds in datasets:
-        one = ds.copy()
-        one.attrs = {}
-        parts.append(one)
-    out = xr.combine_by_coords(parts, combine_attrs="drop_conflicts")
-    for name, var in datasets[0].variables.items():
-        if name in out.variables:
-            out[name].attrs.update(var.attrs)
+
+def aggregate(datasets: list) -> xr.Dataset:
+    """Combine panels along N, p, beta, d, field, seed (equal grid and time sizes; ``mode`` is padded by 0)."""
+    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
+    if out["rate_fd"].isnull().any():
+        out["rate_fd_available"] = (~out["rate_fd"].isnull()).astype(np.int8).assign_attrs(
+            long_name="1 where the mode exists (mode < d)", units="1")
+        attrs = dict(out["rate_fd"].attrs)
+        out["rate_fd"] = out["rate_fd"].fillna(0.0)
+        out["rate_fd"].attrs.update(attrs)
     return finalize(
         out,
         title="Free-energy flow of the deep linear network on singular values (CKM), all panels",
-        summary=datasets[0].attrs.get("summary", "CKM free-energy flow"),
+        summary="CKM Fig. 1, Thms 1.2, 1.3, 1.7, Rmk 1.4: equilibria, rates, exact diagonal solution, limits.",
         references=["CKM", "MY"],
         config={"jobs": len(datasets)},
-        context="rule free_energy_aggregate (ragged sweep: every (N, p, beta, d, field, seed) cell must be run)",
+        context=f"rule {FAMILY}_aggregate",
     )

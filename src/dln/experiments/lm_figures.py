@@ -50,7 +50,32 @@ def regularizing_starts(P: dict) -> np.ndarray:
     return np.array(starts)  # (n, 2): columns w1, w2
 
 
-def simulate(params: dict | None = None) -> xr.Dataset:
+#: The sweep of ``dln check`` (one job: the figures' parameters).
+LEDGER: dict = {"sweep": {}, "fixed": {}}
+
+#: The mutation tests' sweep.
+MUTATION: dict = {"sweep": {}, "fixed": {"n_t": 31, "rate_runs": 1}}
+
+#: Relative cost of the LEDGER sweep.
+COST = 2.0
+
+#: The book's figures drawn from this family.
+FIGURES: tuple[str, ...] = ("lm_fig_1_1", "lm_fig_1_2", "lm_fig_1_3")
+
+#: Parameters along which jobs are combined (one job).
+SWEEP_KEYS: tuple[str, ...] = ()
+
+
+def aggregate(datasets: list) -> xr.Dataset:
+    """The one job of the family, as the family's dataset."""
+    if len(datasets) != 1:
+        from .._errors import DLNError
+
+        raise DLNError(f"datasets: lm_figures has exactly one job, got {len(datasets)}")
+    return datasets[0]
+
+
+def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """Compute the LM Figure 1.1-1.3 data (see the module docstring); ``params`` update DEFAULT_PARAMS."""
     P = dict(DEFAULT_PARAMS)
     P.update(params or {})
@@ -87,11 +112,41 @@ def simulate(params: dict | None = None) -> xr.Dataset:
         G_rate.append(np.sqrt(np.sum(np.abs(G) ** 2, axis=(-3, -2, -1))))
     G_rate = np.stack(G_rate, axis=1)  # (t, field, run)
 
-    fiber_err = np.abs(reg[..., 0] * reg[..., 1] - reg0[:, 0] * reg0[:, 1]).max()
+    x_start = reg0[:, 0] * reg0[:, 1]
+    fiber_err = np.abs(reg[..., 0] * reg[..., 1] - x_start).max() / np.abs(x_start).max()
+    G_reg = reg[..., 0] ** 2 - reg[..., 1] ** 2
+    G_reg0 = reg0[:, 0] ** 2 - reg0[:, 1] ** 2
+    reg_G_err = np.abs(G_reg - G_reg0 * np.exp(-2 * t_reg)[:, None]).max() / np.abs(G_reg0).max()
     G_learn = learn[..., 0] ** 2 - learn[..., 1] ** 2
-    G_drift = np.abs(G_learn - G_learn[0]).max()
+    G_learn0 = learn0[:, 0] ** 2 - learn0[:, 1] ** 2
+    G_drift = np.abs(G_learn - G_learn0).max() / np.abs(G_learn0).max()
     x_bal = learn[:, 0, 0] * learn[:, 0, 1]
-    x_err = np.abs(x_bal - x_red).max() / np.abs(x_red).max()
+
+    # the reduced ODE x' = -N |x|^{2-2/N} E'(x), integrated independently of dln (LSODA)
+    from scipy.integrate import solve_ivp
+
+    sol = solve_ivp(lambda tt, y: -N * np.abs(y) ** (2 - 2 / N) * (y - xt), (0.0, P["T_learn"]), [x0],
+                    t_eval=t_learn, method="LSODA", rtol=1e-12, atol=1e-14)
+    x_ode = sol.y[0]
+    x_err = np.abs(x_bal - x_ode).max() / np.abs(x_ode).max()
+    x_lib_err = np.abs(x_red - x_ode).max() / np.abs(x_ode).max()
+
+    # Fig. 1.2 (right): fitted slope of log|G(t)| against t, with G_0 from the starts
+    G0_rate = []
+    for field in fields:
+        rng = dln.rng_from_params(family="lm_figures", field=field, N=P["rate_N"], d=P["rate_d"])
+        W = dln.random_layers(rng, P["rate_N"], P["rate_d"], field, batch=(P["rate_runs"],))
+        G0_rate.append(np.sqrt(np.sum(np.abs(dln.moments(W)) ** 2, axis=(-3, -2, -1))))
+    G0_rate = np.stack(G0_rate, axis=0)  # (field, run)
+    logG = np.log(G_rate / G0_rate[None])
+    slopes = np.polyfit(t_reg, logG.reshape(t_reg.size, -1), 1)[0].reshape(G0_rate.shape)
+
+    # Fig. 1.1: the minimizers of |w|^2 on the fibers w2 w1 = x > 0, by a dense scan of the hyperbola
+    xs = np.array([x for x in P["fibers"] if x > 0])
+    u = np.linspace(-3.0, 3.0, 60001)  # w1 = sqrt(x) e^u, w2 = sqrt(x) e^-u: |w|^2 = 2 x cosh 2u
+    scan_min = np.array([np.min(x * (np.exp(2 * u) + np.exp(-2 * u))) for x in xs])
+    scan_arg = np.array([u[np.argmin(x * (np.exp(2 * u) + np.exp(-2 * u)))] for x in xs])
+    mixed_residual = np.array([abs(np.sqrt(x) * (-np.sqrt(x)) - x) / x for x in xs])  # (sqrt x, -sqrt x)
 
     def var(dims, values, long_name):
         return (dims, np.asarray(values), {"long_name": long_name, "units": "1"})
@@ -107,11 +162,19 @@ def simulate(params: dict | None = None) -> xr.Dataset:
             "x_reduced": var(("t_learn",), x_red, "reduced flow x' = -N|x|^(2-2/N) E'(x) from the balanced start"),
             "x_target": var((), xt, "minimizer x_target of E(x) = (x - x_target)^2/2"),
             "G_norm": var(("t_reg", "field", "run"), G_rate, "regularizing flow, d = 3, N = 4: moment norm |G(t)|"),
-            "fiber_err": var((), fiber_err, "max |w1 w2 - x| along the regularizing trajectories (X conserved)"),
-            "learn_G_drift": var((), G_drift, "max |G(t) - G(0)| along the learning trajectories (LM-Cons)"),
+            "fiber_err": var((), fiber_err, "max |w1 w2 - x_0| / max |x_0| along the regularizing trajectories"),
+            "reg_G_err": var((), reg_G_err, "max |G(t) - G_0 e^(-2t)| / max |G_0| along the regularizing trajectories"),
+            "learn_G_drift": var((), G_drift, "max |G(t) - G_0| / max |G_0| along the learning trajectories"),
+            "x_ode": var(("t_learn",), x_ode, "x(t) of x' = -N |x|^(2-2/N) E'(x) integrated by LSODA (rtol 1e-12)"),
             "x_reduced_err": var(
-                (), x_err, "max |x(t) - x_reduced(t)| / max|x_reduced| along the balanced learning trajectory"
+                (), x_err, "max |x(t) - x_ode(t)| / max |x_ode| along the balanced learning trajectory"
             ),
+            "x_end_to_end_err": var((), x_lib_err, "max |dln.end_to_end_flow - x_ode| / max |x_ode|"),
+            "G_slope": var(("field", "run"), slopes, "fitted slope of log(|G(t)| / |G_0|) against t (Thm 2: -2)"),
+            "min_norm_scan": var(("fiber_x",), scan_min, "min of |w|^2 on w2 w1 = x by a dense scan"),
+            "min_norm_argmin": var(("fiber_x",), scan_arg, "u at the minimum, w = (sqrt x e^u, sqrt x e^-u)"),
+            "mixed_sign_residual": var(("fiber_x",), mixed_residual,
+                                       "|w2 w1 - x| / x at the mixed-sign point (sqrt x, -sqrt x)"),
         },
         coords={
             "t_reg": ("t_reg", t_reg, {"long_name": "time of the regularizing flow", "units": "1"}),
@@ -120,6 +183,7 @@ def simulate(params: dict | None = None) -> xr.Dataset:
             "learn_traj": ("learn_traj", np.arange(len(learn0)), {"long_name": "learning trajectory", "units": "1"}),
             "field": ("field", fields, {"long_name": "scalar field of the matrices (real or complex)", "units": "1"}),
             "run": ("run", np.arange(P["rate_runs"]), {"long_name": "Gaussian start index", "units": "1"}),
+            "fiber_x": ("fiber_x", xs, {"long_name": "fiber w2 w1 = x (x > 0) of LM Fig. 1.1", "units": "1"}),
         },
     )
     return finalize(
