@@ -25,6 +25,8 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/fibers.smk"
+include: "workflow/rules/lm_figures.smk"
 include: "workflow/rules/regularizing_flow.smk"
 include: "workflow/rules/kirwan_ness.smk"
 include: "workflow/rules/learning_flow.smk"

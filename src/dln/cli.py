@@ -1,16 +1,24 @@
 """The ``dln`` command line.
 
-``dln check [--json] [--id ID ...] [--list] [--results DIR]``
-    Run the theorem ledger directly on small default parameters (seconds) and print a
-    table (ID, status, measured, tolerance, printed value for errata) or the rows as JSON.
-    Exit status 0 when every entry is ``pass`` or ``erratum`` and no expected catalogue ID
-    is missing; 1 when an entry fails or an expected ID has no entry; 2 for usage errors
-    (e.g. an unknown ``--id``). ``--results DIR`` evaluates entries that can read the
-    workflow's datasets (``DIR/<family>.nc``) from them.
+``dln check [--id ID ...] [--results DIR] [--json]``
+    Evaluate the claims (default: all): each family's small LEDGER sweep is simulated in memory, or, with
+    ``--results DIR``, the workflow's ``DIR/<family>.nc`` are read. Prints a table (ID, status, the primary
+    measured number and its tolerance, the dataset) or the rows as JSON. Exit status 0 when no claim fails,
+    1 otherwise, 2 for usage errors (an unknown ID).
+
+``dln check --list [--json]``
+    Every claim: ID, kind, paper and place, statement, what would fail it, tolerance and its reason.
+
+``dln check --where ID``
+    Everything about one claim: the paper and place, the statement, its measurement and the library
+    functions it checks (file:line), its tests, rule, dataset, figures and book page.
 
 ``dln ledger [--results DIR] [--json-out PATH] [--nc-out PATH]``
-    Write the workflow ledger (``results/ledger.json`` and ``results/ledger.nc``), as the
-    Snakemake rule does; same exit status as ``dln check``.
+    Write ``ledger.json`` and ``ledger.nc`` from the workflow's datasets (what the Snakemake rule does).
+
+``dln mutate [--function NAME ...] [--kind KIND ...] [--full] [--json]``
+    Mutation testing of the ledger (:mod:`dln.checks.mutation`): perturb each public function the claims
+    check and report which claims notice.
 """
 
 from __future__ import annotations
@@ -18,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 __all__ = ["main", "format_table"]
 
@@ -32,124 +39,190 @@ def _fmt(x) -> str:
 
 
 def format_table(rows: list[dict]) -> str:
-    """A plain-text table of ledger rows: ID, status, measured, tolerance, printed, seconds, data source."""
-    head = ("ID", "status", "measured", "tolerance", "printed", "s", "source")
-    body = [
-        (
-            r["id"],
-            r["status"],
-            _fmt(r["measured"]),
-            _fmt(r["tolerance"]),
-            _fmt(r["printed"]),
-            f"{r['seconds']:.2f}",
-            "dataset" if str(r.get("data_source", "")).startswith("dataset") else "direct",
+    """A plain-text table of ledger rows: ID, status, primary number, tolerance, printed, seconds, dataset."""
+    head = ("ID", "status", "measured", "tolerance", "printed", "s", "evidence")
+    body = []
+    for r in rows:
+        printed = r.get("printed") or {}
+        body.append(
+            (
+                r["id"],
+                r["status"],
+                _fmt(r["measured"]),
+                _fmt(r["tolerance"]),
+                _fmt(printed.get("value")),
+                f"{r['seconds']:.2f}",
+                r["family"] + (" (file)" if str(r.get("data_source", "")).endswith(".nc") else ""),
+            )
         )
-        for r in rows
-    ]
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     for b in body:
         lines.append("  ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)))
     for r in rows:
-        if r["status"] == "fail" and r.get("error"):
-            lines.append(f"\n{r['id']} error: {r['error'].strip().splitlines()[0]}")
+        if r["status"] == "fail":
+            failing = [i for i in r["items"] if i.get("enforced") and not i.get("holds")]
+            why = (r.get("error") or "").strip().splitlines()[:1] or [
+                f"{i['name']} = {_fmt(i['value'])} (tolerance {_fmt(i.get('tolerance'))})" for i in failing
+            ]
+            lines.append(f"\n{r['id']} fails: {'; '.join(why)}")
     return "\n".join(lines)
-
-
-def _datasets(results: str | None) -> dict | None:
-    if results is None:
-        return None
-    folder = Path(results)
-    return {p.stem: str(p) for p in sorted(folder.glob("*.nc")) if p.stem != "ledger"}
-
-
-def _exit_status(rows: list[dict]) -> int:
-    return 1 if any(r["status"] == "fail" for r in rows) else 0
 
 
 def _summary_line(rows: list[dict]) -> str:
     from .checks.ledger import summarize
 
     s = summarize(rows)
-    c = s["counts"]
-    line = f"{s['total']} entries: {c['pass']} pass, {c['erratum']} erratum, {c['fail']} fail"
+    parts = ", ".join(f"{n} {k}" for k, n in s["counts"].items())
+    line = f"{s['total']} claims: {parts}"
     if s["failed"]:
         line += " (failed: " + ", ".join(s["failed"]) + ")"
     return line
 
 
-def _cmd_check(args) -> int:
-    from .checks import _registry as checks  # looked up at call time (tests swap the registry)
-    from .checks.ledger import ROW_FIELDS, _jsonable, ledger_rows
+def _ids(args) -> list[str] | None:
+    """``--id A --id B,C`` -> [A, B, C] (None: all)."""
+    if not args.id:
+        return None
+    out = []
+    for group in args.id:
+        for item in group:
+            out += [x.strip() for x in item.split(",") if x.strip()]
+    return out
 
-    if args.list:
-        missing = checks.missing_ids()
-        ids = [i for i in checks.EXPECTED_IDS if i in checks.CHECKS] + [
-            i for i in checks.CHECKS if i not in checks.EXPECTED_IDS
-        ]
-        listing = [
-            {
-                "id": i,
-                "statement": checks.CHECKS[i].statement,
-                "source": checks.CHECKS[i].source,
-                "tolerance": checks.CHECKS[i].tolerance_value,
-                "tolerance_name": checks.CHECKS[i].tolerance,
-                "erratum": checks.CHECKS[i].erratum,
-                "expected": i in checks.EXPECTED_IDS,
-                "has_dataset_hook": checks.CHECKS[i].from_dataset is not None,
-            }
-            for i in ids
-        ]
+
+def _cmd_check(args) -> int:
+    from .checks import _claims
+
+    reg = _claims.CLAIMS
+    if args.where:
+        if args.where not in reg:
+            print(f"dln check: unknown ID {args.where!r}; use 'dln check --list'", file=sys.stderr)
+            return 2
+        info = _claims.where(args.where)
         if args.json:
-            print(json.dumps({"entries": listing, "missing": missing}, indent=1))
+            print(json.dumps(info, indent=1))
         else:
-            for e in listing:
-                tag = "" if e["expected"] else "  (extra)"
-                print(f"{e['id']:<22} {e['tolerance_name']:<20} {e['source']}{tag}")
-            if missing:
-                print(f"\nmissing expected IDs: {', '.join(missing)}")
-        return 1 if missing else 0
-    unknown = [i for i in (args.id or []) if i not in checks.CHECKS]
+            print(_format_where(info))
+        return 0
+    if args.list:
+        from .tolerances import TOL
+
+        listing = []
+        for c in reg.values():
+            listing.append(
+                {
+                    "id": c.id,
+                    "kind": c.kind,
+                    "paper": c.paper,
+                    "where": c.where,
+                    "statement": c.statement,
+                    "fails_if": c.fails_if,
+                    "family": c.family,
+                    "stochastic": c.stochastic,
+                }
+            )
+        try:
+            if args.json:
+                print(json.dumps(listing, indent=1))
+            else:
+                for e in listing:
+                    print(f"{e['id']}  [{e['kind']}, {e['paper']}: {e['where']}]")
+                    print(f"    statement: {e['statement']}")
+                    print(f"    fails if: {e['fails_if']}")
+                    print(f"    evidence: results/{e['family']}.nc" + (" (Monte Carlo)" if e["stochastic"] else ""))
+                print("\ntolerances (dln.tolerances.TOL):")
+                for name, t in TOL.items():
+                    print(f"  {name} = {t.value:g}: {t.reason}")
+        except BrokenPipeError:  # `dln check --list | head`
+            sys.stderr.close()
+            return 0
+        return 0
+    ids = _ids(args)
+    unknown = [i for i in (ids or []) if i not in reg]
     if unknown:
         print(f"dln check: unknown ID(s) {unknown}; use 'dln check --list'", file=sys.stderr)
         return 2
-    results = checks.run_checks(args.id or None, datasets=_datasets(args.results))
-    if args.id:
-        rows = [_jsonable({k: r.to_dict()[k] for k in ROW_FIELDS}) for r in results]
-    else:
-        rows = ledger_rows(results)  # adds a fail row for each missing expected ID
+    from .checks.ledger import _jsonable, run_ledger
+
+    rows = [_jsonable(r) for r in run_ledger(ids, results=args.results)]
     if args.json:
         print(json.dumps(rows, indent=1, allow_nan=False))
     else:
         print(format_table(rows))
         print("\n" + _summary_line(rows))
-    return _exit_status(rows)
+    return 1 if any(r["status"] == "fail" for r in rows) else 0
+
+
+def _format_where(info: dict) -> str:
+    lines = [f"{info['id']} ({info['kind']})", f"  paper:       {info['paper']}", f"  where:       {info['where']}",
+             f"  statement:   {info['statement']}"]
+    if info.get("printed_statement"):
+        lines.append(f"  as printed:  {info['printed_statement']}")
+    lines += [f"  fails if:    {info['fails_if']}", f"  measurement: {info['measurement']}",
+              f"  experiment:  {info['experiment']}", "  implements:"]
+    lines += [f"    dln.{name}  {loc}" for name, loc in info["implements"].items()]
+    lines.append("  tests:" if info["tests"] else "  tests:       (none marked)")
+    lines += [f"    {t}" for t in info["tests"]]
+    lines += [f"  rule:        {info['rule']}", f"  dataset:     {info['dataset']}"]
+    lines.append("  figures:     " + (", ".join(info["figures"]) or "(none)"))
+    lines.append(f"  book:        {info['book_page']}")
+    return "\n".join(lines)
 
 
 def _cmd_ledger(args) -> int:
     from .checks.ledger import write_ledger
 
-    rows = write_ledger(args.json_out, args.nc_out, datasets=_datasets(args.results))
+    rows = write_ledger(args.json_out, args.nc_out, results=args.results, history=" ".join(["dln", *sys.argv[1:]]))
     print(_summary_line(rows))
     print(f"wrote {args.json_out} and {args.nc_out}")
-    return _exit_status(rows)
+    return 1 if any(r["status"] == "fail" for r in rows) else 0
+
+
+def _cmd_mutate(args) -> int:
+    from .checks import mutation
+
+    funcs = [f for group in (args.function or []) for f in group] or None
+    kinds = [k for group in (args.kind or []) for k in group] or list(mutation.KINDS)
+
+    def progress(r):
+        if not args.json:
+            killers = ", ".join(r["killed_by"]) or "-"
+            print(f"{r['function']:<26} {r['kind']:<10} {r['outcome']:<11} {killers}", flush=True)
+
+    results = mutation.run_all(funcs, kinds=kinds, full=args.full, progress=progress)
+    s = mutation.score(results)
+    if args.json:
+        print(json.dumps({"results": results, "score": s}, indent=1))
+    else:
+        print(f"\n{s['killed']} killed, {s['survived']} survived, {s['equivalent']} equivalent or not applicable: "
+              f"mutation score {100 * s['score']:.1f} %")
+    return 0 if s["survived"] == 0 else 1
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="dln", description="dln: the deep linear network companion (theorem ledger).")
+    ap = argparse.ArgumentParser(prog="dln", description="dln: the deep linear network companion (ledger of claims).")
     sub = ap.add_subparsers(dest="command", required=True)
-    ck = sub.add_parser("check", help="run the theorem ledger directly (seconds) and report pass/erratum/fail")
-    ck.add_argument("--json", action="store_true", help="print the ledger rows as JSON instead of a table")
-    ck.add_argument("--id", nargs="+", metavar="ID", help="run only these entries (e.g. LM-Thm2 'LM-(2.31)')")
-    ck.add_argument("--list", action="store_true", help="list the registered entries without running them")
-    ck.add_argument("--results", metavar="DIR", help="read the workflow datasets DIR/<family>.nc where possible")
+    ck = sub.add_parser("check", help="evaluate the claims (in memory, or from the workflow's datasets)")
+    ck.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ck.add_argument("--id", nargs="+", action="append", metavar="ID",
+                    help="only these claims (repeat the option or separate IDs by commas)")
+    ck.add_argument("--list", action="store_true", help="list the claims with statements and tolerances")
+    ck.add_argument("--where", metavar="ID", help="show a claim's source, code, tests, rule, dataset and page")
+    ck.add_argument("--results", metavar="DIR", help="read the workflow datasets DIR/<family>.nc")
     ck.set_defaults(func=_cmd_check)
-    lg = sub.add_parser("ledger", help="write results/ledger.json and results/ledger.nc")
+    lg = sub.add_parser("ledger", help="write ledger.json and ledger.nc from the workflow's datasets")
     lg.add_argument("--results", metavar="DIR", default="results", help="folder with the workflow datasets")
     lg.add_argument("--json-out", default="results/ledger.json")
     lg.add_argument("--nc-out", default="results/ledger.nc")
     lg.set_defaults(func=_cmd_ledger)
+    mu = sub.add_parser("mutate", help="mutation testing of the ledger")
+    mu.add_argument("--function", nargs="+", action="append", metavar="NAME", help="only these dln functions")
+    mu.add_argument("--kind", nargs="+", action="append", metavar="KIND", help="only these mutant kinds")
+    mu.add_argument("--full", action="store_true", help="evaluate every listed claim (not only up to a failure)")
+    mu.add_argument("--json", action="store_true", help="print JSON")
+    mu.set_defaults(func=_cmd_mutate)
     return ap
 
 

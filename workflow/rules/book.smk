@@ -35,18 +35,6 @@ BOOK_PAGES = [
 ]
 
 
-rule lm_figures:
-    """Planar trajectories (d = 1, N = 2) for LM Figures 1.1-1.3: regularizing and learning flows."""
-    output:
-        "results/lm_figures.nc",
-    log:
-        "logs/book/lm_figures.log",
-    conda:
-        "../envs/dln.yaml"
-    script:
-        "../scripts/book_lm_figures.py"
-
-
 rule book_assets:
     """Draw every figure of the book and collect every quoted number from the datasets."""
     input:

@@ -1,16 +1,15 @@
-# The theorem ledger: every catalogue check, reading the aggregated datasets
-# (dln.checks.ledger.write_ledger, issue 6) -> results/ledger.json and results/ledger.nc.
+# The ledger of claims: every claim's measurement applied to its family's dataset
+# (dln.checks.ledger.write_ledger) -> results/ledger.json and results/ledger.nc.
 
 
 rule ledger:
-    """Run the theorem ledger over the datasets of every configured family."""
+    """Evaluate every claim on the datasets of the configured families (and LM's figures)."""
     input:
         expand("results/{family}.nc", family=FAMILIES),
+        "results/lm_figures.nc",
     output:
         json=report("results/ledger.json", caption="../report/ledger.rst", category="Ledger"),
         nc="results/ledger.nc",
-    params:
-        families=FAMILIES,
     log:
         "logs/ledger.log",
     threads: 1

@@ -90,6 +90,25 @@ PARAMS: dict[str, dict] = {
         "description": "number of times at which the exact equal-singular-value solution is compared",
     },
     "start": {"type": STR, "enum": ["gaussian"], "description": "kind of initial condition"},
+    "n_seeds": {"type": INT, "minimum": 1, "maximum": 10000, "description": "number of random points (seeds) per job"},
+    "objective": {
+        "type": STR,
+        "enum": ["norms", "powers"],
+        "description": "Schatten objective: sum of norms (LM eq. 3.8) or sum of p-th powers (p = 2: |W|^2)",
+    },
+    "efolds": {
+        "type": NUM,
+        "exclusiveMinimum": 0,
+        "maximum": 1000,
+        "description": "full-rank starts run to T = 10 + efolds / r*, r* the predicted slowest decay rate",
+    },
+    "T_rank_deficient": {
+        "type": NUM,
+        "exclusiveMinimum": 0,
+        "maximum": 100000,
+        "description": "final time of the Kirwan-Ness flow from rank-deficient starts",
+    },
+    "n_points": {"type": INT, "minimum": 1, "maximum": 100000, "description": "number of random points of the chamber"},
     "balance_tol": {
         "type": NUM,
         "exclusiveMinimum": 0,
@@ -100,31 +119,24 @@ PARAMS: dict[str, dict] = {
 
 #: family -> its parameters (the keys of dln.experiments.<family>.DEFAULT_PARAMS).
 FAMILY_PARAMS: dict[str, dict] = {
+    "fibers": {
+        "description": "fibers, moments and the Gram operator at random points (LM §1-3, MY's metric): the library "
+        "against the printed formulas",
+        "sweep": ["d", "N", "field"],
+        "params": ["d", {"N": {"minimum": 3}}, "field", "n_seeds"],
+    },
     "regularizing_flow": {
-        "description": "the regularizing flow on a fiber (LM eq. 1.17, Thm 2, Fig. 1.2): |G(t)| = |G_0| e^{-2t}",
-        "sweep": ["N", "d", "field", "seed"],
-        "params": [
-            "N",
-            "d",
-            "field",
-            "seed",
-            "T",
-            "n_t",
-            "rtol",
-            {"start": {"enum": ["gaussian"], "description": "initial layers: gaussian (iid Gaussian entries)"}},
-        ],
+        "description": "the regularizing flow on a fiber (LM eq. 1.17, Thm 2): G(t) = G_0 e^{-2t}",
+        "sweep": ["N", "d", "field"],
+        "params": ["N", "d", "field", "n_seeds", "T", {"n_t": {"minimum": 5}}, "rtol"],
     },
     "kirwan_ness": {
         "description": "the Kirwan-Ness flow (LM eq. 1.22, Thm 10, eq. 2.31, Cor 1), full-rank and rank-deficient",
-        "sweep": ["N", "d", "field", "seed", "start"],
+        "sweep": ["N", "d", "field", "start"],
         "params": [
             "N",
             "d",
             "field",
-            "seed",
-            "T",
-            "n_t",
-            "rtol",
             {
                 "start": {
                     "enum": ["gaussian", "rank_deficient"],
@@ -132,16 +144,21 @@ FAMILY_PARAMS: dict[str, dict] = {
                     "singular value set to 0 (X singular)",
                 }
             },
+            "n_seeds",
+            "efolds",
+            "T_rank_deficient",
+            {"n_t": {"minimum": 11}},
+            "rtol",
         ],
     },
     "learning_flow": {
-        "description": "the learning flow and its end-to-end reduction (LM eq. 1.2, Remark 5, Fig. 1.3)",
-        "sweep": ["N", "d", "field", "seed"],
-        "params": ["N", "d", "field", "seed", "T", "n_t", "rtol"],
+        "description": "the learning flow and its end-to-end reduction (LM eq. 1.2, Remark 5)",
+        "sweep": ["N", "d", "field"],
+        "params": ["N", "d", "field", "n_seeds", "T", "n_t", "rtol"],
     },
     "fast_slow": {
         "sweep": ["kappa", "loss", "field", "N", "d", "seed"],
-        "description": "fast-slow regularized training (LM section 4.1): full vs reduced flow",
+        "description": "fast-slow regularized training (LM section 4.1): full vs reduced flow, fold and window",
         "params": [
             "N",
             "d",
@@ -160,13 +177,13 @@ FAMILY_PARAMS: dict[str, dict] = {
         ],
     },
     "schatten": {
-        "sweep": ["p", "N", "d", "field", "seed"],
-        "description": "Schatten-p minimization over the fiber (LM Thm 1, Thm 20)",
-        "params": ["p", "N", "d", "field", "seed", "n_restarts"],
+        "sweep": ["p", "objective", "N", "d", "field"],
+        "description": "Schatten-p minimization over the fiber (LM Thm 1, Thm 14(2), Thm 20, p = 1)",
+        "params": ["p", "objective", "N", "d", "field", "n_seeds", "n_restarts"],
     },
     "langevin": {
         "sweep": ["kappa", "beta", "loss", "field", "N", "d", "seed", "dt"],
-        "description": "noise-induced balancing (LM section 4.2): Euler-Maruyama ensembles of the Langevin equation",
+        "description": "background noise (LM section 4.2): Euler-Maruyama ensembles of the Langevin equation",
         "params": [
             "N",
             "d",
@@ -183,7 +200,7 @@ FAMILY_PARAMS: dict[str, dict] = {
                     "description": "loss: none (the OU process, LM eq. 4.2) or quadratic E = |X - Y|^2/2",
                 }
             },
-            "n_save",
+            {"n_save": {"minimum": 3}},
         ],
     },
     "posterior": {
@@ -193,12 +210,12 @@ FAMILY_PARAMS: dict[str, dict] = {
     },
     "entropy": {
         "sweep": ["d", "N", "field", "seed"],
-        "description": "the Menon-Yu entropy formula (MY Thm 4, complex case, CKM Rmk 1.4)",
-        "params": ["d", "N", "field", "seed", "n_samples", "n_curve"],
+        "description": "the Menon-Yu entropy formula, its complex case, c_d, and the concavity of S_N (CKM)",
+        "params": [{"d": {"minimum": 2}}, "N", "field", "seed", "n_samples", "n_points", "n_curve"],
     },
     "free_energy": {
         "sweep": ["N", "p", "beta", "d", "field", "seed"],
-        "description": "the CKM free-energy flow on singular values (CKM Fig. 1, Thm 1.2, 1.3, 1.7)",
+        "description": "the CKM free-energy flow on singular values (CKM Fig. 1, Thm 1.2, 1.3, 1.7, Rmk 1.4)",
         "params": [
             "N",
             {"p": {"description": "exponent p of the Schatten energy E = (1/p) sum sigma_i^p"}},
@@ -211,7 +228,7 @@ FAMILY_PARAMS: dict[str, dict] = {
             "n_starts",
             "T",
             "n_t",
-            "n_exact",
+            {"n_exact": {"minimum": 3}},
         ],
     },
 }
@@ -231,6 +248,7 @@ def param_schema(entry) -> tuple[str, dict]:
 
 
 ORDER = (
+    "fibers",
     "regularizing_flow",
     "kirwan_ness",
     "learning_flow",

@@ -21,6 +21,7 @@ from pathlib import Path
 #: Every experiment family, in the order of the book. ``dln.experiments.<family>``
 #: exposes ``simulate(params) -> Dataset``, ``aggregate(list) -> Dataset`` and ``DEFAULT_PARAMS``.
 FAMILIES = (
+    "fibers",
     "regularizing_flow",
     "kirwan_ness",
     "learning_flow",

@@ -560,7 +560,7 @@ def where(claim_id: str, registry: dict | None = None) -> dict:
         "fails_if": c.fails_if,
         "measurement": _source_line(c.measure),
         "implements": impl,
-        "experiment": _source_line(fam),
+        "experiment": _source_line(fam.simulate),
         "tests": tests_of(c.id, root / "tests"),
         "rule": f"{c.family} (workflow/rules/{c.family}.smk)",
         "dataset": f"results/{c.family}.nc",

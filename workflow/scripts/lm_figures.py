@@ -1,6 +1,6 @@
 """Snakemake script of the rule ``lm_figures``: ``dln.experiments.lm_figures.simulate`` -> netCDF.
 
-By hand: ``python workflow/scripts/book_lm_figures.py results/lm_figures.nc``.
+By hand: ``python workflow/scripts/lm_figures.py results/lm_figures.nc``.
 """
 
 import sys
