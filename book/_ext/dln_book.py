@@ -1,10 +1,10 @@
-"""Sphinx extension of the dln book: numbers computed from the datasets become MyST substitutions.
+"""Sphinx extension of the dln book: numbers computed from the ledger and the datasets become MyST substitutions.
 
-The Snakemake rule ``book_assets`` (``workflow/scripts/book_assets.py``) reads the workflow's
-datasets and writes ``_generated/numbers.json`` (a flat ``{name: markdown string}`` mapping).
-This extension loads it into ``myst_substitutions`` when Sphinx starts, so a page writes
-``{{ reg_rate_mean }}`` and never types a measured number by hand. A name used on a page but
-missing from the file is a Sphinx warning, which fails the ``-W`` build.
+The Snakemake rule ``book_assets`` (``workflow/scripts/book_assets.py``) writes ``_generated/numbers.json``:
+``{name: {"value": raw value, "definition": ..., "source": ...}}``. This extension loads it when Sphinx starts
+and formats every value with :func:`dln._markdown.fmt`, so a page writes ``{{ LM_Thm2__G_rel_err_max }}``
+and never types a measured number by hand. A name used on a page but missing from the file is a Sphinx
+warning, which fails the ``-W`` build.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 
 from sphinx.errors import ConfigError
+
+from dln._markdown import fmt
 
 NUMBERS = Path("_generated") / "numbers.json"
 
@@ -26,10 +28,10 @@ def _load_numbers(app, config) -> None:
         )
     numbers = json.loads(path.read_text())
     subs = dict(config.myst_substitutions or {})
-    subs.update({str(k): str(v) for k, v in numbers.items()})
+    subs.update({str(k): fmt(v["value"]) for k, v in numbers.items()})
     config.myst_substitutions = subs
 
 
 def setup(app):
     app.connect("config-inited", _load_numbers)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

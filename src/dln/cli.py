@@ -196,8 +196,8 @@ def _cmd_mutate(args) -> int:
     if args.json:
         print(json.dumps({"results": results, "score": s}, indent=1))
     else:
-        print(f"\n{s['killed']} killed, {s['survived']} survived, {s['equivalent']} equivalent or not applicable: "
-              f"mutation score {100 * s['score']:.1f} %")
+        print(f"\n{s['killed']} killed, {s['survived']} survived, {s['equivalent']} equivalent, "
+              f"{s['not_applicable']} not applicable: mutation score {100 * s['score']:.1f} %")
     return 0 if s["survived"] == 0 else 1
 
 

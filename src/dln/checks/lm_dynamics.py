@@ -245,7 +245,7 @@ def num_em_order(ds) -> Evidence:
 )
 def lm_43(ds) -> Evidence:
     ev = Evidence()
-    for name in ("fiber_err", "last_sample_err", "log_density_err", "autocorr_err"):
+    for name in ("fiber_err", "last_sample_err", "log_density_err", "autocorr_err", "ess_err"):
         ev.require(name, worst(ds, name), "identity", "max of " + definition(ds, name))
     for name in ("quadrature_err", "laplace_d1_err"):
         ev.require(name, float(np.max(_where(ds, name))), "identity", "max over d = 1 jobs of " + definition(ds, name))

@@ -9,10 +9,11 @@ A *mutant* replaces a public function ``f`` by ``T(f(...))`` everywhere :mod:`dl
 - ``conj``: complex conjugate of complex outputs (a missing conjugate);
 - ``transpose``: swap the last two axes of square-matrix outputs (a missing transpose).
 
-The mutant is *killed* when at least one claim that lists ``f`` in ``implements`` fails. A mutant that
-leaves every output unchanged on the inputs the claims use (e.g. the transpose of a symmetric output,
-the conjugate of a real one) is *equivalent*: it is reported, and not counted. The mutation score is
-killed / (killed + survived).
+The mutant is *killed* when at least one claim that lists ``f`` in ``implements`` fails. A kind that does
+not apply to any output ``f`` returns on the claims' inputs (the conjugate of a real output, the transpose
+of a non-square one, a block of an output without a layer axis) is *not applicable*; one that applies but
+changes nothing (the transpose of a symmetric matrix) is *equivalent*. Neither is counted. The mutation
+score is killed / (killed + survived); a function that a claim lists but never calls counts as survived.
 
 Run ``dln mutate`` (every function, every mutant; ``--full`` evaluates every listed claim instead of
 stopping at the first failure) or the test ``tests/test_mutation.py``.
@@ -75,6 +76,7 @@ class _Transform:
         self.kind, self.salt, self.eps = kind, salt, eps
         self.max_change = 0.0
         self.calls = 0
+        self.eligible = 0  # outputs the kind applies to
 
     def array(self, x: np.ndarray) -> np.ndarray:
         if x.dtype.kind not in "fc" or x.size == 0:
@@ -85,7 +87,7 @@ class _Transform:
         elif k == "perturb":
             y = x + eps * np.linalg.norm(x.ravel()) * _direction(x, self.salt).astype(x.dtype, copy=False)
         elif k == "block":
-            if x.ndim < 3:
+            if x.ndim < 3 or x.shape[-1] != x.shape[-2]:
                 return x
             y = x.copy()
             blk = y[..., -1, :, :]
@@ -102,6 +104,7 @@ class _Transform:
             y = np.swapaxes(x, -1, -2).copy()
         else:  # pragma: no cover
             raise ValueError(kind)
+        self.eligible += 1
         nx = np.linalg.norm(x.ravel())
         if nx > 0:
             self.max_change = max(self.max_change, float(np.linalg.norm((y - x).ravel()) / nx))
@@ -116,6 +119,7 @@ class _Transform:
             return self.array(out)
         if isinstance(out, float | np.floating) and not isinstance(out, bool):
             if self.kind in ("scale", "perturb"):
+                self.eligible += 1
                 y = float(out) * (1.0 + self.eps)
                 if out != 0:
                     self.max_change = max(self.max_change, self.eps)
@@ -188,8 +192,12 @@ def run_mutant(name: str, kind: str, registry: dict | None = None, full: bool = 
                     break
     if killed:
         outcome = "killed"
+    elif transform.calls == 0:
+        outcome = "survived"  # a claim lists the function but its evidence never calls it
+    elif transform.eligible == 0:
+        outcome = "n/a"  # the kind does not apply to this function's outputs (e.g. conj of real output)
     elif transform.max_change < 1e-14:
-        outcome = "equivalent"
+        outcome = "equivalent"  # applied, but the output is unchanged (e.g. transpose of a symmetric matrix)
     else:
         outcome = "survived"
     return {
@@ -223,7 +231,8 @@ def score(results: list[dict]) -> dict:
     k = sum(r["outcome"] == "killed" for r in results)
     s = sum(r["outcome"] == "survived" for r in results)
     e = sum(r["outcome"] == "equivalent" for r in results)
-    return {"killed": k, "survived": s, "equivalent": e, "score": k / (k + s) if k + s else 1.0}
+    na = sum(r["outcome"] == "n/a" for r in results)
+    return {"killed": k, "survived": s, "equivalent": e, "not_applicable": na, "score": k / (k + s) if k + s else 1.0}
 
 
 def format_report(results: list[dict]) -> str:
@@ -235,7 +244,7 @@ def format_report(results: list[dict]) -> str:
     s = score(results)
     lines.append("")
     lines.append(
-        f"{s['killed']} killed, {s['survived']} survived, {s['equivalent']} equivalent: "
-        f"mutation score {100 * s['score']:.1f} %"
+        f"{s['killed']} killed, {s['survived']} survived, {s['equivalent']} equivalent, {s['not_applicable']} not "
+        f"applicable: mutation score {100 * s['score']:.1f} %"
     )
     return "\n".join(lines)

@@ -116,6 +116,9 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     g_mean, g_se, g_ess = dln.effective_sample_size(g)
     tau_lib = dln.integrated_autocorr_time(g)
     tau_ref = autocorr_time_direct(np.asarray(g, dtype=float))
+    ess_ref = g.size / tau_ref
+    ess_err = max(abs(g_ess - ess_ref) / ess_ref, abs(g_se - np.std(g) / np.sqrt(ess_ref)) * np.sqrt(ess_ref) / np.std(g),
+                  abs(g_mean - np.mean(g)) / abs(np.mean(g)))
     c = float(dln.posterior_laplace_G2(X, N))
     W = r["W"]
     fiber = max(float(np.linalg.norm(ref.product(Wc) - X) / np.linalg.norm(X)) for Wc in W)
@@ -142,6 +145,8 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
                                "|dln.fiber_log_density - (-beta kappa |W|^2/2 + (m/2) log det H)| / |reference|"),
         "autocorr_err": _da(abs(tau_lib - tau_ref) / tau_ref, (),
                             "|dln.integrated_autocorr_time - direct sum| / direct sum"),
+        "ess_err": _da(ess_err, (), "max relative error of dln.effective_sample_size (mean, SE, ESS) against "
+                       "n / tau and std / sqrt(ESS) with tau by the direct sum"),
     }
     if d == 1 and N == 2:
         q = dln.posterior_quadrature_d1(X_D1, beta, kappa, field)
