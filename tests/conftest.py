@@ -52,8 +52,8 @@ def require_tool(name: str, why: str = "") -> str:
 
 
 def cf_tables() -> Path | None:
-    """Folder with the CF tables: $DLN_CF_TABLES, /work/shared/cf-tables or <repo>/../shared/cf-tables."""
-    for cand in (os.environ.get("DLN_CF_TABLES"), "/work/shared/cf-tables", ROOT.parent / "shared" / "cf-tables"):
+    """Folder with the CF tables (offline): $DLN_CF_TABLES, else ``shared/cf-tables`` next to the repository."""
+    for cand in (os.environ.get("DLN_CF_TABLES"), ROOT.parent / "shared" / "cf-tables"):
         if cand and (Path(cand) / "cf-standard-name-table.xml").exists():
             return Path(cand)
     return None
@@ -167,7 +167,7 @@ import xarray as xr
 from dln import rng_from_params
 from dln.experiments._conventions import finalize
 
-DEFAULT_PARAMS = {"p": 1.0, "N": 3, "d": 3, "field": "real", "seed": 0, "n_restarts": 3}
+DEFAULT_PARAMS = {"p": 1.0, "N": 3, "d": 3, "field": "real", "seed": 0, "beta": 5.0}
 
 
 def simulate(params, progress=None):
@@ -197,7 +197,7 @@ def aggregate(datasets):
 '''
 
 
-def write_toy_experiments(dest: Path, families=("schatten",)) -> dict:
+def write_toy_experiments(dest: Path, families=("free_energy",)) -> dict:
     """Write a package ``dlntoy`` whose modules ``<family>`` are :data:`TOY_MODULE`.
 
     Returns the environment variables that make the workflow use it

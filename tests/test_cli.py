@@ -1,7 +1,6 @@
-"""The ``dln`` console script: ``dln check`` output and exit status, ``dln ledger``.
+"""The ``dln`` console script: ``dln check`` (table, JSON, --id, --list, --where, --results), ``dln ledger``.
 
-The exit-status logic is tested on synthetic registries (monkeypatched), so it does not depend on
-the entries other modules register; one test runs the installed console script on a real entry.
+Exit statuses are tested on a synthetic registry (monkeypatched); the console script itself runs on real claims.
 """
 
 from __future__ import annotations
@@ -11,96 +10,139 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 
 from dln import cli
-from dln.checks import _registry as reg
+from dln.checks import CLAIMS, Evidence, claim
+from dln.checks import _claims as reg
+from dln.experiments._conventions import finalize, write_netcdf
 
 
-def _registry(monkeypatch, fail=False, missing=False, crash=False):
-    monkeypatch.setattr(reg, "CHECKS", {})
-    monkeypatch.setattr(reg, "EXPECTED_IDS", ("A", "B", "C"))
-    reg.register("A", statement="a", source="sa", measures="ma", tolerance="identity")(
-        lambda p: reg.Outcome(1e-15, True)
-    )
-    reg.register(
-        "B", statement="b", source="sb", measures="mb", tolerance="identity", erratum=True, printed_statement="pb"
-    )(lambda p: reg.Outcome(1e-15, True, printed=0.5))
-    if not missing:
+def _registry(monkeypatch, fail=False, crash=False):
+    registry = {}
 
-        def c(p):
-            if crash:
-                raise RuntimeError("boom")
-            return reg.Outcome(1.0 if fail else 0.0)
+    def ok(ds):
+        ev = Evidence()
+        ev.require("x", 1e-15, "identity", "def")
+        return ev
 
-        reg.register("C", statement="c", source="sc", measures="mc", tolerance="identity")(c)
+    def printed(ds):
+        ev = ok(ds)
+        ev.printed_residual(0.5, "identity", "printed")
+        return ev
+
+    def c(ds):
+        if crash:
+            raise RuntimeError("boom")
+        ev = Evidence()
+        ev.require("y", 1.0 if fail else 0.0, "identity", "def")
+        return ev
+
+    common = {
+        "paper": "LM",
+        "where": "w",
+        "statement": "s",
+        "family": "fibers",
+        "implements": ("moments",),
+        "fails_if": "x",
+        "registry": registry,
+    }
+    claim("A", **common)(ok)
+    claim("B", kind="erratum", printed_statement="p", **common)(printed)
+    claim("C", **common)(c)
+    monkeypatch.setattr(reg, "CLAIMS", registry)
+    return registry
 
 
-def test_check_all_pass_exit_0(monkeypatch, capsys):
+@pytest.fixture
+def results(tmp_path):
+    ds = xr.Dataset({"v": (("seed",), np.zeros(2), {"long_name": "v", "units": "1"})})
+    write_netcdf(finalize(ds, title="t", summary="s", references=["LM"]), tmp_path / "fibers.nc")
+    return tmp_path
+
+
+def test_check_table_and_exit_0(monkeypatch, capsys, results):
     _registry(monkeypatch)
-    assert cli.main(["check"]) == 0
+    assert cli.main(["check", "--results", str(results)]) == 0
     out = capsys.readouterr().out
-    assert "3 entries: 2 pass, 1 erratum, 0 fail" in out
+    assert "3 claims: 2 pass, 1 erratum, 0 notation, 0 finding, 0 fail" in out
     for col in ("ID", "status", "measured", "tolerance", "printed"):
         assert col in out.splitlines()[0]
-    assert "erratum" in out and "0.5" in out
+    assert "0.5" in out
 
 
-def test_check_json(monkeypatch, capsys):
+def test_check_json(monkeypatch, capsys, results):
     _registry(monkeypatch)
-    assert cli.main(["check", "--json"]) == 0
+    assert cli.main(["check", "--json", "--results", str(results)]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["id"] for r in rows] == ["A", "B", "C"]
-    assert [r["status"] for r in rows] == ["pass", "erratum", "pass"]
-    assert rows[1]["printed"] == 0.5 and rows[0]["tolerance"] == 1e-10
+    assert [r["id"] for r in rows] == ["A", "B", "C"] and [r["status"] for r in rows] == ["pass", "erratum", "pass"]
+    assert rows[1]["printed"]["value"] == 0.5 and rows[0]["tolerance"] == 1e-10
 
 
-@pytest.mark.parametrize("kind", ["fail", "missing", "crash"])
-def test_check_failure_exit_1(monkeypatch, capsys, kind):
+@pytest.mark.parametrize("kind", ["fail", "crash"])
+def test_check_failure_exit_1(monkeypatch, capsys, results, kind):
     _registry(monkeypatch, **{kind: True})
-    assert cli.main(["check", "--json"]) == 1
+    assert cli.main(["check", "--results", str(results)]) == 1
+    out = capsys.readouterr().out
+    assert "C fails:" in out and ("boom" in out if kind == "crash" else "y = 1" in out)
+
+
+def test_missing_results_fail(monkeypatch, capsys, tmp_path):
+    _registry(monkeypatch)
+    assert cli.main(["check", "--json", "--results", str(tmp_path)]) == 1
     rows = json.loads(capsys.readouterr().out)
-    c = next(r for r in rows if r["id"] == "C")
-    assert c["status"] == "fail"
-    if kind == "missing":
-        assert "no registered ledger entry" in c["error"]
-    if kind == "crash":
-        assert "boom" in c["error"] and c["measured"] is None
+    assert all(r["status"] == "fail" and "does not exist" in r["error"] for r in rows)
 
 
-def test_check_subset_and_unknown_id(monkeypatch, capsys):
-    _registry(monkeypatch, missing=True)
-    # a subset does not report the missing expected ID C
-    assert cli.main(["check", "--id", "A", "B"]) == 0
-    assert "2 entries" in capsys.readouterr().out
+def test_ids_repeat_and_comma_lists(monkeypatch, capsys, results):
+    _registry(monkeypatch)
+    assert cli.main(["check", "--json", "--results", str(results), "--id", "A", "--id", "B,C"]) == 0
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)] == ["A", "B", "C"]
     assert cli.main(["check", "--id", "nope"]) == 2
     assert "unknown ID" in capsys.readouterr().err
 
 
-def test_check_list(monkeypatch, capsys):
-    _registry(monkeypatch, missing=True)
-    assert cli.main(["check", "--list", "--json"]) == 1
+def test_list_and_where(monkeypatch, capsys):
+    assert cli.main(["check", "--list", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
-    assert [e["id"] for e in listing["entries"]] == ["A", "B"] and listing["missing"] == ["C"]
-    _registry(monkeypatch)
+    assert [e["id"] for e in listing] == list(CLAIMS)
+    assert all(e["statement"] and e["fails_if"] for e in listing)
     assert cli.main(["check", "--list"]) == 0
-    assert "A" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fails if:" in out and "tolerances (dln.tolerances.TOL)" in out
+    assert cli.main(["check", "--where", "LM-Thm2"]) == 0
+    out = capsys.readouterr().out
+    assert "dln.regularizing_flow" in out and "results/regularizing_flow.nc" in out
+    assert cli.main(["check", "--where", "NOPE"]) == 2
 
 
-def test_ledger_command(monkeypatch, tmp_path, capsys):
+def test_ledger_command(monkeypatch, tmp_path, capsys, results):
     _registry(monkeypatch)
     j, n = tmp_path / "l.json", tmp_path / "l.nc"
-    assert cli.main(["ledger", "--results", str(tmp_path), "--json-out", str(j), "--nc-out", str(n)]) == 0
-    assert j.exists() and n.exists()
-    assert "3 entries" in capsys.readouterr().out
+    assert cli.main(["ledger", "--results", str(results), "--json-out", str(j), "--nc-out", str(n)]) == 0
+    assert j.exists() and n.exists() and "3 claims" in capsys.readouterr().out
 
 
-def test_console_script_runs_a_real_entry():
+def _exe():
     exe = Path(sys.executable).parent / "dln"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "dln.cli"]
-    proc = subprocess.run(cmd + ["check", "--json", "--id", "LM-Def8"], capture_output=True, text=True, timeout=120)
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "dln.cli"]
+
+
+def test_console_script_runs_real_claims():
+    proc = subprocess.run(
+        _exe() + ["check", "--json", "--id", "LM-Def8,MY-Jacobi"], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
-    assert rows[0]["id"] == "LM-Def8" and rows[0]["status"] == "pass"
-    bad = subprocess.run(cmd + ["check", "--id", "NOT-AN-ID"], capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2
+    assert [r["id"] for r in rows] == ["LM-Def8", "MY-Jacobi"] and {r["status"] for r in rows} == {"pass"}
+    assert subprocess.run(_exe() + ["check", "--id", "NOT-AN-ID"], capture_output=True, timeout=120).returncode == 2
+
+
+def test_list_through_a_closed_pipe():
+    proc = subprocess.run(
+        " ".join(_exe()) + " check --list | head -n 2", shell=True, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 2
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

@@ -22,7 +22,7 @@ BASE = {
     "families": {
         "schatten": {
             "sweep": {"p": [1.0, 2.0], "field": ["real", "complex"]},
-            "fixed": {"N": 3, "d": 2, "seed": 0, "n_restarts": 2},
+            "fixed": {"N": 3, "d": 2, "n_seeds": 1, "n_restarts": 2},
         }
     },
     "figures": True,
@@ -58,11 +58,11 @@ BAD_CONFIGS = [
     (bad("families.schatten.sweep.p", []), "families.schatten.sweep.p", "at least 1 item(s)"),
     (bad("families.schatten.sweep.p", [1.0, 1.0]), "families.schatten.sweep.p", "no duplicates"),
     (bad("families.schatten.sweep.p", 1.5), "families.schatten.sweep.p", "a list of number"),
-    (bad("families.schatten.sweep.q", [1]), "'families.schatten.sweep.q' is not allowed", "field, p, seed"),
+    (bad("families.schatten.sweep.q", [1]), "'families.schatten.sweep.q' is not allowed", "field, objective, p"),
     (bad("families", DELETE), "<top level>", "'families' is a required property"),
     (bad("figures", "yes"), "'figures'", "boolean"),
     (bad("families.schatten.sweep", {}), "families.schatten.sweep", "a mapping with keys"),
-    (bad("families.schatten.fixed.seed", -1), "families.schatten.fixed.seed", "integer >= 0"),
+    (bad("families.schatten.fixed.n_seeds", 0), "families.schatten.fixed.n_seeds", "integer >= 1"),
     (bad("families.schatten.fixed.n_restarts", "many"), "families.schatten.fixed.n_restarts", "integer >= 1"),
     (bad("families.schatten.sweep", DELETE), "families.schatten", "'sweep' is a required property"),
 ]

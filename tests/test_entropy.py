@@ -189,27 +189,3 @@ def test_bad_input_raises():
 
 
 # ------------------------------------------------------------------------------- ledger and experiment
-
-
-@pytest.mark.parametrize("cid", ["MY-metric", "MY-Thm4", "MY-Jacobi", "MY-complex"])
-def test_ledger_entries_pass(cid):
-    from dln.checks import CHECKS, run_check
-
-    res = run_check(CHECKS[cid])
-    assert res.status == "pass", (res.measured, res.error)
-    assert res.seconds < 5.0
-
-
-def test_entropy_experiment():
-    from dln.experiments import entropy as fam
-
-    ds = fam.simulate(fam.DEFAULT_PARAMS)
-    assert float(ds["max_abs_err"].max()) <= tol("identity")
-    ds2 = fam.simulate({**fam.DEFAULT_PARAMS, "field": "complex"})
-    agg = fam.aggregate([ds, ds2])
-    assert agg.sizes["field"] == 2
-    assert float(agg["max_abs_err"].max()) <= tol("identity")
-    for name, var in agg.variables.items():
-        assert "long_name" in var.attrs and "units" in var.attrs, name
-    with pytest.raises(dln.DLNError, match="unknown"):
-        fam.simulate({"bogus": 1})

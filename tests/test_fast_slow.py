@@ -1,4 +1,4 @@
-"""Fast-slow regularized training (LM section 4.1, THEOREMS.md LM-4.1)."""
+"""Fast-slow regularized training (LM section 4.1, claims LM-4.1, LM-4.1-fold, LM-4.1-window)."""
 
 from __future__ import annotations
 

@@ -275,50 +275,6 @@ def test_flows_batch_shapes_and_single_time():
 # ----------------------------------------------------------------------------- experiments
 
 
-def test_experiment_regularizing_flow():
-    from dln.experiments import regularizing_flow as ex
-
-    ds = ex.simulate(dict(ex.DEFAULT_PARAMS, T=3.0, n_t=16))
-    assert abs(float(ds["decay_rate"]) - 2.0) <= 1e-8
-    assert float(ds["G_rel_err_max"]) <= tol("ode_adaptive")
-    assert float(ds["X_drift_max"]) <= tol("group_conservation")
-    assert float(ds["W_sqnorm"][-1]) > float(ds["W_sqnorm_limit"])
-    ds2 = ex.simulate(dict(ex.DEFAULT_PARAMS, T=3.0, n_t=16, field="complex"))
-    agg = ex.aggregate([ds, ds2])
-    assert agg["G_norm"].sizes["field"] == 2
-    with pytest.raises(dln.DLNError, match="params"):
-        ex.simulate({"bogus": 1})
-
-
-def test_experiment_kirwan_ness():
-    from dln.experiments import kirwan_ness as ex
-
-    jobs = [ex.simulate(dict(ex.DEFAULT_PARAMS, T=20.0, n_t=21, start=s)) for s in ex.STARTS]
-    full, rd = jobs
-    assert float(full["G_final"]) < float(rd["G_final"])
-    for ds in jobs:
-        assert float(ds["X_drift_max"]) <= tol("group_conservation")
-        assert float(ds["energy_ratio_err_max"]) <= tol("identity")
-    agg = ex.aggregate(jobs)
-    assert agg["G_norm"].sizes["start"] == 2
-    # jobs of different sizes: singular values zero-padded, with a validity mask
-    small = [ex.simulate(dict(ex.DEFAULT_PARAMS, N=N, d=d, T=1.0, n_t=5)) for N in (3, 4) for d in (2, 3)]
-    agg = ex.aggregate(small)
-    assert agg["sv_layers"].sizes == {"N": 2, "d": 2, "layer": 4, "i": 3, "start": 1, "seed": 1, "field": 1}
-    assert int(agg["sv_valid"].sel(N=3, d=2).sum()) == 6
-    assert agg["G_norm"].dims[-1] == "t" and "layer" not in agg["G_norm"].dims
-
-
-def test_experiment_learning_flow():
-    from dln.experiments import learning_flow as ex
-
-    ds = ex.simulate(dict(ex.DEFAULT_PARAMS, field="complex", T=1.0, n_t=6))
-    assert float(ds["G_balanced_max"]) <= tol("identity")
-    assert float(ds["G_drift_max"]) <= tol("identity")
-    assert float(ds["X_rem5_err_max"]) <= 1e-9
-    assert float(ds["sv_err_max"]) <= 1e-9
-
-
 def test_experiment_lm_figures():
     """LM Figs. 1.1-1.3 data: fibers and moment level sets preserved, balanced x(t) = reduced flow."""
     from dln.experiments import lm_figures as ex

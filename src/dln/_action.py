@@ -105,7 +105,7 @@ def center(X, N: int) -> np.ndarray:
 def fiber_coordinates(W) -> np.ndarray:
     """Fiber coordinates A with ``act(A, center(end_to_end(W), N)) == W`` (LM Lemma 1, corrected).
 
-    Construction (THEOREMS.md E.1): A_{N-1} = W_N^{-1} Q_N Lambda, then
+    Construction (LM Lemma 1 with its proof corrected: claim LM-Lem1): A_{N-1} = W_N^{-1} Q_N Lambda, then
     A_{k-1} = W_k^{-1} A_k Lambda for k = N-1, ..., 2.
 
     Parameters

@@ -1,4 +1,4 @@
-"""Boltzmann entropy S_N of the minimizing orbits of the DLN (Menon-Yu, MY-Thm4; THEOREMS.md section B).
+"""Boltzmann entropy S_N of the minimizing orbits of the DLN (Menon-Yu, Theorem 4; claims MY-Thm4, MY-complex).
 
 The minimizing orbit O_X = phi^{-1}(X) cap M is the orbit of the compact group K^{N-1} (K = O_d over R,
 K = U_d over C) through a balanced point Q.C. The action is free, so with the Euclidean metric

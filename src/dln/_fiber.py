@@ -32,7 +32,7 @@ Solvers (``method``):
     Block-Thomas (block Cholesky) elimination of the block-tridiagonal H with
     d^2 x d^2 blocks, O(N d^6), backward stable for the positive definite H.
 ``"normal"``
-    The d x d normal-space system (THEOREMS.md NUM-proj): L(Y) = N X with
+    The d x d normal-space system (claim NUM-proj): L(Y) = N X with
     L(Y) = sum_k P_k P_k^* Y Q_k^* Q_k, then w_b = W - dphi^*(Y). Fast for
     well-conditioned X but cond(L) ~ cond(X)^2; it does not return b.
 """

@@ -3,7 +3,7 @@
 Ensembles (layers of shape ``batch + (N, d, d)``):
 
 ``"near_identity"``
-    W_k = I + 0.5 Z_k / sqrt(d) (THEOREMS.md section D).
+    W_k = I + 0.5 Z_k / sqrt(d): well-conditioned products, the ledger's easy ensemble.
 ``"gaussian"``
     W_k = Z_k / sqrt(d); cond(X) grows exponentially with N.
 ``"conditioned"``

@@ -51,7 +51,7 @@ def _generator_direct(W: np.ndarray) -> np.ndarray:
 
     H is Hermitian positive definite for full-rank X, so block elimination without
     pivoting is backward stable (every Schur complement S_k is Hermitian positive
-    definite). The blocks are d^2 x d^2 (C-order vec coordinates, THEOREMS.md LM-Def8):
+    definite). The blocks are d^2 x d^2 (C-order vec coordinates, claim LM-Def8):
     (k,k) = I kron (W_k W_k^*)^T + (W_{k+1}^* W_{k+1}) kron I and
     (k,k+1) = -W_{k+1}^* kron W_{k+1}^T. Cost O(N d^6) in batched LAPACK calls:
     the fastest choice for d <= 8.

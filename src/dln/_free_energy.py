@@ -1,4 +1,4 @@
-"""Free energy F_beta = E - S_N / beta and its g^N-gradient flow on singular values (CKM; THEOREMS.md section C).
+"""Free energy F_beta = E - S_N / beta and its g^N-gradient flow on singular values (CKM; claims CKM-flow ... CKM-Rmk1.4).
 
 Geometry. For X = U diag(sigma) V^* and Z = U diag(zeta) V^*, A_{N,X}(Z) = U diag(N sigma^{2-2/N} zeta) V^*,
 so the chamber of singular values carries the metric induced by g^N (MY-metric, LM-Rem5)
@@ -235,7 +235,7 @@ def relaxation_rates(d: int, N: int, beta: float, energy: Energy, field: str = "
         r_perp = K (a + c / s^2 - h0 d / (beta s^2))          (relative modes, multiplicity d - 1).
 
     Schatten p (a = (p-1) s^{p-2}, b = 0, s^p = c): r_1 = p N c s^{-2/N} and
-    r_perp = N s^{-2/N} (p c - h0 d / beta), which for the real field equals the catalogue's
+    r_perp = N s^{-2/N} (p c - h0 d / beta), which for the real field equals
     N s^{-2/N} (N-1)/beta [(p-1)(d-1)/(2N) + ((d-1)(2N-1) - (N+1))/(6N^2)].
     For a callable energy a and b come from a central finite difference of dE at s 1.
 

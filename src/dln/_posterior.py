@@ -1,7 +1,7 @@
 """The Gaussian prior conditioned on the end-to-end matrix: the posterior on a fiber (LM section 4.3, eq. 4.5).
 
 Target: the measure exp(-beta kappa |W|^2 / 2) H^n(dW) on the fiber F_X, n = (N-1) d^2 (real) or
-2 (N-1) d^2 (complex), with the prior density of LM eq. (4.3) corrected by the factor 1/2 (THEOREMS.md E.6).
+2 (N-1) d^2 (complex), with the prior density of LM eq. (4.3) corrected by the factor 1/2 (claim LM-4.2).
 
 Coordinates: W = A.C (LM Lemma 1), A in GL(d)^{N-1}, C the centre of F_X. Moving A to exp(e a) A moves W
 with velocity w_a(W), so in these coordinates the Hausdorff measure is sqrt(det_R(w^T w)) times the Haar
@@ -16,7 +16,7 @@ cay(xi) = (I - xi/2)^{-1} (I + xi/2) and xi = s_h Herm(Z) + s_k Skew(Z) symmetri
 cay(xi)^{-1}, so the proposal is symmetric with respect to Haar measure and the acceptance ratio is
 pi(A') / pi(A). Many chains advance together in one array. Step sizes adapt during burn-in only.
 
-d = 1, N = 2 reference (THEOREMS.md LM-4.3): t = sqrt(x) e^u gives the posterior
+d = 1, N = 2 reference (claim LM-4.3): t = sqrt(x) e^u gives the posterior
 exp(-beta kappa x cosh 2u) (2 x cosh 2u)^{m/2} du with G = 2 x sinh 2u, so E[G^2] -> 4x/(beta kappa).
 """
 
@@ -212,7 +212,7 @@ def effective_sample_size(y: np.ndarray) -> tuple[float, float, float]:
 
 
 def posterior_quadrature_d1(x: float, beta: float, kappa: float, field: str = "real") -> dict:
-    """Posterior moments of G for d = 1, N = 2 by quadrature (THEOREMS.md LM-4.3).
+    """Posterior moments of G for d = 1, N = 2 by quadrature (claim LM-4.3).
 
     With w_1 = sqrt(x) e^u, w_2 = sqrt(x) e^{-u} (x = |X| > 0): the density in u is
     exp(-beta kappa x cosh 2u) (2 x cosh 2u)^{m/2}, m = 1 (real) or 2 (complex), and G = 2 x sinh 2u.
@@ -265,7 +265,7 @@ def posterior_laplace_G2(X, N: int) -> float:
     With f(h) = |exp(h).C|^2 / 2, the posterior of h is asymptotically N(0, (beta kappa K)^{-1}),
     K_ij = <w_i C, w_j C> + <C, (w_i w_j + w_j w_i) C> / 2 (the Hessian of f), and G = L h + O(h^2) with
     L h = H_C(h) + H_C(h)^* (LM Lemma 4). Every point of O_X is unitarily equivalent to C, so
-    beta kappa E|G|^2 -> c = tr(L K^{-1} L^T). For d = 1, N = 2, c = 4|x| (THEOREMS.md LM-4.3).
+    beta kappa E|G|^2 -> c = tr(L K^{-1} L^T). For d = 1, N = 2, c = 4|x| (claim LM-4.3).
 
     Parameters
     ----------

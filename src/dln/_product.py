@@ -1,6 +1,6 @@
 """The product map phi, its derivative and the moment map G.
 
-Conventions (THEOREMS.md section 0): ``W[..., k-1, :, :] = W_k``, first layer
+Conventions (LM §1): ``W[..., k-1, :, :] = W_k``, first layer
 first; X = W_N ... W_1; P_k = W_N ... W_{k+1} and Q_k = W_{k-1} ... W_1 (empty
 products are the identity).
 """

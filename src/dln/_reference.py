@@ -159,13 +159,13 @@ def H_matrix(W: np.ndarray) -> np.ndarray:
 
 
 def dG(W: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """Derivative of the moments along V: dG_k(V) = V_k W_k^* + W_k V_k^* - V_{k+1}^* W_{k+1} - W_{k+1}^* V_{k+1} (LM eq. 2.13)."""
+    """Derivative of the moments along V (LM eq. 2.13):
+
+    dG_k(V) = V_k W_k^* + W_k V_k^* - V_{k+1}^* W_{k+1} - W_{k+1}^* V_{k+1}.
+    """
     N = W.shape[0]
     return np.array(
-        [
-            V[k - 1] @ adj(W[k - 1]) + W[k - 1] @ adj(V[k - 1]) - adj(V[k]) @ W[k] - adj(W[k]) @ V[k]
-            for k in range(1, N)
-        ]
+        [V[k - 1] @ adj(W[k - 1]) + W[k - 1] @ adj(V[k - 1]) - adj(V[k]) @ W[k] - adj(W[k]) @ V[k] for k in range(1, N)]
     )
 
 
@@ -246,7 +246,10 @@ def _eq_2_21(W, b, restored):
 
 
 def lemma1_corrected(W: np.ndarray) -> np.ndarray:
-    """Fiber coordinates A with A.C = W, built in sequence: A_{N-1} = W_N^{-1} Q_N Lambda, A_{k-1} = W_k^{-1} A_k Lambda."""
+    """Fiber coordinates A with A.C = W, built in sequence.
+
+    A_{N-1} = W_N^{-1} Q_N Lambda, A_{k-1} = W_k^{-1} A_k Lambda.
+    """
     return _lemma1(W, printed=False)
 
 
@@ -279,11 +282,11 @@ def A_operator(X: np.ndarray, P: np.ndarray, N: int) -> np.ndarray:
 
 
 def real_matrix(linear_map, shape: tuple, dtype) -> np.ndarray:
-    """The real matrix of an R-linear map on arrays of ``shape`` (complex entries split into real and imaginary parts)."""
+    """The real matrix of an R-linear map on arrays of ``shape`` (complex entries: real and imaginary parts)."""
     n = int(np.prod(shape))
     cplx = np.dtype(dtype).kind == "c"
     cols = []
-    for part in ((1.0, 1j) if cplx else (1.0,)):
+    for part in (1.0, 1j) if cplx else (1.0,):
         for j in range(n):
             e = np.zeros(n, dtype=dtype)
             e[j] = part
@@ -462,8 +465,11 @@ def entropy_printed(sigma, N: int, field: str = "real"):
 
 
 def entropy_polynomial(sigma, N: int, field: str = "real"):
-    """The same density with D_ij written as the polynomial sum_{k=0}^{N-1} lam_i^{2k} lam_j^{2(N-1-k)}, lam = sigma^{1/N}
-    (the Jacobi determinant, MY): equal to :func:`entropy_printed` for distinct sigma and smooth where they meet."""
+    """The same density with D_ij written as a polynomial (the Jacobi determinant, MY).
+
+    D_ij = sum_{k=0}^{N-1} lam_i^{2k} lam_j^{2(N-1-k)}, lam = sigma^{1/N}: equal to :func:`entropy_printed` for
+    distinct sigma and smooth where they meet.
+    """
     s = np.asarray(sigma)
     lam = s ** (1.0 / N)
     d = s.shape[-1]

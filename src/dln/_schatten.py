@@ -3,7 +3,7 @@
 Objective (LM eq. 3.8): ||W||_p := sum_k ||W_k||_{S_p}, the *sum of Schatten norms* (``objective="norms"``),
 or the sum of p-th powers sum_k ||W_k||_{S_p}^p (``objective="powers"``; for p = 2 this is ||W||^2 of LM eq. 1.4).
 
-Closed forms (THEOREMS.md LM-Thm20, LM-p1, derived with Schatten-Hoelder ||X||_{p/N} <= prod_k ||W_k||_p,
+Closed forms (claims LM-Thm20, LM-p1, derived with Schatten-Hoelder ||X||_{p/N} <= prod_k ||W_k||_p,
 valid for every p > 0, and AM-GM; equality on the minimizing orbit O_X):
 
 - norms:  min_{F_X} sum_k ||W_k||_p   = N (sum_i sigma_i^{p/N})^{1/p};
@@ -61,7 +61,7 @@ def _check_objective(objective: str) -> str:
 
 
 def schatten_closed_form(X, N: int, p: float, objective: str = "norms") -> np.ndarray:
-    """Minimum over the fiber F_X of the Schatten objective (LM Thm 1, Thm 20; THEOREMS.md LM-Thm20).
+    """Minimum over the fiber F_X of the Schatten objective (LM Thm 1, Thm 20; claim LM-Thm20).
 
     Parameters
     ----------

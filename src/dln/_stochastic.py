@@ -1,17 +1,17 @@
 """Noisy training dynamics (LM section 4.2): batched Euler-Maruyama and the exact OU sampler.
 
 Langevin equation (LM eq. 4.4), on the real Euclidean space M_d^N (complex layers are
-R^{2 N d^2}, THEOREMS.md section 0):
+R^{2 N d^2}):
 
     dW = -( dphi^*(grad E(X)) + kappa W ) dt + sqrt(2 / beta) dB,
 
 with B standard Brownian motion: every real coordinate (real and imaginary parts of a
 complex entry separately) has variance t. With E = 0 this is the Ornstein-Uhlenbeck process
 of LM eq. (4.2), whose stationary law is N(0, 1/(beta kappa)) per real coordinate, i.e.
-density proportional to exp(-beta kappa |W|^2 / 2) (THEOREMS.md E.6: the printed eq. 4.3
-has no factor 1/2).
+density proportional to exp(-beta kappa |W|^2 / 2) (the printed eq. 4.3
+has no factor 1/2: claim LM-4.2).
 
-Moments under the noise (THEOREMS.md LM-4.2): the Ito corrections of W_k W_k^* and
+Moments under the noise (claim LM-4.2): the Ito corrections of W_k W_k^* and
 W_{k+1}^* W_{k+1} cancel for square layers, so E[G(t)] = G_0 e^{-2 kappa t} for every loss E.
 For the OU process the second moment is explicit (:func:`ou_moment_G`).
 
@@ -60,7 +60,7 @@ def brownian_increments(rng: np.random.Generator, shape: tuple, dt: float, field
     """Increments of standard Brownian motion on M_d^N over a step ``dt``.
 
     Real: iid N(0, dt) entries. Complex: real and imaginary parts iid N(0, dt) each (standard BM
-    in the real space R^{2 N d^2}, THEOREMS.md section 0).
+    in the real space R^{2 N d^2}).
 
     Returns
     -------
@@ -220,14 +220,16 @@ def langevin_em(
     WL = _to_last(W)
     noise = np.empty(WL.shape, dtype=WL.dtype)
     for n in range(1, n_steps + 1):
-        if grad_E is None:
-            WL *= 1.0 - kappa * dt
-        else:
-            WL += dt * _drift_last(WL, grad_E, kappa, batch)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging path is reported below, by name
+            if grad_E is None:
+                WL *= 1.0 - kappa * dt
+            else:
+                WL += dt * _drift_last(WL, grad_E, kappa, batch)
         if sig:
             _fill_increments(rng, noise, dt * sig * sig)
             WL += noise
         if (every and n % every == 0) or n == n_steps:
+            _check_finite(WL, n, dt)
             if times[-1] != n * dt:
                 times.append(n * dt)
                 outs.append(np.asarray(obs(_from_last(WL, batch))))
@@ -284,9 +286,25 @@ def langevin_em_ladder(
             acc[i] += dB
             if n % r == 0:
                 S = states[i]
-                states[i] = S + (r * h) * _drift_last(S, grad_E, kappa, batch) + sig * acc[i]
+                with np.errstate(over="ignore", invalid="ignore"):
+                    states[i] = S + (r * h) * _drift_last(S, grad_E, kappa, batch) + sig * acc[i]
                 acc[i][...] = 0.0
+    for S, r in zip(states, ratios, strict=True):
+        _check_finite(S, n_fine // r, r * h)
     return np.stack([_from_last(S, batch) for S in states])
+
+
+def _check_finite(WL: np.ndarray, n: int, dt: float) -> None:
+    """Raise :class:`DLNError` if any path of an Euler-Maruyama run has left the floating-point range."""
+    bad = ~np.isfinite(WL)
+    if bad.any():
+        paths = bad.reshape(-1, WL.shape[-1]).any(axis=0)  # WL has the path axis last
+        raise DLNError(
+            f"dt: Euler-Maruyama diverged: {int(np.count_nonzero(paths))} path(s) non-finite by step {n} "
+            f"(t = {n * dt:g}). Explicit Euler diverges with positive probability when the drift grows faster "
+            f"than linearly (the gradient of a depth-N loss grows like |W|^(2N-1)); take a smaller dt, a "
+            f"larger beta or a smaller depth"
+        )
 
 
 def ou_exact(
@@ -341,7 +359,7 @@ def _ou_factors(t: np.ndarray, kappa: float, beta: float) -> tuple[np.ndarray, n
 
 
 def ou_stationary_G2(N: int, d: int, beta: float, kappa: float, field: str = "real") -> float:
-    """Stationary E|G|^2 of the OU process (THEOREMS.md LM-4.2).
+    """Stationary E|G|^2 of the OU process (claim LM-4.2).
 
     (N-1) 2 d^2 (d+1) / (beta kappa)^2 (real), (N-1) 8 d^3 / (beta kappa)^2 (complex).
     """

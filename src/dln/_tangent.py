@@ -117,7 +117,7 @@ def tangent_matrix(W) -> np.ndarray:
 def gram_matrix(W) -> np.ndarray:
     """Dense Hermitian matrix of H (LM Def. 8), shape (..., (N-1) d^2, (N-1) d^2).
 
-    Blocks in C-order vec coordinates (THEOREMS.md LM-Def8):
+    Blocks in C-order vec coordinates (claim LM-Def8):
     (k,k) = I kron (W_k W_k^*)^T + (W_{k+1}^* W_{k+1}) kron I,
     (k,k-1) = -W_k kron conj(W_k), (k,k+1) = -W_{k+1}^* kron W_{k+1}^T.
     """

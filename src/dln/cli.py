@@ -156,12 +156,20 @@ def _cmd_check(args) -> int:
 
 
 def _format_where(info: dict) -> str:
-    lines = [f"{info['id']} ({info['kind']})", f"  paper:       {info['paper']}", f"  where:       {info['where']}",
-             f"  statement:   {info['statement']}"]
+    lines = [
+        f"{info['id']} ({info['kind']})",
+        f"  paper:       {info['paper']}",
+        f"  where:       {info['where']}",
+        f"  statement:   {info['statement']}",
+    ]
     if info.get("printed_statement"):
         lines.append(f"  as printed:  {info['printed_statement']}")
-    lines += [f"  fails if:    {info['fails_if']}", f"  measurement: {info['measurement']}",
-              f"  experiment:  {info['experiment']}", "  implements:"]
+    lines += [
+        f"  fails if:    {info['fails_if']}",
+        f"  measurement: {info['measurement']}",
+        f"  experiment:  {info['experiment']}",
+        "  implements:",
+    ]
     lines += [f"    dln.{name}  {loc}" for name, loc in info["implements"].items()]
     lines.append("  tests:" if info["tests"] else "  tests:       (none marked)")
     lines += [f"    {t}" for t in info["tests"]]
@@ -196,8 +204,10 @@ def _cmd_mutate(args) -> int:
     if args.json:
         print(json.dumps({"results": results, "score": s}, indent=1))
     else:
-        print(f"\n{s['killed']} killed, {s['survived']} survived, {s['equivalent']} equivalent, "
-              f"{s['not_applicable']} not applicable: mutation score {100 * s['score']:.1f} %")
+        print(
+            f"\n{s['killed']} killed, {s['survived']} survived, {s['equivalent']} equivalent, "
+            f"{s['not_applicable']} not applicable: mutation score {100 * s['score']:.1f} %"
+        )
     return 0 if s["survived"] == 0 else 1
 
 
@@ -206,8 +216,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     ck = sub.add_parser("check", help="evaluate the claims (in memory, or from the workflow's datasets)")
     ck.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    ck.add_argument("--id", nargs="+", action="append", metavar="ID",
-                    help="only these claims (repeat the option or separate IDs by commas)")
+    ck.add_argument(
+        "--id",
+        nargs="+",
+        action="append",
+        metavar="ID",
+        help="only these claims (repeat the option or separate IDs by commas)",
+    )
     ck.add_argument("--list", action="store_true", help="list the claims with statements and tolerances")
     ck.add_argument("--where", metavar="ID", help="show a claim's source, code, tests, rule, dataset and page")
     ck.add_argument("--results", metavar="DIR", help="read the workflow datasets DIR/<family>.nc")

@@ -60,8 +60,8 @@ TOL: dict[str, Tolerance] = {
     ),
     "ode_adaptive": Tolerance(
         1e-8,
-        "adaptive ODE integration run with rtol = atol = 1e-11: global error a few hundred times the "
-        "local tolerance over t in [0, 5]",
+        "adaptive ODE integration run with rtol <= 1e-10 (atol <= rtol): the global error of a stable, "
+        "Lipschitz flow over t in [0, 5] stays within ~100 times the local tolerance",
     ),
     "ode_drift": Tolerance(
         1e-5,

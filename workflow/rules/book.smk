@@ -11,7 +11,7 @@ BOOK_PAGES = [*BOOK_FAMILIES, "index", "claims", "errata", "reproducibility"]
 
 BOOK_GENERATED = [
     "numbers.json",
-    "claims_catalogue.md",
+    "claim_cards.md",
     "ledger_table.md",
     "errata_list.md",
     "tolerances.md",

@@ -5,10 +5,10 @@ into ``<out>`` (``book/_generated``):
 
 - ``numbers.json``: every number the prose quotes, ``{name: {"value", "definition", "source"}}`` (raw values;
   the book's Sphinx extension formats them). Numbers about a claim are the ledger's own items
-  (``<CLAIM>__<item>``, source ``ledger``): the page, the catalogue and ``dln check --results`` show one
+  (``<CLAIM>__<item>``, source ``ledger``): the page, the claim cards and ``dln check --results`` show one
   measurement. Descriptive numbers of a dataset (sizes of a sweep, counts) have source ``dataset``;
   ``tests/test_book_numbers.py`` recomputes each of them by its definition.
-- ``claims_catalogue.md`` (every claim as a card), ``checks_<family>.md`` (the claims of one page),
+- ``claim_cards.md`` (every claim as a card), ``checks_<family>.md`` (the claims of one page),
   ``errata_list.md`` (errata and notation), ``tolerances.md``, ``provenance_table.md``;
 - ``figures/<name>.png``: the figures named by each family's ``FIGURES``, drawn by :mod:`dln.plotting`.
 
@@ -98,8 +98,12 @@ def ledger_numbers(a: Assets, rows: list[dict]) -> None:
             extra = item.get("extra") or {}
             for name, v in extra.items():
                 if isinstance(v, int | float) and not isinstance(v, bool):
-                    a.num(f"{k}__{item['name']}__{name}", v, f"{name} of {item['name']}",
-                          f"ledger:{r['id']}:{item['name']}:{name}")
+                    a.num(
+                        f"{k}__{item['name']}__{name}",
+                        v,
+                        f"{name} of {item['name']}",
+                        f"ledger:{r['id']}:{item['name']}:{name}",
+                    )
         if r["printed"] is not None:
             a.num(f"{k}__printed", r["printed"]["value"], r["printed"]["definition"], f"ledger:{r['id']}:printed")
 
@@ -132,7 +136,12 @@ def _item_rows(r: dict) -> list[str]:
             mark = "" if it["holds"] else " **(fails)**"
         else:
             tol, mark = "information", ""
-        lines += [f"* - `{it['name']}`", f"  - {fmt(it['value'])}{mark}", f"  - {tol}", f"  - {escape(it['definition'])}"]
+        lines += [
+            f"* - `{it['name']}`",
+            f"  - {fmt(it['value'])}{mark}",
+            f"  - {tol}",
+            f"  - {escape(it['definition'])}",
+        ]
     lines.append(":::")
     return lines
 
@@ -144,8 +153,8 @@ def _coverage(r: dict) -> str:
     return "; ".join(f"{k} ∈ {{{', '.join(str(v) for v in vals)}}}" for k, vals in cov.items())
 
 
-def catalogue(a: Assets, rows: list[dict]) -> None:
-    """Every claim as a card (anchor ``claim-<id>``), grouped by paper, in catalogue order."""
+def claim_cards(a: Assets, rows: list[dict]) -> None:
+    """Every claim as a card (anchor ``claim-<id>``), grouped by paper, in registry order."""
     out = []
     for paper, title in PAPERS.items():
         prs = [r for r in rows if r["paper"] == paper]
@@ -155,7 +164,10 @@ def catalogue(a: Assets, rows: list[dict]) -> None:
         for r in prs:
             c = CLAIMS.get(r["id"])
             out += [f"({anchor(r['id'])})=", f"### {r['id']}: {BADGE[r['status']]}", ""]
-            out += [f"*{r['where']}* ({r['kind']}). Evidence: `results/{r['family']}.nc`, page {{doc}}`{r['family']}`.", ""]
+            out += [
+                f"*{r['where']}* ({r['kind']}). Evidence: `results/{r['family']}.nc`, page {{doc}}`{r['family']}`.",
+                "",
+            ]
             out += [f"**Statement.** {math_md(r['statement'])}", ""]
             if r["printed_statement"]:
                 out += [f"**As printed.** {math_md(r['printed_statement'])}", ""]
@@ -169,14 +181,20 @@ def catalogue(a: Assets, rows: list[dict]) -> None:
                 p = r["printed"]
                 forced = (p.get("extra") or {}).get("forced_by_algebra")
                 verb = "derived, not measured independently" if forced else "measured"
-                out += [f"**The statement as printed** ({verb}): {escape(p['definition'])} = {fmt(p['value'])}, "
-                        f"against the tolerance {fmt(p.get('tolerance'))}" + (f". {escape(forced)}" if forced else "."),
-                        ""]
-            out += [f"Coverage: {escape(_coverage(r))}. Checks the library functions "
-                    + ", ".join(f"`dln.{f}`" for f in r["implements"]) + f". Data: `{escape(r['data_source'])}`.", ""]
+                out += [
+                    f"**The statement as printed** ({verb}): {escape(p['definition'])} = {fmt(p['value'])}, "
+                    f"against the tolerance {fmt(p.get('tolerance'))}" + (f". {escape(forced)}" if forced else "."),
+                    "",
+                ]
+            out += [
+                f"Coverage: {escape(_coverage(r))}. Checks the library functions "
+                + ", ".join(f"`dln.{f}`" for f in r["implements"])
+                + f". Data: `{escape(r['data_source'])}`.",
+                "",
+            ]
             if r["error"]:
                 out += ["```text", r["error"].strip()[:2000], "```", ""]
-    a.write("claims_catalogue.md", "\n".join(out))
+    a.write("claim_cards.md", "\n".join(out))
 
 
 def summary_table(rows: list[dict], link_page: bool = True) -> list[str]:
@@ -220,21 +238,31 @@ def errata(a: Assets, rows: list[dict]) -> None:
         if not prs:
             out += ["None in this build.", ""]
         for r in prs:
-            out += [f"### {r['id']}: {BADGE[r['status']]}", "", f"Claim card: {{ref}}`{r['id']} <{anchor(r['id'])}>`.", "",
-                    f"*{r['where']}*. Discussed on {{doc}}`{r['family']}`.", "",
-                    f"- **As printed:** {math_md(r['printed_statement'])}",
-                    f"- **{'Corrected' if kind == 'erratum' else 'Read as'}:** {math_md(r['statement'])}"]
+            out += [
+                f"### {r['id']}: {BADGE[r['status']]}",
+                "",
+                f"Claim card: {{ref}}`{r['id']} <{anchor(r['id'])}>`.",
+                "",
+                f"*{r['where']}*. Discussed on {{doc}}`{r['family']}`.",
+                "",
+                f"- **As printed:** {math_md(r['printed_statement'])}",
+                f"- **{'Corrected' if kind == 'erratum' else 'Read as'}:** {math_md(r['statement'])}",
+            ]
             if r["reading"]:
                 out.append(f"- **Why it is not an error:** {escape(r['reading'])}")
             if r["measured"] is not None:
-                out.append(f"- **Corrected statement:** {escape(r['measured_definition'])} = {fmt(r['measured'])} "
-                           f"(tolerance {fmt(r['tolerance'])})")
+                out.append(
+                    f"- **Corrected statement:** {escape(r['measured_definition'])} = {fmt(r['measured'])} "
+                    f"(tolerance {fmt(r['tolerance'])})"
+                )
             if r["printed"] is not None:
                 p = r["printed"]
                 forced = (p.get("extra") or {}).get("forced_by_algebra")
-                out.append(f"- **Printed statement:** {escape(p['definition'])} = {fmt(p['value'])} "
-                           f"(it holds only below {fmt(p.get('tolerance'))})"
-                           + (f"; derived by algebra, not an independent measurement: {escape(forced)}" if forced else ""))
+                out.append(
+                    f"- **Printed statement:** {escape(p['definition'])} = {fmt(p['value'])} "
+                    f"(it holds only below {fmt(p.get('tolerance'))})"
+                    + (f"; derived by algebra, not an independent measurement: {escape(forced)}" if forced else "")
+                )
             out.append("")
     a.write("errata_list.md", "\n".join(out))
     a.num("errata_n", sum(r["kind"] == "erratum" for r in rows), "number of errata claims", "ledger")
@@ -263,8 +291,13 @@ def provenance(a: Assets, datasets: dict) -> None:
     ]
     for family, ds in datasets.items():
         dims = ", ".join(f"{k} = {v}" for k, v in ds.sizes.items())
-        lines += [f"* - `results/{family}.nc`", f"  - {escape(ds.attrs.get('title', ''))}", f"  - `{commit_of(ds)}`",
-                  f"  - {ds.attrs.get('date_created', '')}", f"  - {escape(dims)}"]
+        lines += [
+            f"* - `results/{family}.nc`",
+            f"  - {escape(ds.attrs.get('title', ''))}",
+            f"  - `{commit_of(ds)}`",
+            f"  - {ds.attrs.get('date_created', '')}",
+            f"  - {escape(dims)}",
+        ]
     lines.append("::::")
     a.write("provenance_table.md", "\n".join(lines))
 
@@ -283,11 +316,18 @@ def descriptive(a: Assets, family: str, ds) -> None:
     ``tests/test_book_numbers.py`` recomputes both from the dataset."""
     dims = [d for d in family_module(family).SWEEP_KEYS if d in ds.dims]
     for dim in dims:
-        a.num(f"{family}__{dim}", sweep_values(ds, dim), f"values of {dim} in results/{family}.nc",
-              f"dataset:{family}:{dim}:values")
-    a.num(f"{family}__jobs", int(np.prod([ds.sizes[d] for d in dims])) if dims else 1,
-          f"number of jobs of results/{family}.nc (product of the sizes of the swept dimensions)",
-          f"dataset:{family}:jobs")
+        a.num(
+            f"{family}__{dim}",
+            sweep_values(ds, dim),
+            f"values of {dim} in results/{family}.nc",
+            f"dataset:{family}:{dim}:values",
+        )
+    a.num(
+        f"{family}__jobs",
+        int(np.prod([ds.sizes[d] for d in dims])) if dims else 1,
+        f"number of jobs of results/{family}.nc (product of the sizes of the swept dimensions)",
+        f"dataset:{family}:jobs",
+    )
 
 
 #: The function drawing each figure named in a family's ``FIGURES``.
@@ -321,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = json.loads((a.results / "ledger.json").read_text())
     ledger_numbers(a, rows)
     a.num("ledger_false_fail", TOL["ledger_false_fail"].value, TOL["ledger_false_fail"].reason, "tolerances")
-    catalogue(a, rows)
+    claim_cards(a, rows)
     checks_tables(a, rows, list(FAMILIES))
     errata(a, rows)
     tolerances(a)
@@ -329,16 +369,22 @@ def main(argv: list[str] | None = None) -> int:
     for family in FAMILIES:
         ds = read_netcdf(a.results / f"{family}.nc")
         datasets[family] = ds
-        a.num(f"prov_{family}", f"Data: rule `{family}`, file `results/{family}.nc`, commit `{commit_of(ds)}`; drawn "
-              "by rule `book_assets` with `dln.plotting`.", f"provenance of results/{family}.nc",
-              f"dataset:{family}:attrs:source")
+        a.num(
+            f"prov_{family}",
+            f"Data: rule `{family}`, file `results/{family}.nc`, commit `{commit_of(ds)}`; drawn "
+            "by rule `book_assets` with `dln.plotting`.",
+            f"provenance of results/{family}.nc",
+            f"dataset:{family}:attrs:source",
+        )
         descriptive(a, family, ds)
         for name in family_module(family).FIGURES:
             a.save(FIGURE_FUNCTIONS[name](ds), name)
     provenance(a, datasets)
     (a.out / "numbers.json").write_text(json.dumps(a.numbers, indent=1, sort_keys=True) + "\n")
-    print(f"book_assets: {len(a.figures)} figures, {len(a.numbers)} numbers in {time.perf_counter() - t0:.1f} s",
-          file=sys.stderr)
+    print(
+        f"book_assets: {len(a.figures)} figures, {len(a.numbers)} numbers in {time.perf_counter() - t0:.1f} s",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -346,8 +392,14 @@ if "snakemake" in globals():  # run by the Snakemake rule `book_assets` (script:
     with open(snakemake.log[0], "w") as _log:
         sys.stderr = _log
         try:
-            main(["--results", str(Path(snakemake.input.ledger).parent), "--out",
-                  str(Path(snakemake.output.numbers).parent)])
+            main(
+                [
+                    "--results",
+                    str(Path(snakemake.input.ledger).parent),
+                    "--out",
+                    str(Path(snakemake.output.numbers).parent),
+                ]
+            )
         except Exception:
             import traceback
 

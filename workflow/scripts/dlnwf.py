@@ -19,8 +19,19 @@ import time
 from pathlib import Path
 
 #: Every family with a dataset (dln.experiments.FAMILIES), in the order of the book.
-ALL_FAMILIES = ("fibers", "lm_figures", "regularizing_flow", "kirwan_ness", "schatten", "learning_flow", "fast_slow",
-                "langevin", "posterior", "entropy", "free_energy")
+ALL_FAMILIES = (
+    "fibers",
+    "lm_figures",
+    "regularizing_flow",
+    "kirwan_ness",
+    "schatten",
+    "learning_flow",
+    "fast_slow",
+    "langevin",
+    "posterior",
+    "entropy",
+    "free_energy",
+)
 
 #: The families configured by sweeps in config/*.yaml: every family but lm_figures (one fixed job, its own rule).
 #: ``dln.experiments.<family>`` exposes ``simulate(params) -> Dataset``, ``aggregate(list) -> Dataset`` and

@@ -1,11 +1,11 @@
 """The ledger of claims: every checkable claim of LM, MY and CKM (and of the numerical methods), by ID.
 
 Claims live in modules named by paper (``lm_*.py``, ``my.py``, ``ckm.py``, ``num.py``); importing this
-package registers them all, in catalogue order. See :mod:`dln.checks._claims` for the registry and the
+package registers them all, in registry order. See :mod:`dln.checks._claims` for the registry and the
 statuses, :mod:`dln.checks.ledger` for running it.
 """
 
-# The claim modules register their claims on import; the import order is the catalogue order.
+# The claim modules register their claims on import; the import order is the registry order.
 from . import lm_figures  # noqa: F401, I001
 from . import lm_fibers  # noqa: F401
 from . import lm_flows  # noqa: F401

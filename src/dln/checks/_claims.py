@@ -304,7 +304,7 @@ class Claim:
         return KINDS[self.kind]
 
 
-#: Every registered claim, by ID, in registration order (the catalogue order).
+#: Every registered claim, by ID, in registration order (the order of the claim modules' imports).
 CLAIMS: dict[str, Claim] = {}
 
 
@@ -565,7 +565,8 @@ def where(claim_id: str, registry: dict | None = None) -> dict:
         "rule": f"{c.family} (workflow/rules/{c.family}.smk)",
         "dataset": f"results/{c.family}.nc",
         "figures": [f"book/_generated/figures/{f}.png" for f in getattr(fam, "FIGURES", ())],
-        "book_page": f"book/{c.family}.md (section 'Checks on this page'); catalogue card book/claims.md#{anchor(c.id)}",
+        "book_page": f"book/{c.family}.md (section 'Checks on this page'); "
+        f"the claim's card: book/claims.md#{anchor(c.id)}",
     }
 
 

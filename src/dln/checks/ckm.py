@@ -41,23 +41,43 @@ _FLOW = (
     paper="CKM",
     where="the gradient flow of F_beta = E - S_N/beta on (M_d, g^N) (Fig. 1 caption; abstract)",
     statement=r"\dot\sigma_i = -N\sigma_i^{2-2/N}\big(\partial_iE - \beta^{-1}\partial_iS_N\big) = "
-    r"-\operatorname{grad}_{g^N}F_\beta,\ \text{the flow of } X' = -\mathcal A_{N,X}(\nabla F_\beta) \text{ on singular "
+    r"-\operatorname{grad}_{g^N}F_\beta,\ \text{the flow of } X' = -\mathcal A_{N,X}(\nabla F_\beta) \text{ "
+    r"on singular "
     r"values; } F_\beta \text{ decreases}",
     family=FAMILY,
-    implements=("free_energy_field", "free_energy_gradient", "free_energy", "chamber_metric", "matrix_free_energy_field",
-                "matrix_free_energy_flow", "spectral_gradient", "free_energy_flow"),
+    implements=(
+        "free_energy_field",
+        "free_energy_gradient",
+        "free_energy",
+        "chamber_metric",
+        "matrix_free_energy_field",
+        "matrix_free_energy_flow",
+        "spectral_gradient",
+        "free_energy_flow",
+    ),
     fails_if="the singular values of the matrix flow depart from the sigma-flow by more than 1e-8, F_beta increases "
     "along a trajectory beyond round-off, or a library function of the flow differs from the printed formulas "
     "(with 1/g^N(E_ii, E_ii) by a dense solve with A_{N,X})",
 )
 def ckm_flow(ds) -> Evidence:
     ev = Evidence()
-    ev.require("matrix_vs_sigma", worst(ds, "matrix_vs_sigma"), "ode_adaptive", "max of " +
-               definition(ds, "matrix_vs_sigma"))
-    ev.require("free_energy_increase", float(max(0.0, np.max(values(ds, "free_energy_max_increase")))),
-               "monotone_roundoff", "max of " + definition(ds, "free_energy_max_increase"))
-    for name in ("field_err", "gradient_err", "free_energy_err", "chamber_metric_err", "matrix_field_err",
-                 "spectral_gradient_err"):
+    ev.require(
+        "matrix_vs_sigma", worst(ds, "matrix_vs_sigma"), "ode_adaptive", "max of " + definition(ds, "matrix_vs_sigma")
+    )
+    ev.require(
+        "free_energy_increase",
+        float(max(0.0, np.max(values(ds, "free_energy_max_increase")))),
+        "monotone_roundoff",
+        "max of " + definition(ds, "free_energy_max_increase"),
+    )
+    for name in (
+        "field_err",
+        "gradient_err",
+        "free_energy_err",
+        "chamber_metric_err",
+        "matrix_field_err",
+        "spectral_gradient_err",
+    ):
         ev.require(name, worst(ds, name), "identity", "max of " + definition(ds, name))
     cover(ev, ds)
     return ev
@@ -79,8 +99,12 @@ def ckm_flow(ds) -> Evidence:
 def ckm_thm12(ds) -> Evidence:
     ev = Evidence()
     sub = _real(ds)
-    ev.require("trajectory_final_err", worst(sub, "trajectory_final_err"), "ode_adaptive", "max over real panels "
-               "of " + definition(sub, "trajectory_final_err"))
+    ev.require(
+        "trajectory_final_err",
+        worst(sub, "trajectory_final_err"),
+        "ode_adaptive",
+        "max over real panels of " + definition(sub, "trajectory_final_err"),
+    )
     for name in ("sigma_star_err", "c_err"):
         ev.require(name, worst(sub, name), "identity", "max of " + definition(sub, name))
     cover(ev, sub)
@@ -93,7 +117,8 @@ def ckm_thm12(ds) -> Evidence:
     where="Theorem 1.3 (relaxation rates; formulas derived here)",
     statement=r"r_1 = pNc\,\sigma_\star^{-2/N},\ r_\perp = N\sigma_\star^{-2/N}\tfrac{N-1}\beta\Big[\tfrac{(p-1)(d-1)}"
     r"{2N} + \tfrac{(d-1)(2N-1)-(N+1)}{6N^2}\Big]\ (\times(d-1))\quad(\mathbb R)",
-    derivation=r"Linearize the flow at $\sigma_\star\mathbb 1$: $J = -N\sigma_\star^{2-2/N}\,\mathrm{Hess}\,F_\beta$. With "
+    derivation=r"Linearize the flow at $\sigma_\star\mathbb 1$: $J = "
+    r"-N\sigma_\star^{2-2/N}\,\mathrm{Hess}\,F_\beta$. With "
     r"$\psi = \tfrac12\log D$ for one pair, $\psi_{xx} = -(N-1)(2N-1)/(6N^2s^2)$ and "
     r"$\psi_{xy} = -(N-1)(N+1)/(6N^2s^2)$ at equal arguments $s$; the Hessian of $S_N$ at $s\mathbb 1$ is "
     r"$[h_0(dI - \mathbb 1\mathbb 1^T) - c\beta I]/s^2$, $h_0 = (N^2-1)/(6N^2)$, whose uniform mode gives $r_1$ and "
@@ -107,8 +132,12 @@ def ckm_thm12(ds) -> Evidence:
 def ckm_thm13(ds) -> Evidence:
     ev = Evidence()
     sub = _real(ds)
-    ev.require("rate_fd_err", worst(sub, "rate_fd_err"), "fd_central", "max over real panels of " +
-               definition(sub, "rate_fd_err"))
+    ev.require(
+        "rate_fd_err",
+        worst(sub, "rate_fd_err"),
+        "fd_central",
+        "max over real panels of " + definition(sub, "rate_fd_err"),
+    )
     ev.require("rate_lib_err", worst(sub, "rate_lib_err"), "identity", "max of " + definition(sub, "rate_lib_err"))
     ev.require("jacobian_err", worst(sub, "jacobian_err"), "fd_central", "max of " + definition(sub, "jacobian_err"))
     cover(ev, sub)
@@ -135,10 +164,18 @@ def ckm_thm13(ds) -> Evidence:
 def ckm_complex(ds) -> Evidence:
     ev = Evidence()
     sub = _complex(ds)
-    ev.require("trajectory_final_err", worst(sub, "trajectory_final_err"), "ode_adaptive", "max over complex panels "
-               "of " + definition(sub, "trajectory_final_err"))
-    ev.require("rate_fd_err", worst(sub, "rate_fd_err"), "fd_central", "max over complex panels of " +
-               definition(sub, "rate_fd_err"))
+    ev.require(
+        "trajectory_final_err",
+        worst(sub, "trajectory_final_err"),
+        "ode_adaptive",
+        "max over complex panels of " + definition(sub, "trajectory_final_err"),
+    )
+    ev.require(
+        "rate_fd_err",
+        worst(sub, "rate_fd_err"),
+        "fd_central",
+        "max over complex panels of " + definition(sub, "rate_fd_err"),
+    )
     for name in ("sigma_star_err", "c_err", "rate_lib_err"):
         ev.require(name, worst(sub, name), "identity", "max of " + definition(sub, name))
     cover(ev, sub)
@@ -151,7 +188,8 @@ def ckm_complex(ds) -> Evidence:
     where="Theorem 1.7 (exact solution on the equal-singular-value manifold D)",
     statement=r"\mathcal D = \{\sigma_1 = \dots = \sigma_d\} \text{ is invariant; } v = \sigma^{2/N}:\ \dot v = "
     r"-2(\sigma f'(\sigma) - c),\ \text{Schatten-}p:\ \dot v = -2(v^{pN/2} - c)",
-    derivation=r"On $\mathcal D$, $\partial_iS_N = c\beta/\sigma$, so $\dot\sigma = -N\sigma^{2-2/N}(f'(\sigma) - c/\sigma)$ "
+    derivation=r"On $\mathcal D$, $\partial_iS_N = c\beta/\sigma$, so $\dot\sigma = "
+    r"-N\sigma^{2-2/N}(f'(\sigma) - c/\sigma)$ "
     r"and $v = \sigma^{2/N}$ has $\dot v = \tfrac2N\sigma^{2/N-1}\dot\sigma = -2(\sigma f'(\sigma) - c)$.",
     family=FAMILY,
     implements=("equal_sv_solution", "free_energy_flow"),
@@ -161,10 +199,15 @@ def ckm_complex(ds) -> Evidence:
 def ckm_thm17(ds) -> Evidence:
     ev = Evidence()
     ev.require("diagonal_err", worst(ds, "diagonal_err"), "ode_adaptive", "max of " + definition(ds, "diagonal_err"))
-    ev.require("diagonal_spread", worst(ds, "diagonal_spread"), "ode_adaptive", "max of " +
-               definition(ds, "diagonal_spread"))
-    ev.require("diagonal_ode_residual", worst(ds, "diagonal_ode_residual"), "fd_central", "max of " +
-               definition(ds, "diagonal_ode_residual"))
+    ev.require(
+        "diagonal_spread", worst(ds, "diagonal_spread"), "ode_adaptive", "max of " + definition(ds, "diagonal_spread")
+    )
+    ev.require(
+        "diagonal_ode_residual",
+        worst(ds, "diagonal_ode_residual"),
+        "fd_central",
+        "max of " + definition(ds, "diagonal_ode_residual"),
+    )
     cover(ev, ds)
     return ev
 
@@ -186,8 +229,12 @@ def ckm_thm17(ds) -> Evidence:
 )
 def ckm_rmk14(ds) -> Evidence:
     ev = Evidence()
-    ev.require("order_deviation", float(np.max(np.abs(values(ds, "limit_order") - 1.0))), "order_band",
-               "max over panels and quantities of |" + definition(ds, "limit_order") + " - 1|")
+    ev.require(
+        "order_deviation",
+        float(np.max(np.abs(values(ds, "limit_order") - 1.0))),
+        "order_band",
+        "max over panels and quantities of |" + definition(ds, "limit_order") + " - 1|",
+    )
     ev.require("limits_err", worst(ds, "limits_err"), "identity", "max of " + definition(ds, "limits_err"))
     cover(ev, ds)
     return ev
@@ -197,15 +244,18 @@ def ckm_rmk14(ds) -> Evidence:
     "CKM-concavity",
     paper="CKM",
     where="the concavity of S_N (abstract; the section on concavity)",
-    statement=r"\mathbb R:\ \mathrm{Hess}_\sigma S_N \prec 0 \text{ in the chamber } (N\ge3 \text{ or } d\ge3;\ N=d=2:\ "
-    r"\preceq 0);\ \mathrm{Hess}_{g^N}S_N \text{ indefinite; at equal } \lambda:\ \tfrac1N\big[-\tfrac{N-1}{2\lambda^2}\big],"
+    statement=r"\mathbb R:\ \mathrm{Hess}_\sigma S_N \prec 0 \text{ in the chamber } (N\ge3 \text{ or } "
+    r"d\ge3;\ N=d=2:\ "
+    r"\preceq 0);\ \mathrm{Hess}_{g^N}S_N \text{ indefinite; at equal } \lambda:\ "
+    r"\tfrac1N\big[-\tfrac{N-1}{2\lambda^2}\big],"
     r"\ \tfrac1N\big[\tfrac{(N-1)(2N-1)}{6\lambda^2}\big]",
     derivation=r"$g^N$ is flat on the chamber with Euclidean coordinates $\tau_i = \sqrt N\sigma_i^{1/N}$, so the "
     r"Riemannian Hessian is the Hessian in $\tau$; at equal $\lambda$ (d = 2) its eigenvalues on the uniform and "
     r"antisymmetric directions follow from $\psi_{xx}$, $\psi_{xy}$ of CKM-Thm1.3 and the chain rule.",
     family="entropy",
     implements=("entropy_hessian",),
-    fails_if="at a random point of the real chamber the largest eigenvalue of the Euclidean Hessian is >= 0 (N = d = 2: "
+    fails_if="at a random point of the real chamber the largest eigenvalue of the Euclidean Hessian is >= 0 "
+    "(N = d = 2: "
     "departs from 0 by more than 1e-8), the tau-Hessian is not indefinite, its eigenvalues at equal lambda differ "
     "from the formula, or dln.entropy_hessian differs from the complex-step Hessian",
 )
@@ -215,24 +265,46 @@ def ckm_concavity(ds) -> Evidence:
     top = sub["hessian_top"].max("point")
     flat = (sub["N"] == 2) & (sub["d"] == 2)
     strict = top.where(~flat)
-    ev.require("largest_eigenvalue", float(max(0.0, float(strict.max()))), "positive_part",
-               "max over real (d, N) != (2, 2) and points of (largest eigenvalue / max |eigenvalue|)^+ "
-               "(0: negative definite)")
+    ev.require(
+        "largest_eigenvalue",
+        float(max(0.0, float(strict.max()))),
+        "positive_part",
+        "max over real (d, N) != (2, 2) and points of (largest eigenvalue / max |eigenvalue|)^+ (0: negative definite)",
+    )
     if bool(flat.any()):
-        ev.require("semidefinite_N2_d2", float(np.abs(top.where(flat)).max()), "fd_central",
-                   "max |largest eigenvalue| / max |eigenvalue| at N = d = 2 (semidefinite: 0)")
-    ev.require_equal("tau_definite_points", int((sub["tau_indefinite"] == 0).sum()), 0,
-                     "real chamber points where the tau-coordinate Hessian is not indefinite")
+        ev.require(
+            "semidefinite_N2_d2",
+            float(np.abs(top.where(flat)).max()),
+            "fd_central",
+            "max |largest eigenvalue| / max |eigenvalue| at N = d = 2 (semidefinite: 0)",
+        )
+    ev.require_equal(
+        "tau_definite_points",
+        int((sub["tau_indefinite"] == 0).sum()),
+        0,
+        "real chamber points where the tau-coordinate Hessian is not indefinite",
+    )
     ev.require("tau_equal_err", worst(sub, "tau_equal_err"), "fd_central", "max of " + definition(sub, "tau_equal_err"))
-    ev.require("hessian_err", worst(ds, "hessian_err"), "fd_central", "max (both fields) of " +
-               definition(ds, "hessian_err"))
-    ev.require("hessian_tau_err", worst(ds, "hessian_tau_err"), "fd_central", "max (both fields) of " +
-               definition(ds, "hessian_tau_err"))
+    ev.require(
+        "hessian_err", worst(ds, "hessian_err"), "fd_central", "max (both fields) of " + definition(ds, "hessian_err")
+    )
+    ev.require(
+        "hessian_tau_err",
+        worst(ds, "hessian_tau_err"),
+        "fd_central",
+        "max (both fields) of " + definition(ds, "hessian_tau_err"),
+    )
     cplx = ds.sel(field="complex") if "complex" in list(ds["field"].values) else None
     if cplx is not None:
-        ev.info("complex_largest_eigenvalue", float(cplx["hessian_top"].max()),
-                "over C: max of the largest eigenvalue / max |eigenvalue| of the Euclidean Hessian")
-        ev.info("complex_tau_indefinite_fraction", float(cplx["tau_indefinite"].mean()),
-                "over C: fraction of points where the tau-Hessian is indefinite (not always, unlike R)")
+        ev.info(
+            "complex_largest_eigenvalue",
+            float(cplx["hessian_top"].max()),
+            "over C: max of the largest eigenvalue / max |eigenvalue| of the Euclidean Hessian",
+        )
+        ev.info(
+            "complex_tau_indefinite_fraction",
+            float(cplx["tau_indefinite"].mean()),
+            "over C: fraction of points where the tau-Hessian is indefinite (not always, unlike R)",
+        )
     cover(ev, ds)
     return ev

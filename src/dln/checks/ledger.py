@@ -71,11 +71,24 @@ class FamilyData:
 
     ``get(family)`` returns ``(dataset, description)`` or raises; failures are kept too, so a family that
     cannot be produced is tried once per run.
+
+    Parameters
+    ----------
+    results : path, optional
+        Folder with the workflow's ``<family>.nc``; default: simulate in memory.
+    mutation : bool
+        In memory: use each family's ``MUTATION`` sweep (smaller) where it has one, else its ``LEDGER`` sweep.
+    sweeps : dict, optional
+        In memory: ``{family: {"sweep": ..., "fixed": ...}}`` replacing those families' sweeps (the tests run
+        the claims on other sizes and seeds than ``dln check`` does).
     """
 
-    def __init__(self, results: str | os.PathLike | None = None, mutation: bool = False) -> None:
+    def __init__(
+        self, results: str | os.PathLike | None = None, mutation: bool = False, sweeps: dict[str, dict] | None = None
+    ) -> None:
         self.results = None if results is None else Path(results)
-        self.mutation = mutation  # in memory: the family's MUTATION sweep (smaller) where it has one
+        self.mutation = mutation
+        self.sweeps = dict(sweeps or {})
         self._cache: dict[str, tuple] = {}
         self.seconds: dict[str, float] = {}
 
@@ -97,6 +110,8 @@ class FamilyData:
         from ..experiments._conventions import read_netcdf
 
         if self.results is None:
+            if family in self.sweeps:
+                return run_sweep(family, self.sweeps[family]), f"in memory: a given sweep of dln.experiments.{family}"
             mod = family_module(family)
             name = "MUTATION" if (self.mutation and hasattr(mod, "MUTATION")) else "LEDGER"
             return run_sweep(family, getattr(mod, name)), f"in memory: the {name} sweep of dln.experiments.{family}"
@@ -110,7 +125,7 @@ def run_ledger(
     registry: dict | None = None,
     data: FamilyData | None = None,
 ) -> list[dict]:
-    """Evaluate the named claims (default: all, in catalogue order); one row (a dict of ROW_FIELDS) each.
+    """Evaluate the named claims (default: all, in registry order); one row (a dict of ROW_FIELDS) each.
 
     Parameters
     ----------
@@ -228,9 +243,7 @@ def ledger_dataset(rows: list[dict], config: dict | None = None):
         title="Ledger of the claims of the dln project",
         summary=(
             "Every registered claim of Lindsey-Menon, Menon-Yu and Chen-Kotwal-Menon (and of the numerical methods), "
-            "measured on the workflow's datasets: "
-            + ", ".join(f"{c[k]} {k}" for k in STATUSES)
-            + "."
+            "measured on the workflow's datasets: " + ", ".join(f"{c[k]} {k}" for k in STATUSES) + "."
         ),
         references=["LM", "MY", "CKM"],
         config=config or {},

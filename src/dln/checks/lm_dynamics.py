@@ -25,23 +25,46 @@ from ._measure import cover, definition, values, worst
     implements=("regularized_flow", "end_to_end_flow"),
     fails_if="|G(t) - G(W_0) e^{-2 kappa t}| / |W(t)|^2 exceeds 1e-8 for the quadratic or the completion loss, "
     "X(t) of the full flow from a balanced start departs from the reduced flow by more than 1e-8 (relative "
-    "to max |X|), or A_{N,X}(kappa U Sigma^{2/N-1} V^*) != N kappa X",
+    "to max |X|; 1e-5 where X(T) lost rank), or A_{N,X}(kappa U Sigma^{2/N-1} V^*) != N kappa X",
 )
 def lm_41(ds) -> Evidence:
     ev = Evidence()
-    ev.require("G_err_max", worst(ds, "G_err_W2"), "ode_adaptive", "max over runs and times of " +
-               definition(ds, "G_err_W2"))
-    ev.require("shadow_balanced_max", worst(ds, "shadow_max_balanced"), "ode_adaptive", "max over runs of the " +
-               definition(ds, "shadow_max_balanced"))
-    ev.require("penalty_identity_max", worst(ds, "penalty_identity"), "identity", "max over runs of " +
-               definition(ds, "penalty_identity"))
-    rate = values(ds, "G_decay_rate") / values(ds, "rate_balancing").reshape(
-        values(ds, "rate_balancing").shape + (1,)
+    ev.require(
+        "G_err_max", worst(ds, "G_err_W2"), "ode_adaptive", "max over runs and times of " + definition(ds, "G_err_W2")
     )
-    ev.info("decay_rate_relative_deviation", float(np.max(np.abs(rate - 1.0))),
-            "max over runs of |fitted decay rate of |G(t)| / (2 kappa) - 1|")
-    ev.info("G_rel_err_max", worst(ds, "G_rel_err"), "max of " + definition(ds, "G_rel_err") +
-            " (grows as |G| decays below the integrator's absolute accuracy)")
+    shadow = values(ds, "shadow_max_balanced")
+    lost = values(ds, "rank_lost").astype(bool)
+    ev.require(
+        "shadow_balanced_max",
+        float(np.max(shadow[~lost], initial=0.0)),
+        "ode_adaptive",
+        "max over runs whose X(T) keeps full rank of the " + definition(ds, "shadow_max_balanced"),
+    )
+    # Beyond the fold a singular value of X collapses to 0, where sigma^(2 - 2/N) is not Lipschitz: the two
+    # integrations separate by more than their local tolerance, so those runs get the drift tolerance.
+    ev.require(
+        "shadow_balanced_max_rank_lost",
+        float(np.max(shadow[lost], initial=0.0)),
+        "ode_drift",
+        "max over runs whose X(T) lost rank (rank_lost = 1) of the " + definition(ds, "shadow_max_balanced"),
+    )
+    ev.require(
+        "penalty_identity_max",
+        worst(ds, "penalty_identity"),
+        "identity",
+        "max over runs of " + definition(ds, "penalty_identity"),
+    )
+    rate = values(ds, "G_decay_rate") / values(ds, "rate_balancing").reshape(values(ds, "rate_balancing").shape + (1,))
+    ev.info(
+        "decay_rate_relative_deviation",
+        float(np.max(np.abs(rate - 1.0))),
+        "max over runs of |fitted decay rate of |G(t)| / (2 kappa) - 1|",
+    )
+    ev.info(
+        "G_rel_err_max",
+        worst(ds, "G_rel_err"),
+        "max of " + definition(ds, "G_rel_err") + " (grows as |G| decays below the integrator's absolute accuracy)",
+    )
     cover(ev, ds)
     return ev
 
@@ -75,13 +98,24 @@ def lm_41_fold(ds) -> Evidence:
     ev = Evidence()
     below = values(ds, "fold_sigma_below")
     pred = values(ds, "fold_sigma_below_pred")
-    ev.require("below_fold_error", float(np.max(np.abs(below - pred) / pred)), "ode_adaptive",
-               "max over (N, phi) of |s(T) - s_+| / s_+ at kappa = 0.99 kappa_c (s_+: the predicted equilibrium)")
+    ev.require(
+        "below_fold_error",
+        float(np.max(np.abs(below - pred) / pred)),
+        "ode_adaptive",
+        "max over (N, phi) of |s(T) - s_+| / s_+ at kappa = 0.99 kappa_c (s_+: the predicted equilibrium)",
+    )
     missing = int((values(ds, "fold_collapse_time") >= 1e4).sum())
-    ev.require_equal("no_collapse_above_fold", missing, 0,
-                     "(N, phi) for which s stays above 1e-8 phi up to t = 1e4 at kappa = 1.01 kappa_c")
-    ev.info("collapse_time_max", float(np.max(values(ds, "fold_collapse_time"))),
-            "max " + definition(ds, "fold_collapse_time"))
+    ev.require_equal(
+        "no_collapse_above_fold",
+        missing,
+        0,
+        "(N, phi) for which s stays above 1e-8 phi up to t = 1e4 at kappa = 1.01 kappa_c",
+    )
+    ev.info(
+        "collapse_time_max",
+        float(np.max(values(ds, "fold_collapse_time"))),
+        "max " + definition(ds, "fold_collapse_time"),
+    )
     ev.info("kappa_fold_min", float(np.min(values(ds, "kappa_fold"))), "smallest " + definition(ds, "kappa_fold"))
     cover(ev, ds)
     return ev
@@ -100,8 +134,7 @@ def lm_41_fold(ds) -> Evidence:
     r"$N\varphi^{2-2/N}$ at $\kappa = 0$ to $0$ at the fold. $2\kappa = r$ gives $N\kappa = Ns_+^{2-2/N}$, i.e. "
     r"$s_+^{1-2/N}(\varphi - s_+) = s_+^{2-2/N}$, $s_+ = \varphi/2$, $\kappa_w = (\varphi/2)^{2-2/N}$. For "
     r"$\kappa < \kappa_w$ learning is the faster process, the opposite of LM's picture; beyond $\kappa_c$ the "
-    r"singular value collapses. "
-    + _FOLD_DERIVATION,
+    r"singular value collapses. " + _FOLD_DERIVATION,
     family="fast_slow",
     implements=("regularized_flow",),
     fails_if="the relaxation rate at the integrated equilibrium (central difference of the field) differs from "
@@ -115,22 +148,41 @@ def lm_41_window(ds) -> Evidence:
     inside = k < k_c
     r_fd, r_pred = values(ds, "scalar_rate_fd"), values(ds, "scalar_rate_pred")
     s_T, s_pred = values(ds, "scalar_sigma_T"), values(ds, "scalar_sigma_pred")
-    ev.require("rate_error", float(np.max(np.abs(r_fd[inside] - r_pred[inside]) / r_pred[inside])), "fd_central",
-               "max over kappa < kappa_c of |rate by central difference - N s^(2-2/N) + (N-2) kappa| / rate")
-    ev.require("equilibrium_error", float(np.max(np.abs(s_T[inside] - s_pred[inside]) / s_pred[inside])),
-               "ode_adaptive", "max over kappa < kappa_c of |s(T) - s_+| / s_+ (scalar reduced flow from s = phi)")
-    ev.require("collapsed_beyond_fold", float(np.max(s_T[~inside] / values(ds, "phi_min")[~inside], initial=0.0)),
-               "collapse", "max over kappa >= kappa_c of s(T) / phi (0: collapsed)")
+    ev.require(
+        "rate_error",
+        float(np.max(np.abs(r_fd[inside] - r_pred[inside]) / r_pred[inside])),
+        "fd_central",
+        "max over kappa < kappa_c of |rate by central difference - N s^(2-2/N) + (N-2) kappa| / rate",
+    )
+    ev.require(
+        "equilibrium_error",
+        float(np.max(np.abs(s_T[inside] - s_pred[inside]) / s_pred[inside])),
+        "ode_adaptive",
+        "max over kappa < kappa_c of |s(T) - s_+| / s_+ (scalar reduced flow from s = phi)",
+    )
+    ev.require(
+        "collapsed_beyond_fold",
+        float(np.max(s_T[~inside] / values(ds, "phi_min")[~inside], initial=0.0)),
+        "collapse",
+        "max over kappa >= kappa_c of s(T) / phi (0: collapsed)",
+    )
     measured = (2 * k > r_fd) & inside
     predicted = (k > k_w) & inside
-    ev.require_equal("window_mismatches", int((measured != predicted).sum()), 0,
-                     "runs where 'balancing faster' (2 kappa > measured rate) disagrees with kappa_w < kappa < kappa_c")
+    ev.require_equal(
+        "window_mismatches",
+        int((measured != predicted).sum()),
+        0,
+        "runs where 'balancing faster' (2 kappa > measured rate) disagrees with kappa_w < kappa < kappa_c",
+    )
     ev.info("runs_in_window", int(predicted.sum()), "runs with kappa_w < kappa < kappa_c")
     ev.info("runs_learning_faster", int((inside & ~predicted).sum()), "runs with kappa < kappa_w")
     ev.info("runs_beyond_fold", int((~inside).sum()), "runs with kappa >= kappa_c")
     lost = values(ds, "rank_lost").astype(bool)
-    ev.info("matrix_flow_collapsed_beyond_fold", int((lost & ~inside).sum()),
-            "runs of the d x d reduced flow (quadratic and completion losses) that lost rank by T, beyond the fold")
+    ev.info(
+        "matrix_flow_collapsed_beyond_fold",
+        int((lost & ~inside).sum()),
+        "runs of the d x d reduced flow (quadratic and completion losses) that lost rank by T, beyond the fold",
+    )
     cover(ev, ds)
     return ev
 
@@ -160,8 +212,14 @@ def _where(ds, name):
     r"1/(2\beta\kappa))",
     stochastic=True,
     family="langevin",
-    implements=("langevin_em", "ou_exact", "ou_moment_G", "noise_growth_coefficient", "ou_stationary_G2",
-                "langevin_drift"),
+    implements=(
+        "langevin_em",
+        "ou_exact",
+        "ou_moment_G",
+        "noise_growth_coefficient",
+        "ou_stationary_G2",
+        "langevin_drift",
+    ),
     fails_if="a z-score of the Euler-Maruyama ensembles (E[G(t)] per coordinate, the coordinate variance and E|G|^2 "
     "against the chain's exact moments; E[G(t)] with a loss against G_0 e^{-2 kappa t} after Richardson "
     "extrapolation in the step) exceeds the Bonferroni threshold, the stationary variance is compatible with "
@@ -177,17 +235,20 @@ def lm_42(ds) -> Evidence:
     ev.ztest("mean_G", values(ds, "z_G"), "E[G(t)], every real coordinate, every saved time t > 0", counts=count)
     zv, sv = _where(ds, "z_var"), _where(ds, "sop_var")
     ev.ztest("variance", zv, "coordinate variance of the OU chain, every saved time", se_over_pred=sv)
-    ev.ztest("G2", _where(ds, "z_G2"), "E|G(t)|^2 of the OU chain, every saved time",
-             se_over_pred=_where(ds, "sop_G2"))
+    ev.ztest("G2", _where(ds, "z_G2"), "E|G(t)|^2 of the OU chain, every saved time", se_over_pred=_where(ds, "sop_G2"))
     st = _where(ds, "stationary").astype(bool)
     zp = _where(ds, "z_printed_var")[st]
     if zp.size == 0:
         raise KeyError("the langevin dataset has no stationary OU ensemble (kappa T >= 5, loss none)")
-    ev.printed_residual(float(np.min(zp)), "ledger_false_fail",
-                        "min over stationary OU ensembles of " + definition(ds, "z_printed_var"))
+    ev.printed_residual(
+        float(np.min(zp)), "ledger_false_fail", "min over stationary OU ensembles of " + definition(ds, "z_printed_var")
+    )
     ratio = _where(ds, "var_ratio_T")[st]
-    ev.info("variance_ratio_range_low", float(np.min(ratio)), "min over stationary OU ensembles of " +
-            definition(ds, "var_ratio_T"))
+    ev.info(
+        "variance_ratio_range_low",
+        float(np.min(ratio)),
+        "min over stationary OU ensembles of " + definition(ds, "var_ratio_T"),
+    )
     ev.info("variance_ratio_range_high", float(np.max(ratio)), "max of the same")
     cover(ev, ds)
     return ev
@@ -206,20 +267,36 @@ def lm_42(ds) -> Evidence:
 )
 def num_em_order(ds) -> Evidence:
     ev = Evidence()
-    ev.require("ladder_replay_err", float(np.max(_where(ds, "ladder_replay_err"))), "identity",
-               "max of " + definition(ds, "ladder_replay_err"))
+    ev.require(
+        "ladder_replay_err",
+        float(np.max(_where(ds, "ladder_replay_err"))),
+        "identity",
+        "max of " + definition(ds, "ladder_replay_err"),
+    )
     pos = ds.sel(kappa=[k for k in ds["kappa"].values if float(k) > 0])
     order, se = _where(pos, "strong_order"), _where(pos, "strong_order_se")
     worst_i = int(np.argmax(np.abs(order - 1.0)))
-    ev.band("strong_order", order[worst_i], se[worst_i], 1.0, "order_band",
-            "the strong order (kappa > 0) farthest from 1, " + definition(ds, "strong_order"))
+    ev.band(
+        "strong_order",
+        order[worst_i],
+        se[worst_i],
+        1.0,
+        "order_band",
+        "the strong order (kappa > 0) farthest from 1, " + definition(ds, "strong_order"),
+    )
     ev.info("strong_order_max_deviation", float(np.max(np.abs(order - 1.0))), "max |strong order - 1| (kappa > 0)")
     zero = ds.sel(kappa=[k for k in ds["kappa"].values if float(k) == 0])
     if zero.sizes.get("kappa", 0):
-        ev.info("strong_order_kappa0", float(np.max(_where(zero, "strong_order"))),
-                "strong order without regularization (kappa = 0): pre-asymptotic at h >= 1/512")
-    ev.info("weak_order_se_max", float(np.max(_where(ds, "weak_order_se"))),
-            "largest Monte Carlo error of the fitted weak order (too large to test it at these ensemble sizes)")
+        ev.info(
+            "strong_order_kappa0",
+            float(np.max(_where(zero, "strong_order"))),
+            "strong order without regularization (kappa = 0): pre-asymptotic at h >= 1/512",
+        )
+    ev.info(
+        "weak_order_se_max",
+        float(np.max(_where(ds, "weak_order_se"))),
+        "largest Monte Carlo error of the fitted weak order (too large to test it at these ensemble sizes)",
+    )
     cover(ev, ds)
     return ev
 
@@ -236,8 +313,14 @@ def num_em_order(ds) -> Evidence:
     r"\beta\kappa\,\mathbb E\|\mathbf G\|^2 \to c(X)\ (d = 1:\ c = 4|x|)",
     stochastic=True,
     family="posterior",
-    implements=("sample_fiber_posterior", "effective_sample_size", "integrated_autocorr_time",
-                "posterior_laplace_G2", "posterior_quadrature_d1", "fiber_log_density"),
+    implements=(
+        "sample_fiber_posterior",
+        "effective_sample_size",
+        "integrated_autocorr_time",
+        "posterior_laplace_G2",
+        "posterior_quadrature_d1",
+        "fiber_log_density",
+    ),
     fails_if="an MCMC estimate of E|G|^2 departs from the quadrature (d = 1) or, at the largest beta, "
     "beta kappa E|G|^2 from the Laplace constant c(X), beyond the Bonferroni threshold; the quadrature ratio "
     "beta kappa E[G^2]/x at beta = 1e4 is off 4 by more than 1e-3; or a chain leaves the fiber, the density, "
@@ -255,12 +338,19 @@ def lm_43(ds) -> Evidence:
     ratio = values(ds, "quadrature_ratio")
     bq = ds["beta_q"].values
     at_max = ds["quadrature_ratio"].sel(beta_q=bq.max()).values
-    ev.require("quadrature_limit", float(np.max(np.abs(at_max - 4.0))), "posterior_limit",
-               f"max |beta kappa E[G^2]/x - 4| at beta = {bq.max():g} by quadrature (d = 1, N = 2)")
+    ev.require(
+        "quadrature_limit",
+        float(np.max(np.abs(at_max - 4.0))),
+        "posterior_limit",
+        f"max |beta kappa E[G^2]/x - 4| at beta = {bq.max():g} by quadrature (d = 1, N = 2)",
+    )
     ev.info("quadrature_ratio_min", float(np.min(ratio)), "smallest quadrature ratio over beta_q and fields")
     low = ds.sel(beta=ds["beta"].min())
-    ev.info("z_laplace_smallest_beta_max", worst(low, "z_laplace"),
-            f"max z against c(X) at beta = {float(low['beta']):g} (not tested: the Laplace limit is asymptotic)")
+    ev.info(
+        "z_laplace_smallest_beta_max",
+        worst(low, "z_laplace"),
+        f"max z against c(X) at beta = {float(low['beta']):g} (not tested: the Laplace limit is asymptotic)",
+    )
     ev.info("ess_min", float(np.min(values(ds, "EG2_ess"))), "smallest effective sample size")
     cover(ev, ds)
     return ev
@@ -296,6 +386,10 @@ def lm_43_hausdorff(ds) -> Evidence:
         r_inf = (b[1] * r[1] - b[0] * r[0]) / (b[1] - b[0])
         ev.info(f"correction_{field}", r_inf, f"extrapolated (ratio/4 - 1) 2 beta kappa x, {field} (m + 1 = {m + 1})")
         worst_rel = max(worst_rel, abs(r_inf / (m + 1) - 1.0))
-    ev.require("correction_relative_error", worst_rel, "asymptotic_law",
-               "max over fields of |extrapolated correction / (m + 1) - 1|")
+    ev.require(
+        "correction_relative_error",
+        worst_rel,
+        "asymptotic_law",
+        "max over fields of |extrapolated correction / (m + 1) - 1|",
+    )
     return ev

@@ -92,8 +92,9 @@ def lm_def8(ds) -> Evidence:
     ev = Evidence()
     require_max(ev, ds, "def8_blocks", "identity")
     require_max(ev, ds, "def8_hermitian", "identity")
-    ev.require_positive("def8_min_eig", smallest(ds, "def8_min_eig"), "min over the dataset of " +
-                        ds["def8_min_eig"].long_name)
+    ev.require_positive(
+        "def8_min_eig", smallest(ds, "def8_min_eig"), "min over the dataset of " + ds["def8_min_eig"].long_name
+    )
     implementations(ev, ds, "gram_matrix")
     cover(ev, ds)
     return ev
@@ -103,7 +104,8 @@ def lm_def8(ds) -> Evidence:
     "LM-Lem3",
     paper="LM",
     where="Lemma 3, eq. (2.9), §2.3",
-    statement=r"\langle \mathbf w_{\mathbf b}, \mathbf w_{\mathbf a}\rangle = \sum_k \mathrm{Re\,Tr}(H_k(\mathbf b)^* a_k)"
+    statement=r"\langle \mathbf w_{\mathbf b}, \mathbf w_{\mathbf a}\rangle = \sum_k "
+    r"\mathrm{Re\,Tr}(H_k(\mathbf b)^* a_k)"
     r" = \sum_k \mathrm{Re\,Tr}(b_k^* H_k(\mathbf a))",
     family=FAMILY,
     implements=("gram_operator", "orbit_tangent_adjoint"),
@@ -156,8 +158,11 @@ def lm_lem5(ds) -> Evidence:
     require_max(ev, ds, "lem5_residual", "identity")
     require_dev(ev, ds, "lem5_slope", 2.0, "taylor_slope")
     implementations(ev, ds, "regularizing_generator", "fiber_gradient_auto")
-    ev.info("b_hermitian_fraction_min", smallest(ds, "b_hermitian_fraction"),
-            "min over the dataset of " + ds["b_hermitian_fraction"].long_name)
+    ev.info(
+        "b_hermitian_fraction_min",
+        smallest(ds, "b_hermitian_fraction"),
+        "min over the dataset of " + ds["b_hermitian_fraction"].long_name,
+    )
     cover(ev, ds)
     return ev
 
@@ -184,15 +189,24 @@ def lm_221(ds) -> Evidence:
     d = ds["d"]
     real = ds["field"] == "real"
     expected = (N - 1) * d * (d + 1) // 2 * real + (N - 1) * d * d * (~real)
-    mism = int(((ds["eq221_rank"] != expected)).sum())
-    ev.require_equal("eq221_rank_mismatches", mism, 0,
-                     "number of points where rank(b -> H(b) + H(b)^*) != (N-1)d(d+1)/2 (real), (N-1)d^2 (complex)")
+    mism = int((ds["eq221_rank"] != expected).sum())
+    ev.require_equal(
+        "eq221_rank_mismatches",
+        mism,
+        0,
+        "number of points where rank(b -> H(b) + H(b)^*) != (N-1)d(d+1)/2 (real), (N-1)d^2 (complex)",
+    )
     under = int((ds["eq221_rank"] >= ds["eq221_unknowns"]).sum())
-    ev.require_equal("eq221_determined_points", under, 0,
-                     "number of points where (2.21) alone determines b (rank = number of real unknowns)")
+    ev.require_equal(
+        "eq221_determined_points",
+        under,
+        0,
+        "number of points where (2.21) alone determines b (rank = number of real unknowns)",
+    )
     implementations(ev, ds, "regularizing_generator")
-    ev.printed_residual(smallest(ds, "eq221_printed"), "identity",
-                        "min over the dataset of " + ds["eq221_printed"].long_name)
+    ev.printed_residual(
+        smallest(ds, "eq221_printed"), "identity", "min over the dataset of " + ds["eq221_printed"].long_name
+    )
     cover(ev, ds)
     return ev
 
@@ -293,7 +307,8 @@ def lm_thm10(ds) -> Evidence:
     "LM-Rem18",
     paper="LM",
     where="Remark 18, eq. (3.7), with eqs. (3.4)-(3.6), §3.3",
-    statement=r"\mu(\mathbf W) = \mathbf G(\mathbf W) \text{ for } \psi(\mathbf A) = \tfrac12\|\mathbf A\cdot\mathbf W\|^2;"
+    statement=r"\mu(\mathbf W) = \mathbf G(\mathbf W) \text{ for } \psi(\mathbf A) = \tfrac12\|\mathbf "
+    r"A\cdot\mathbf W\|^2;"
     r"\ d\psi(e)(\mathbf a) = 2\sum_k\mathrm{Re\,Tr}(G_k^*a_k) \text{ for } \psi = \|\mathbf A\cdot\mathbf W\|^2",
     kind="notation",
     printed_statement=r"\mu(\mathbf W) = \mathbf G(\mathbf W) \text{ with } \psi_x(g) = \|g\cdot x\|^2\ (3.4)",
@@ -317,7 +332,8 @@ def lm_rem18(ds) -> Evidence:
     "MY-metric",
     paper="MY",
     where="Riemannian submersion (M, iota) -> (M_d, g^N); LM Remark 5, eq. (1.20)",
-    statement=r"d\phi\,d\phi^* = \mathcal A_{N,X} \text{ on } \mathcal M;\ g^N_X(Z,Z) = \mathrm{Tr}(Z^*\mathcal A_{N,X}^{-1}Z) = \|L\|^2,\ L = d\phi^*(\mathcal A_{N,X}^{-1}Z)"
+    statement=r"d\phi\,d\phi^* = \mathcal A_{N,X} \text{ on } \mathcal M;\ g^N_X(Z,Z) = "
+    r"\mathrm{Tr}(Z^*\mathcal A_{N,X}^{-1}Z) = \|L\|^2,\ L = d\phi^*(\mathcal A_{N,X}^{-1}Z)"
     r" \text{ horizontal, tangent to } \mathcal M,\ d\phi(L) = Z",
     family=FAMILY,
     implements=(
@@ -330,17 +346,22 @@ def lm_rem18(ds) -> Evidence:
         "end_to_end_velocity",
         "spectral_kernel",
     ),
-    fails_if="at a balanced point dphi dphi^* differs from A_{N,X} beyond 1e-10, or the lift (A^{-1} by a dense solve) has |L|^2 != g^N(Z, Z), dphi(L) != Z, a "
+    fails_if="at a balanced point dphi dphi^* differs from A_{N,X} beyond 1e-10, or the lift (A^{-1} by a "
+    "dense solve) has |L|^2 != g^N(Z, Z), dphi(L) != Z, a "
     "component along the fiber or a dG beyond 1e-8 relative (the solve with A_{N,X} loses cond(A) digits), "
     "or the library's A^{-1}, g^N or lift differ from these",
 )
 def my_metric(ds) -> Evidence:
     ev = Evidence()
     require_max(ev, ds, "rem5_residual", "identity")
-    implementations(ev, ds, "A_operator", "balanced_point", "riemannian_gradient", "end_to_end_velocity",
-                    "spectral_kernel")
-    ev.info("swapped_exponents_min", smallest(ds, "rem5_swapped"), "min over the dataset of " +
-            ds["rem5_swapped"].long_name + " (the order of the factors matters)")
+    implementations(
+        ev, ds, "A_operator", "balanced_point", "riemannian_gradient", "end_to_end_velocity", "spectral_kernel"
+    )
+    ev.info(
+        "swapped_exponents_min",
+        smallest(ds, "rem5_swapped"),
+        "min over the dataset of " + ds["rem5_swapped"].long_name + " (the order of the factors matters)",
+    )
     for name in ("metric_norm", "metric_dphi", "metric_horizontal", "metric_tangent_to_M"):
         require_max(ev, ds, name, "inverse_identity")
     implementations(ev, ds, "A_operator_inverse", "metric_gN", "horizontal_lift", tolerance="inverse_identity")
@@ -386,8 +407,9 @@ def lm_align(ds) -> Evidence:
     for name in ("align_singular_values", "align_norm_spread", "align_corrected"):
         require_max(ev, ds, name, "identity")
     implementations(ev, ds, "balanced_point")
-    ev.printed_residual(smallest(ds, "align_printed"), "identity",
-                        "min over the dataset of " + ds["align_printed"].long_name)
+    ev.printed_residual(
+        smallest(ds, "align_printed"), "identity", "min over the dataset of " + ds["align_printed"].long_name
+    )
     cover(ev, ds)
     return ev
 

@@ -33,12 +33,23 @@ FAMILY = "lm_figures"
 def lm_fig11(ds) -> Evidence:
     ev = Evidence()
     x = ds["fiber_x"].values
-    ev.require("min_value_error", float(np.max(np.abs(values(ds, "min_norm_scan") - 2 * x) / x)), "identity",
-               "max over fibers of |min over the scan of |w|^2 - 2x| / x")
-    ev.require("argmin_offset", worst(ds, "min_norm_argmin"), "identity",
-               "max over fibers of |u| at the minimum (u = 0: w1 = w2 = sqrt x)")
-    ev.info("mixed_sign_residual", float(np.min(values(ds, "mixed_sign_residual"))),
-            "min over fibers of " + definition(ds, "mixed_sign_residual") + " (2: the point is on w2 w1 = -x)")
+    ev.require(
+        "min_value_error",
+        float(np.max(np.abs(values(ds, "min_norm_scan") - 2 * x) / x)),
+        "identity",
+        "max over fibers of |min over the scan of |w|^2 - 2x| / x",
+    )
+    ev.require(
+        "argmin_offset",
+        worst(ds, "min_norm_argmin"),
+        "identity",
+        "max over fibers of |u| at the minimum (u = 0: w1 = w2 = sqrt x)",
+    )
+    ev.info(
+        "mixed_sign_residual",
+        float(np.min(values(ds, "mixed_sign_residual"))),
+        "min over fibers of " + definition(ds, "mixed_sign_residual") + " (2: the point is on w2 w1 = -x)",
+    )
     return ev
 
 
@@ -57,8 +68,12 @@ def lm_fig12(ds) -> Evidence:
     ev = Evidence()
     ev.require("fiber_err", worst(ds, "fiber_err"), "group_conservation", definition(ds, "fiber_err"))
     ev.require("reg_G_err", worst(ds, "reg_G_err"), "ode_adaptive", definition(ds, "reg_G_err"))
-    ev.require("slope_deviation", float(np.max(np.abs(values(ds, "G_slope") + 2.0))), "ode_adaptive",
-               "max over runs and fields of |" + definition(ds, "G_slope") + " + 2|")
+    ev.require(
+        "slope_deviation",
+        float(np.max(np.abs(values(ds, "G_slope") + 2.0))),
+        "ode_adaptive",
+        "max over runs and fields of |" + definition(ds, "G_slope") + " + 2|",
+    )
     cover(ev, ds)
     return ev
 

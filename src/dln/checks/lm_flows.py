@@ -28,16 +28,35 @@ from ._measure import cover, definition, values, worst
 )
 def lm_thm2(ds) -> Evidence:
     ev = Evidence()
-    ev.require("G_rel_err_max", worst(ds, "G_rel_err"), "ode_adaptive", "max over runs and times of " +
-               definition(ds, "G_rel_err"))
-    ev.require("X_drift_max", worst(ds, "X_drift"), "group_conservation", "max over runs and times of " +
-               definition(ds, "X_drift"))
-    ev.require("decay_rate_deviation", float(np.max(np.abs(values(ds, "decay_rate") - 2.0))), "ode_adaptive",
-               "max over runs of |fitted decay rate of |G(t)| - 2|")
-    ev.require("excess_rate_relative_deviation", float(np.max(np.abs(values(ds, "excess_rate") / 4.0 - 1.0))),
-               "asymptotic_law", "max over runs of |rate/4 - 1| for the " + definition(ds, "excess_rate"))
-    ev.info("excess_at_T_max", float(np.max(values(ds, "W_excess")[..., -1])),
-            "max over runs of the excess (|W(T)|^2 - m) / m at the final time")
+    ev.require(
+        "G_rel_err_max",
+        worst(ds, "G_rel_err"),
+        "ode_adaptive",
+        "max over runs and times of " + definition(ds, "G_rel_err"),
+    )
+    ev.require(
+        "X_drift_max",
+        worst(ds, "X_drift"),
+        "group_conservation",
+        "max over runs and times of " + definition(ds, "X_drift"),
+    )
+    ev.require(
+        "decay_rate_deviation",
+        float(np.max(np.abs(values(ds, "decay_rate") - 2.0))),
+        "ode_adaptive",
+        "max over runs of |fitted decay rate of |G(t)| - 2|",
+    )
+    ev.require(
+        "excess_rate_relative_deviation",
+        float(np.max(np.abs(values(ds, "excess_rate") / 4.0 - 1.0))),
+        "asymptotic_law",
+        "max over runs of |rate/4 - 1| for the " + definition(ds, "excess_rate"),
+    )
+    ev.info(
+        "excess_at_T_max",
+        float(np.max(values(ds, "W_excess")[..., -1])),
+        "max over runs of the excess (|W(T)|^2 - m) / m at the final time",
+    )
     cover(ev, ds)
     return ev
 
@@ -60,24 +79,46 @@ def _starts(ds, start):
 )
 def lm_cor1(ds) -> Evidence:
     ev = Evidence()
-    ev.require("G_increase_max", worst(ds, "G_increase_max"), "monotone_roundoff",
-               "max over runs of the " + definition(ds, "G_increase_max"))
-    ev.require("X_drift_max", worst(ds, "X_drift"), "group_conservation",
-               "max over runs and times of the " + definition(ds, "X_drift"))
+    ev.require(
+        "G_increase_max",
+        worst(ds, "G_increase_max"),
+        "monotone_roundoff",
+        "max over runs of the " + definition(ds, "G_increase_max"),
+    )
+    ev.require(
+        "X_drift_max",
+        worst(ds, "X_drift"),
+        "group_conservation",
+        "max over runs and times of the " + definition(ds, "X_drift"),
+    )
     g = _starts(ds, "gaussian")
     if g is None:
         raise KeyError("the kirwan_ness dataset has no Gaussian (full-rank) starts")
-    ev.require("G_final_full_rank", worst(g, "G_final_rel"), "kn_convergence",
-               "max over full-rank starts of " + definition(g, "G_final_rel") + " at T = 10 + efolds / r*")
-    ev.require("sv_error_full_rank", worst(g, "sv_error"), "kn_convergence",
-               "max over full-rank starts of " + definition(g, "sv_error"))
+    ev.require(
+        "G_final_full_rank",
+        worst(g, "G_final_rel"),
+        "kn_convergence",
+        "max over full-rank starts of " + definition(g, "G_final_rel") + " at T = 10 + efolds / r*",
+    )
+    ev.require(
+        "sv_error_full_rank",
+        worst(g, "sv_error"),
+        "kn_convergence",
+        "max over full-rank starts of " + definition(g, "sv_error"),
+    )
     r = _starts(ds, "rank_deficient")
     if r is not None:
-        ev.require("G_final_rank_deficient", worst(r, "G_final_rel"), "kn_algebraic",
-                   "max over rank-deficient starts of " + definition(r, "G_final_rel"))
-        ev.info("sv_error_rank_deficient_max", worst(r, "sv_error"),
-                "max over rank-deficient starts of " + definition(r, "sv_error") + " (the limit is approached "
-                "like 1/t)")
+        ev.require(
+            "G_final_rank_deficient",
+            worst(r, "G_final_rel"),
+            "kn_algebraic",
+            "max over rank-deficient starts of " + definition(r, "G_final_rel"),
+        )
+        ev.info(
+            "sv_error_rank_deficient_max",
+            worst(r, "sv_error"),
+            "max over rank-deficient starts of " + definition(r, "sv_error") + " (the limit is approached like 1/t)",
+        )
     cover(ev, ds)
     return ev
 
@@ -110,26 +151,50 @@ def lm_cor1_rates(ds) -> Evidence:
     if g is None:
         raise KeyError("the kirwan_ness dataset has no Gaussian (full-rank) starts")
     rel = values(g, "late_rate") / values(g, "r_star") - 1.0
-    ev.require("slower_than_r_star", float(max(0.0, -np.min(rel))), "asymptotic_rate",
-               "max over full-rank runs of (1 - late_rate / r*)^+: no run decays more slowly than r*")
+    ev.require(
+        "slower_than_r_star",
+        float(max(0.0, -np.min(rel))),
+        "asymptotic_rate",
+        "max over full-rank runs of (1 - late_rate / r*)^+: no run decays more slowly than r*",
+    )
     attained = np.abs(rel) <= 1e-3
-    ev.require_equal("runs_at_r_star_missing", int(attained.sum() == 0), 0,
-                     "1 if no full-rank run shows the rate r* within 0.1 %, else 0")
+    ev.require_equal(
+        "runs_at_r_star_missing",
+        int(attained.sum() == 0),
+        0,
+        "1 if no full-rank run shows the rate r* within 0.1 %, else 0",
+    )
     ev.info("runs_at_r_star", int(attained.sum()), "full-rank runs whose late rate equals r* within 0.1 %")
-    ev.info("runs_faster", int((rel > 1e-3).sum()),
-            "full-rank runs still faster than r* when |G| reaches the floor (the slowest mode never dominates "
-            "above round-off): censored, not a counterexample")
-    ev.info("rate_relative_error_where_attained", float(np.max(np.abs(rel[attained]))) if attained.any() else -1.0,
-            "max |late_rate / r* - 1| over the runs at r*")
+    ev.info(
+        "runs_faster",
+        int((rel > 1e-3).sum()),
+        "full-rank runs still faster than r* when |G| reaches the floor (the slowest mode never dominates "
+        "above round-off): censored, not a counterexample",
+    )
+    ev.info(
+        "rate_relative_error_where_attained",
+        float(np.max(np.abs(rel[attained]))) if attained.any() else -1.0,
+        "max |late_rate / r* - 1| over the runs at r*",
+    )
     r = _starts(ds, "rank_deficient")
     if r is not None:
-        ev.require("inverse_law_residual", worst(r, "inverse_residual"), "asymptotic_law",
-                   "max over rank-deficient runs of the " + definition(r, "inverse_residual"))
-        ev.info("inverse_slope_min", float(np.min(values(r, "inverse_slope"))), "min over rank-deficient runs of "
-                "the slope a of 1/|G(t)| = a t + b")
-        ev.info("loglog_exponent_range", float(np.max(np.abs(values(r, "exponent") + 1.0))),
-                "max over rank-deficient runs of |exponent + 1|, exponent the log-log slope of |G| over [T/2, T] "
-                "(-1 only as t -> infinity)")
+        ev.require(
+            "inverse_law_residual",
+            worst(r, "inverse_residual"),
+            "asymptotic_law",
+            "max over rank-deficient runs of the " + definition(r, "inverse_residual"),
+        )
+        ev.info(
+            "inverse_slope_min",
+            float(np.min(values(r, "inverse_slope"))),
+            "min over rank-deficient runs of the slope a of 1/|G(t)| = a t + b",
+        )
+        ev.info(
+            "loglog_exponent_range",
+            float(np.max(np.abs(values(r, "exponent") + 1.0))),
+            "max over rank-deficient runs of |exponent + 1|, exponent the log-log slope of |G| over [T/2, T] "
+            "(-1 only as t -> infinity)",
+        )
     cover(ev, ds)
     return ev
 
@@ -151,9 +216,12 @@ def lm_231(ds) -> Evidence:
     ev = Evidence()
     valid = values(ds, "energy_ratio_valid").astype(bool)
     ratio = values(ds, "energy_ratio")[valid]
-    ev.require("ratio_deviation", float(np.max(np.abs(ratio + 4.0))), "identity",
-               "max over saved states with |G| > 1e-9 |W_0|^2 of |ratio + 4|, ratio = " +
-               definition(ds, "energy_ratio"))
+    ev.require(
+        "ratio_deviation",
+        float(np.max(np.abs(ratio + 4.0))),
+        "identity",
+        "max over saved states with |G| > 1e-9 |W_0|^2 of |ratio + 4|, ratio = " + definition(ds, "energy_ratio"),
+    )
     ev.info("states", int(valid.sum()), "saved states where the ratio was evaluated")
     ev.printed_residual(
         float(np.min(np.abs(ratio + 2.0))),
@@ -179,10 +247,15 @@ def lm_231(ds) -> Evidence:
 )
 def lm_inv(ds) -> Evidence:
     ev = Evidence()
-    ev.require("G_balanced_max", worst(ds, "G_balanced"), "ode_adaptive", "max over runs and times of " +
-               definition(ds, "G_balanced"))
-    ev.require("G_drift_max", worst(ds, "G_drift"), "ode_adaptive", "max over runs and times of " +
-               definition(ds, "G_drift"))
+    ev.require(
+        "G_balanced_max",
+        worst(ds, "G_balanced"),
+        "ode_adaptive",
+        "max over runs and times of " + definition(ds, "G_balanced"),
+    )
+    ev.require(
+        "G_drift_max", worst(ds, "G_drift"), "ode_adaptive", "max over runs and times of " + definition(ds, "G_drift")
+    )
     cover(ev, ds)
     return ev
 
@@ -201,9 +274,14 @@ def lm_inv(ds) -> Evidence:
 )
 def lm_rem5(ds) -> Evidence:
     ev = Evidence()
-    ev.require("X_rem5_err_max", worst(ds, "X_rem5_err"), "ode_adaptive", "max over runs and times of " +
-               definition(ds, "X_rem5_err"))
-    ev.require("sv_err_max", worst(ds, "sv_err"), "ode_adaptive", "max over runs and times of " +
-               definition(ds, "sv_err"))
+    ev.require(
+        "X_rem5_err_max",
+        worst(ds, "X_rem5_err"),
+        "ode_adaptive",
+        "max over runs and times of " + definition(ds, "X_rem5_err"),
+    )
+    ev.require(
+        "sv_err_max", worst(ds, "sv_err"), "ode_adaptive", "max over runs and times of " + definition(ds, "sv_err")
+    )
     cover(ev, ds)
     return ev

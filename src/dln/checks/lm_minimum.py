@@ -19,11 +19,7 @@ FAMILY = "schatten"
 def _select(ds, objective: str, pmin: float, pmax: float, *, include_min=False, include_max=False):
     """The jobs of one objective with pmin < p < pmax (bounds included on request); a KeyError if none."""
     ps = [float(v) for v in ds["p"].values]
-    keep = [
-        v
-        for v in ps
-        if (v > pmin or (include_min and v == pmin)) and (v < pmax or (include_max and v == pmax))
-    ]
+    keep = [v for v in ps if (v > pmin or (include_min and v == pmin)) and (v < pmax or (include_max and v == pmax))]
     if objective not in list(ds["objective"].values) or not keep:
         raise KeyError(f"the schatten dataset has no jobs with objective {objective!r} and p in ({pmin}, {pmax})")
     return ds.sel(objective=objective, p=keep)
@@ -31,17 +27,31 @@ def _select(ds, objective: str, pmin: float, pmax: float, *, include_min=False, 
 
 def _minimum_evidence(ev: Evidence, sub) -> None:
     """The minimum principle on the selected jobs: gap, balancedness, fiber, implementations."""
-    ev.require("rel_gap_max", worst(sub, "rel_gap"), "optimizer", "max over X, restarts of |" +
-               definition(sub, "rel_gap") + "|")
-    ev.require("G_rel_max", worst(sub, "G_rel"), "balancedness_optimizer", "max over X, restarts of the " +
-               definition(sub, "G_rel"))
+    ev.require(
+        "rel_gap_max",
+        worst(sub, "rel_gap"),
+        "optimizer",
+        "max over X, restarts of |" + definition(sub, "rel_gap") + "|",
+    )
+    ev.require(
+        "G_rel_max",
+        worst(sub, "G_rel"),
+        "balancedness_optimizer",
+        "max over X, restarts of the " + definition(sub, "G_rel"),
+    )
     ev.require("X_err_max", worst(sub, "X_err"), "identity", "max over X, restarts of " + definition(sub, "X_err"))
-    ev.require("objective_err_max", worst(sub, "objective_err"), "identity", "max of " +
-               definition(sub, "objective_err"))
-    ev.require("closed_form_err_max", worst(sub, "closed_form_err"), "identity", "max of " +
-               definition(sub, "closed_form_err"))
-    ev.require("best_value_err_max", worst(sub, "best_value_err"), "identity", "max of " +
-               definition(sub, "best_value_err"))
+    ev.require(
+        "objective_err_max", worst(sub, "objective_err"), "identity", "max of " + definition(sub, "objective_err")
+    )
+    ev.require(
+        "gradient_err_max", worst(sub, "gradient_err"), "identity", "max of " + definition(sub, "gradient_err")
+    )
+    ev.require(
+        "closed_form_err_max", worst(sub, "closed_form_err"), "identity", "max of " + definition(sub, "closed_form_err")
+    )
+    ev.require(
+        "best_value_err_max", worst(sub, "best_value_err"), "identity", "max of " + definition(sub, "best_value_err")
+    )
     ev.info("minimizations", int(values(sub, "value").size), "minimizations (X x restarts)")
 
 
@@ -49,15 +59,30 @@ def _hessian_evidence(ev: Evidence, sub, where: str) -> None:
     null = values(sub, f"hessian_nullity_{where}")
     orbit = values(sub, "orbit_dimension")
     orbit = np.broadcast_to(orbit.reshape(orbit.shape + (1,) * (null.ndim - orbit.ndim)), null.shape)
-    ev.require_equal(f"nullity_mismatches_{where}", int((null != orbit).sum()), 0,
-                     "points where the Hessian's nullity differs from dim O_X = (N-1)d(d-1)/2 (real), "
-                     f"(N-1)d^2 (complex), {definition(sub, f'hessian_nullity_{where}')[31:]}")
-    ev.require(f"hessian_min_eig_{where}", float(max(0.0, -np.min(values(sub, f'hessian_min_eig_{where}')))),
-               "fd_central", "max of (-smallest eigenvalue / largest)^+ (positive semidefinite)")
-    ev.require(f"hessian_err_{where}", worst(sub, f"hessian_err_{where}"), "fd_central",
-               "max of " + definition(sub, f"hessian_err_{where}"))
-    ev.info(f"hessian_gap_{where}", float(np.min(values(sub, f"hessian_gap_{where}"))),
-            "min of the " + definition(sub, f"hessian_gap_{where}"))
+    ev.require_equal(
+        f"nullity_mismatches_{where}",
+        int((null != orbit).sum()),
+        0,
+        "points where the Hessian's nullity differs from dim O_X = (N-1)d(d-1)/2 (real), "
+        f"(N-1)d^2 (complex), {definition(sub, f'hessian_nullity_{where}')[31:]}",
+    )
+    ev.require(
+        f"hessian_min_eig_{where}",
+        float(max(0.0, -np.min(values(sub, f"hessian_min_eig_{where}")))),
+        "fd_central",
+        "max of (-smallest eigenvalue / largest)^+ (positive semidefinite)",
+    )
+    ev.require(
+        f"hessian_err_{where}",
+        worst(sub, f"hessian_err_{where}"),
+        "fd_central",
+        "max of " + definition(sub, f"hessian_err_{where}"),
+    )
+    ev.info(
+        f"hessian_gap_{where}",
+        float(np.min(values(sub, f"hessian_gap_{where}"))),
+        "min of the " + definition(sub, f"hessian_gap_{where}"),
+    )
 
 
 @claim(
@@ -131,7 +156,8 @@ def lm_p1(ds) -> Evidence:
     "LM-Thm14-p2",
     paper="LM",
     where="Theorem 14(2) (Kempf-Ness), applied to the DLN in §3.3",
-    statement=r"\text{at } \mathbf W \in \mathcal O_X:\ \mathrm{Hess}\,\|(I+\mathbf a)\cdot\mathbf W\|^2\big|_{\mathbf a=0}"
+    statement=r"\text{at } \mathbf W \in \mathcal O_X:\ \mathrm{Hess}\,\|(I+\mathbf a)\cdot\mathbf "
+    r"W\|^2\big|_{\mathbf a=0}"
     r"\succeq 0,\ \ker = T\mathcal O_X:\ \text{nullity } (N-1)d(d-1)/2\ (\mathbb R),\ (N-1)d^2\ (\mathbb C)",
     family=FAMILY,
     implements=("schatten_hessian",),

@@ -51,7 +51,7 @@ EXCLUDED: dict[str, str] = {
 
 
 def targets(registry: dict | None = None) -> dict[str, list[str]]:
-    """Every public function some claim checks -> the IDs of those claims (catalogue order)."""
+    """Every public function some claim checks -> the IDs of those claims (registry order)."""
     reg = _claims.CLAIMS if registry is None else registry
     out: dict[str, list[str]] = {}
     for cid, c in reg.items():
@@ -103,7 +103,7 @@ class _Transform:
                 return x
             y = np.swapaxes(x, -1, -2).copy()
         else:  # pragma: no cover
-            raise ValueError(kind)
+            raise ValueError(k)
         self.eligible += 1
         nx = np.linalg.norm(x.ravel())
         if nx > 0:
@@ -170,7 +170,39 @@ def _family_cost(family: str) -> float:
     return float(getattr(family_module(family), "COST", 1.0))
 
 
-def run_mutant(name: str, kind: str, registry: dict | None = None, full: bool = False) -> dict:
+class MutantTimeout(BaseException):  # not an Exception: nothing on the way may swallow it
+    """A mutant made the evidence take longer than the time limit (counted as noticed: the claim cannot pass)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Raise :class:`MutantTimeout` in the main thread after ``seconds`` (no limit when None or off the main thread)."""
+    import signal
+    import threading
+
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise MutantTimeout(f"the evidence took longer than {seconds:g} s under this mutant")
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+#: Time limit of one mutant's evaluation (seconds).
+TIME_LIMIT = 120.0
+
+
+def run_mutant(
+    name: str, kind: str, registry: dict | None = None, full: bool = False, time_limit: float | None = TIME_LIMIT
+) -> dict:
     """Run the claims listing ``name`` under one mutant (cheapest family first; stop at the first failure
     unless ``full``). Returns ``{"function", "kind", "outcome", "killed_by", "evaluated", "max_change", "seconds"}``
     with outcome ``killed``, ``survived`` or ``equivalent``.
@@ -182,14 +214,20 @@ def run_mutant(name: str, kind: str, registry: dict | None = None, full: bool = 
     t0 = time.perf_counter()
     killed, evaluated = [], []
     data = FamilyData(mutation=True)
+    timed_out = False
     with mutated(name, kind) as transform:
-        for cid in ids:
-            row = run_ledger([cid], registry=reg, data=data)[0]
-            evaluated.append(cid)
-            if row["status"] == "fail":
-                killed.append(cid)
-                if not full:
-                    break
+        try:
+            with _time_limit(time_limit):
+                for cid in ids:
+                    row = run_ledger([cid], registry=reg, data=data)[0]
+                    evaluated.append(cid)
+                    if row["status"] == "fail":
+                        killed.append(cid)
+                        if not full:
+                            break
+        except MutantTimeout:
+            timed_out = True
+            killed.append(f"{ids[len(evaluated)]} (time limit)")
     if killed:
         outcome = "killed"
     elif transform.calls == 0:
@@ -204,6 +242,7 @@ def run_mutant(name: str, kind: str, registry: dict | None = None, full: bool = 
         "function": name,
         "kind": kind,
         "outcome": outcome,
+        "timed_out": timed_out,
         "killed_by": killed,
         "evaluated": evaluated,
         "max_change": transform.max_change,
@@ -212,8 +251,9 @@ def run_mutant(name: str, kind: str, registry: dict | None = None, full: bool = 
     }
 
 
-def run_all(functions: list[str] | None = None, kinds=KINDS, registry: dict | None = None, full: bool = False,
-            progress=None) -> list[dict]:
+def run_all(
+    functions: list[str] | None = None, kinds=KINDS, registry: dict | None = None, full: bool = False, progress=None
+) -> list[dict]:
     """Every (function, kind) mutant of ``functions`` (default: every target)."""
     names = sorted(targets(registry)) if functions is None else list(functions)
     out = []

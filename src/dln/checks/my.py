@@ -92,10 +92,12 @@ def my_jacobi(ds) -> Evidence:
     where="the constant c_d of the entropy formula (normalization; not fixed by the available sources)",
     kind="finding",
     statement=r"c_d = \mathrm{vol}(O_d) = 2\cdot 2^{d(d-1)/4}\textstyle\prod_{k=1}^{d-1}|S^k|\ (\mathbb R),\ "
-    r"\mathrm{vol}(U_d) = 2^{d(d-1)/2}\prod_{k=1}^{d}|S^{2k-1}|\ (\mathbb C) \text{ in the metric } \mathrm{Re\,Tr}(a^*b)",
+    r"\mathrm{vol}(U_d) = 2^{d(d-1)/2}\prod_{k=1}^{d}|S^{2k-1}|\ (\mathbb C) \text{ in the metric } "
+    r"\mathrm{Re\,Tr}(a^*b)",
     derivation=r"$SO(d) \to S^{d-1}$, $Q \mapsto Qe_1$ is a Riemannian submersion up to the factor $\sqrt2$ (a "
     r"horizontal $a \in so(d)$ has $\|a\|_F^2 = 2\|ae_1\|^2$) with fibre $SO(d-1)$, so "
-    r"$\mathrm{vol}\,SO(d) = 2^{(d-1)/2}|S^{d-1}|\,\mathrm{vol}\,SO(d-1)$; $O(d)$ has two components. Over $\mathbb C$, "
+    r"$\mathrm{vol}\,SO(d) = 2^{(d-1)/2}|S^{d-1}|\,\mathrm{vol}\,SO(d-1)$; $O(d)$ has two components. Over "
+    r"$\mathbb C$, "
     r"$U(d) \to S^{2d-1}$, $U \mapsto Ue_1$, stretches the $2(d-1)$ off-diagonal horizontal directions by $\sqrt2$ "
     r"and the diagonal one by 1, so $\mathrm{vol}\,U(d) = 2^{d-1}|S^{2d-1}|\,\mathrm{vol}\,U(d-1)$, "
     r"$\mathrm{vol}\,U(1) = 2\pi$. Whether MY use $O_d$ or $SO_d$ only shifts $S_N$ by $(N-1)\log 2$.",
@@ -109,11 +111,22 @@ def my_const(ds) -> Evidence:
     computed = values(ds, "group_volume_quadrature") > 0
     if not computed.any():
         raise KeyError("the entropy dataset has no (d, field) whose group volume was computed by quadrature")
-    ev.require("group_volume_err", float(np.max(values(ds, "group_volume_err")[computed])), "quadrature",
-               "max over the computed (d, field) of " + definition(ds, "group_volume_err"))
-    ev.require("log_depth_coefficient_err", worst(ds, "log_depth_coefficient_err"), "identity",
-               "max of " + definition(ds, "log_depth_coefficient_err"))
-    ev.info("volumes_computed", int(np.unique(values(ds, "group_volume_quadrature")[computed]).size),
-            "distinct groups whose volume was computed by quadrature")
+    ev.require(
+        "group_volume_err",
+        float(np.max(values(ds, "group_volume_err")[computed])),
+        "quadrature",
+        "max over the computed (d, field) of " + definition(ds, "group_volume_err"),
+    )
+    ev.require(
+        "log_depth_coefficient_err",
+        worst(ds, "log_depth_coefficient_err"),
+        "identity",
+        "max of " + definition(ds, "log_depth_coefficient_err"),
+    )
+    ev.info(
+        "volumes_computed",
+        int(np.unique(values(ds, "group_volume_quadrature")[computed]).size),
+        "distinct groups whose volume was computed by quadrature",
+    )
     cover(ev, ds)
     return ev

@@ -388,15 +388,28 @@ def data_array(values, dims, long_name: str, units: str = "1") -> xr.DataArray:
 def combine_jobs(datasets: list, keys: tuple[str, ...], defaults: dict) -> xr.Dataset:
     """Combine per-job datasets into one along the swept parameters ``keys`` (read from each job's ``config``).
 
+    Every other parameter must be equal in all jobs (a :class:`DLNError` names those that differ).
+
     A key that is not already a dimension of a job becomes a new length-1 dimension with the job's value
     (``defaults`` when the job's config lacks it); the jobs are then combined by their coordinates. The
     global attributes are dropped (the caller finalizes the result).
     """
     if not datasets:
         raise DLNError("datasets: nothing to aggregate")
+    configs = [json.loads(ds.attrs.get("config", "{}")) for ds in datasets]
+    differ = {}
+    for k in sorted(set().union(*configs) - set(keys)):
+        vals = {json.dumps(c.get(k, defaults.get(k)), sort_keys=True) for c in configs}
+        if len(vals) > 1:
+            differ[k] = sorted(vals)
+    if differ:
+        raise DLNError(
+            f"datasets: the jobs differ in parameters that are not swept ({', '.join(keys)}): "
+            + "; ".join(f"{k} takes {', '.join(v)}" for k, v in differ.items())
+            + ". Put such a parameter in the sweep, or give every job the same value."
+        )
     parts = []
-    for ds in datasets:
-        cfg = json.loads(ds.attrs.get("config", "{}"))
+    for ds, cfg in zip(datasets, configs, strict=True):
         one = ds.copy()
         one.attrs = {}
         for k in keys:

@@ -47,7 +47,10 @@ def _drift(W: np.ndarray, grad, kappa: float) -> np.ndarray:
 
 
 def replay_langevin(W0: np.ndarray, grad, kappa: float, beta: float, dt: float, normals: list, n_paths: int):
-    """W_{n+1} = W_n + dt drift(W_n) + sqrt(2/beta) sqrt(dt) xi_n per path, with the recorded xi_n (shape (M, N, d, d))."""
+    """W_{n+1} = W_n + dt drift(W_n) + sqrt(2/beta) sqrt(dt) xi_n per path, with the recorded xi_n.
+
+    The recorded increments xi_n have shape (M, N, d, d).
+    """
     cplx = np.iscomplexobj(W0)
     W = np.broadcast_to(W0, (n_paths,) + W0.shape).copy()
     sig = np.sqrt(2.0 / beta)

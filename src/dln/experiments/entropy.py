@@ -35,12 +35,16 @@ DEFAULT_PARAMS: dict = {"d": 3, "N": 4, "field": "real", "seed": 0, "n_samples":
 SWEEP_KEYS = ("d", "N", "field", "seed")
 
 #: The sweep of ``dln check``.
-LEDGER: dict = {"sweep": {"d": [2, 3], "N": [2, 3, 5], "field": ["real", "complex"]},
-                "fixed": {"n_samples": 3, "n_points": 50, "n_curve": 31}}
+LEDGER: dict = {
+    "sweep": {"d": [2, 3], "N": [2, 3, 5], "field": ["real", "complex"]},
+    "fixed": {"n_samples": 3, "n_points": 50, "n_curve": 31},
+}
 
 #: The mutation tests' sweep.
-MUTATION: dict = {"sweep": {"field": ["real", "complex"]},
-                  "fixed": {"d": 2, "N": 3, "n_samples": 1, "n_points": 5, "n_curve": 5}}
+MUTATION: dict = {
+    "sweep": {"field": ["real", "complex"]},
+    "fixed": {"d": 2, "N": 3, "n_samples": 1, "n_points": 5, "n_curve": 5},
+}
 
 #: Relative cost of the LEDGER sweep.
 COST = 3.0
@@ -113,11 +117,21 @@ def group_volume_quadrature(d: int, field: str) -> float | None:
     (both components of O_d): O_2 by the rotation angle, O_3 by Euler angles ZYZ, U_1 by the phase, U_2 =
     e^{i phi} SU(2) with SU(2) in Hopf coordinates (phi in [0, pi) covers U_2 once). None for other (d, field)."""
     if field == "real" and d == 2:
-        return 2.0 * _volume(lambda x: np.array([[np.cos(x[0]), -np.sin(x[0])], [np.sin(x[0]), np.cos(x[0])]]),
-                             [0.0], [2 * np.pi], [True], [16])
+        return 2.0 * _volume(
+            lambda x: np.array([[np.cos(x[0]), -np.sin(x[0])], [np.sin(x[0]), np.cos(x[0])]]),
+            [0.0],
+            [2 * np.pi],
+            [True],
+            [16],
+        )
     if field == "real" and d == 3:
-        return 2.0 * _volume(lambda x: _rot("z", x[0]) @ _rot("y", x[1]) @ _rot("z", x[2]),
-                             [0.0, 0.0, 0.0], [2 * np.pi, np.pi, 2 * np.pi], [True, False, True], [8, 24, 8])
+        return 2.0 * _volume(
+            lambda x: _rot("z", x[0]) @ _rot("y", x[1]) @ _rot("z", x[2]),
+            [0.0, 0.0, 0.0],
+            [2 * np.pi, np.pi, 2 * np.pi],
+            [True, False, True],
+            [8, 24, 8],
+        )
     if field == "complex" and d == 1:
         return _volume(lambda x: np.array([[np.exp(1j * x[0])]]), [0.0], [2 * np.pi], [True], [16])
     if field == "complex" and d == 2:
@@ -127,8 +141,13 @@ def group_volume_quadrature(d: int, field: str) -> float | None:
             a, b = np.cos(eta) * np.exp(1j * xi1), np.sin(eta) * np.exp(1j * xi2)
             return np.exp(1j * phi) * np.array([[a, -np.conj(b)], [b, np.conj(a)]])
 
-        return _volume(su2, [0.0, 0.0, 0.0, 0.0], [np.pi, np.pi / 2, 2 * np.pi, 2 * np.pi], [True, False, True, True],
-                       [4, 12, 6, 6])
+        return _volume(
+            su2,
+            [0.0, 0.0, 0.0, 0.0],
+            [np.pi, np.pi / 2, 2 * np.pi, 2 * np.pi],
+            [True, False, True, True],
+            [4, 12, 6, 6],
+        )
     return None
 
 
@@ -181,7 +200,6 @@ def _sample(d: int, N: int, field: str, rng) -> dict:
         "orbit_gram_matrix_err": float(np.max(np.abs(ev_lib - ev_ref)) / np.max(np.abs(ev_ref))),
         "gradient_err": float(np.max(np.abs(dln.entropy_gradient(s, N, field) - g_cs)) / np.max(np.abs(g_cs))),
         "hessian_err": float(np.max(np.abs(dln.entropy_hessian(s, N, field) - H_fd)) / np.max(np.abs(H_fd))),
-        "limit_err": abs(float(dln.entropy_infinite_depth(s, field)) - float(ref.entropy_limit(s, field))),
         "sigma_min": float(s[-1]),
         "sigma_max": float(s[0]),
     }
@@ -234,25 +252,45 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     data.update(
         {
             "hessian_top": _da(np.array(top), ("point",), "largest eigenvalue / max |eigenvalue| of d^2 S_N/dsigma^2"),
-            "tau_indefinite": _da(np.array(indefinite, dtype=np.int8), ("point",),
-                                  "1 if the tau-coordinate (Riemannian) Hessian of S_N has both signs"),
+            "tau_indefinite": _da(
+                np.array(indefinite, dtype=np.int8),
+                ("point",),
+                "1 if the tau-coordinate (Riemannian) Hessian of S_N has both signs",
+            ),
             "hessian_tau_err": _da(hess_tau_err, (), "max |dln.entropy_hessian(tau) - chain rule| / max |chain rule|"),
-            "tau_equal_err": _da(tau_eq_err, (), "max relative error of the tau-Hessian eigenvalues at equal "
-                                 "lambda = 0.7 against (1/N)[-(N-1)/(2 lam^2)], (1/N)[(N-1)(2N-1)/(6 lam^2)] "
-                                 "(d = 2, real; 0 otherwise)"),
-            "group_volume_quadrature": _da(0.0 if cd is None else cd, (), "vol(O_d) / vol(U_d) by quadrature "
-                                           "(0 where not computed)"),
-            "group_volume_err": _da(0.0 if cd is None else abs(dln.group_volume(d, field) - cd) / cd, (),
-                                    "|dln.group_volume - quadrature| / quadrature (0 where not computed)"),
-            "log_depth_coefficient_err": _da(abs(dln.entropy_log_depth_coefficient(d, field) - k) / k, (),
-                                             "|dln.entropy_log_depth_coefficient - d(d-1)/4 (real), d^2/2 (complex)|"
-                                             " / formula"),
-            "S_curve": _da(dln.entropy(curve, N, field, constant=False), ("s",),
-                           "S_N - (N-1) log c_d along sigma = (s, 1, ..., 1)"),
-            "S_curve_rescaled": _da(dln.entropy(curve, N, field, constant=False) - k * np.log(N), ("s",),
-                                    "S_N - (N-1) log c_d - k_d log N along sigma = (s, 1, ..., 1)"),
-            "S_curve_inf": _da(dln.entropy_infinite_depth(curve, field), ("s",),
-                               "infinite-depth limit of S_N - (N-1) log c_d - k_d log N along (s, 1, ..., 1)"),
+            "tau_equal_err": _da(
+                tau_eq_err,
+                (),
+                "max relative error of the tau-Hessian eigenvalues at equal "
+                "lambda = 0.7 against (1/N)[-(N-1)/(2 lam^2)], (1/N)[(N-1)(2N-1)/(6 lam^2)] "
+                "(d = 2, real; 0 otherwise)",
+            ),
+            "group_volume_quadrature": _da(
+                0.0 if cd is None else cd, (), "vol(O_d) / vol(U_d) by quadrature (0 where not computed)"
+            ),
+            "group_volume_err": _da(
+                0.0 if cd is None else abs(dln.group_volume(d, field) - cd) / cd,
+                (),
+                "|dln.group_volume - quadrature| / quadrature (0 where not computed)",
+            ),
+            "log_depth_coefficient_err": _da(
+                abs(dln.entropy_log_depth_coefficient(d, field) - k) / k,
+                (),
+                "|dln.entropy_log_depth_coefficient - d(d-1)/4 (real), d^2/2 (complex)| / formula",
+            ),
+            "S_curve": _da(
+                dln.entropy(curve, N, field, constant=False), ("s",), "S_N - (N-1) log c_d along sigma = (s, 1, ..., 1)"
+            ),
+            "S_curve_rescaled": _da(
+                dln.entropy(curve, N, field, constant=False) - k * np.log(N),
+                ("s",),
+                "S_N - (N-1) log c_d - k_d log N along sigma = (s, 1, ..., 1)",
+            ),
+            "S_curve_inf": _da(
+                dln.entropy_infinite_depth(curve, field),
+                ("s",),
+                "infinite-depth limit of S_N - (N-1) log c_d - k_d log N along (s, 1, ..., 1)",
+            ),
         }
     )
     ds = xr.Dataset(
@@ -287,7 +325,6 @@ _LONG = {
     "orbit_gram_matrix_err": "max |eigenvalues of dln.orbit_gram_matrix(C) - of the reference Gram| / max",
     "gradient_err": "max |dln.entropy_gradient - complex-step gradient of S_closed| / max",
     "hessian_err": "max |dln.entropy_hessian - central differences of the complex-step gradient| / max",
-    "limit_err": "|dln.entropy_infinite_depth - 1/2 sum log((s_i^2 - s_j^2)/(2 log(s_i/s_j))) (+ complex terms)|",
     "sigma_min": "smallest singular value of X",
     "sigma_max": "largest singular value of X",
 }

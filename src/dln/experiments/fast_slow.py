@@ -4,7 +4,7 @@ Full flow (LM eq. 4.1): W' = -dphi^*(grad E(X)) - kappa W, integrated with :func
 from unbalanced starts W_0(s) = exp(s a).C on the fiber of X_0 (C the centre, a a fixed random direction
 of gl(d)^{N-1}, so |G_0| grows with the imbalance level s while X_0 is the same for every start).
 
-Reduced flow on the balanced manifold (THEOREMS.md LM-4.1):
+Reduced flow on the balanced manifold (claim LM-4.1):
 X' = -A_{N,X}(grad E(X)) - N kappa X = -grad_{g^N}[E + (kappa N/2) sum_i sigma_i^{2/N}], integrated with
 :func:`dln.end_to_end_flow` applied to the gradient of the augmented loss (the Euclidean gradient of
 (kappa N/2) sum sigma_i^{2/N} is kappa U Sigma^{2/N-1} V^*, and A_{N,X} of it is N kappa X).
@@ -28,7 +28,7 @@ from .._errors import DLNError
 from .._linalg import H, expm, norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_matrix, rng_from_params
-from ._conventions import combine_jobs, finalize
+from ._conventions import combine_jobs, finalize, resolve_params
 
 FAMILY = "fast_slow"
 
@@ -52,6 +52,21 @@ DEFAULT_PARAMS: dict = {
 #: Integration tolerances of the reference runs (relative, absolute).
 RTOL = 1e-11
 ATOL = 1e-13
+
+
+def _params(params: dict | None) -> dict:
+    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
+    if p["field"] not in ("real", "complex"):
+        raise DLNError(f"field: expected 'real' or 'complex', got {p['field']!r}")
+    for key, low in (("N", 2), ("d", 1), ("n_t", 2), ("n_imbalance", 1)):
+        if isinstance(p[key], bool) or not isinstance(p[key], int | np.integer) or p[key] < low:
+            raise DLNError(f"{key}: expected an integer >= {low}, got {p[key]!r}")
+    for key in ("kappa", "T", "rtol", "balance_tol", "imbalance_min", "imbalance_max"):
+        if not float(p[key]) > 0.0 or not np.isfinite(float(p[key])):
+            raise DLNError(f"{key}: expected a positive finite number, got {p[key]!r}")
+    if not 0.0 < float(p["mask_density"]) <= 1.0:
+        raise DLNError(f"mask_density: expected a number in (0, 1], got {p['mask_density']!r}")
+    return p
 
 
 def _flows():
@@ -93,7 +108,7 @@ def penalty_gradient(X: np.ndarray, N: int, kappa: float) -> np.ndarray:
 
 
 def reduced_flow(X0, grad_E, N: int, kappa: float, t, rtol: float = RTOL, atol: float = ATOL) -> np.ndarray:
-    """Reduced flow on the balanced manifold X' = -A_{N,X}(grad E(X)) - N kappa X (THEOREMS.md LM-4.1).
+    """Reduced flow on the balanced manifold X' = -A_{N,X}(grad E(X)) - N kappa X (claim LM-4.1).
 
     Integrated as the g^N gradient flow of E + (kappa N/2) sum sigma_i^{2/N} with :func:`dln.end_to_end_flow`.
 
@@ -173,8 +188,7 @@ def make_problem(params: dict, rng: np.random.Generator):
 
 def run(params: dict) -> dict:
     """Integrate the full and reduced flows for one job; return the raw arrays (used by simulate and the ledger)."""
-    p = dict(DEFAULT_PARAMS)
-    p.update(params)
+    p = _params(params)
     # The problem (Phi, mask, X_0, direction a) depends only on these keys, so that sweeps over kappa and
     # the loss compare the same starts.
     rng = rng_from_params(family=FAMILY, **{k: p[k] for k in ("N", "d", "field", "seed", "mask_density")})
@@ -243,7 +257,10 @@ def window_start(phi: float, N: int) -> float:
 
 
 def stable_equilibrium(phi: float, N: int, kappa: float) -> float:
-    """The stable positive equilibrium of the scalar reduced flow (root of g(s) = kappa in (sigma_f, phi)); 0 beyond the fold."""
+    """The stable positive equilibrium of the scalar reduced flow: the root of g(s) = kappa in (sigma_f, phi).
+
+    0 beyond the fold.
+    """
     from scipy.optimize import brentq
 
     s_f, k_c = fold(phi, N)
@@ -255,7 +272,10 @@ def stable_equilibrium(phi: float, N: int, kappa: float) -> float:
 
 
 def learning_rate(phi: float, N: int, kappa: float) -> float:
-    """Relaxation rate N s^{2-2/N} - (N-2) kappa of the scalar reduced flow at its stable equilibrium s (0 beyond the fold)."""
+    """Relaxation rate N s^{2-2/N} - (N-2) kappa of the scalar reduced flow at its stable equilibrium s.
+
+    0 beyond the fold.
+    """
     s = stable_equilibrium(phi, N, kappa)
     return float(N * s ** (2.0 - 2.0 / N) - (N - 2) * kappa) if s > 0 else 0.0
 
@@ -300,8 +320,12 @@ def scalar_analysis(phi: float, N: int, kappa: float, delta: float = 0.01) -> di
     h = 1e-6 * max(s_T, 1e-3)
     rate_fd = -(scalar_field(s_T + h, phi, N, kappa) - scalar_field(s_T - h, phi, N, kappa)) / (2 * h)
     out.update(
-        {"scalar_sigma_T": s_T, "scalar_sigma_pred": s_pred, "scalar_rate_pred": r_pred,
-         "scalar_rate_fd": rate_fd if s_pred > 0 else 0.0}
+        {
+            "scalar_sigma_T": s_T,
+            "scalar_sigma_pred": s_pred,
+            "scalar_rate_pred": r_pred,
+            "scalar_rate_fd": rate_fd if s_pred > 0 else 0.0,
+        }
     )
     below, above = k_c * (1.0 - delta), k_c * (1.0 + delta)
     s_b, _ = scalar_reduced_flow(phi, N, below, 40.0 / learning_rate(phi, N, below))
@@ -427,8 +451,7 @@ SWEEP_KEYS = ("kappa", "loss", "field", "N", "d", "seed")
 #: The sweep of ``dln check``: kappa in each regime of the reduced flow (phi = 2, N = 3: window (1, 1.19),
 #: fold 1.19), both losses, both fields, 2 depths.
 LEDGER: dict = {
-    "sweep": {"kappa": [0.3, 1.1, 1.5], "loss": ["quadratic", "completion"], "field": ["real", "complex"],
-              "N": [2, 3]},
+    "sweep": {"kappa": [0.3, 1.1, 1.5], "loss": ["quadratic", "completion"], "field": ["real", "complex"], "N": [2, 3]},
     "fixed": {"d": 2, "seed": 0, "T": 3.0, "n_t": 31, "n_imbalance": 3, "rtol": 1e-10},
 }
 

@@ -141,7 +141,8 @@ def point(d: int, N: int, field: str, rng: np.random.Generator) -> dict:
     out["err_horizontal_lift"] = _rel(dln.horizontal_lift(Wb, Z), L_ref)
     out["err_riemannian_gradient"] = _rel(dln.riemannian_gradient(Xb, P, N), ref.A_operator(Xb, P, N))
     out["err_end_to_end_velocity"] = _rel(dln.end_to_end_velocity(Xb, P, N), -ref.A_operator(Xb, P, N))
-    # the spectral kernel is the coefficient of A_{N,X} in the singular basis: K_il = <E_il, A(E_il)>, E_il = U e_i e_l^* V^*
+    # the spectral kernel is the coefficient of A_{N,X} in the singular basis:
+    # K_il = <E_il, A(E_il)>, E_il = U e_i e_l^* V^*
     Usv, ssv, Vhsv = np.linalg.svd(Xb)
     K_ref = np.empty((d, d))
     for i in range(d):
@@ -164,7 +165,9 @@ def point(d: int, N: int, field: str, rng: np.random.Generator) -> dict:
     # LM Lemma 2: dF(W) w_a = sum Re Tr(G_k^* a_k), F = |W|^2/2
     dF = ref.inner(G, a)
     out["lem2_exact"] = abs(ref.inner(W, ref.tangent(W, a)) - dF) / (_sqn(W) * _nrm(a))
-    out["lem2_slope"], _ = ref.taylor_remainder_slope(lambda t: abs(0.5 * _sqn(_exp_act(a, W, t)) - 0.5 * _sqn(W) - t * dF))
+    out["lem2_slope"], _ = ref.taylor_remainder_slope(
+        lambda t: abs(0.5 * _sqn(_exp_act(a, W, t)) - 0.5 * _sqn(W) - t * dF)
+    )
 
     # LM Definition 8: the block formulas of H reproduce (2.8); H is Hermitian positive definite
     out["def8_blocks"] = _rel(Hm @ c.ravel(), ref.H_op(W, c).ravel())
@@ -192,7 +195,9 @@ def point(d: int, N: int, field: str, rng: np.random.Generator) -> dict:
     out["lem5_gradient"] = _rel(wb_ref, grad_ref)
     out["lem5_residual"] = _rel(ref.H_op(W, b_ref), G)
     dFa = ref.inner(wb_ref, wa)
-    out["lem5_slope"], _ = ref.taylor_remainder_slope(lambda t: abs(0.5 * _sqn(_exp_act(a, W, t)) - 0.5 * _sqn(W) - t * dFa))
+    out["lem5_slope"], _ = ref.taylor_remainder_slope(
+        lambda t: abs(0.5 * _sqn(_exp_act(a, W, t)) - 0.5 * _sqn(W) - t * dFa)
+    )
     out["b_hermitian_fraction"] = _nrm(0.5 * (b_ref + ref.adj(b_ref))) / _nrm(b_ref)
 
     # (2.21): the Hermitian part of (2.19), with the factor W_k^* restored and as printed; its rank
@@ -251,7 +256,10 @@ def point(d: int, N: int, field: str, rng: np.random.Generator) -> dict:
     for k in range(2, N):
         val += float(
             np.real(
-                np.trace((H(W[k - 1]) @ H(b[k - 1]) - H(b[k - 2]) @ H(W[k - 1])) @ (a[k - 1] @ W[k - 1] - W[k - 1] @ a[k - 2]))
+                np.trace(
+                    (H(W[k - 1]) @ H(b[k - 1]) - H(b[k - 2]) @ H(W[k - 1]))
+                    @ (a[k - 1] @ W[k - 1] - W[k - 1] @ a[k - 2])
+                )
             )
         )
     val += float(np.real(np.trace(W[0] @ H(W[0]) @ H(b[0]) @ a[0])))
@@ -286,7 +294,8 @@ LONG_NAMES: dict[str, str] = {
     "err_dphi_adjoint": "relative error of dln.dphi_adjoint against (P_k^* Y Q_k^*)_k",
     "err_act": "relative error of dln.act against the action (LM 1.6)",
     "err_center": "relative error of dln.center against (Q_N Lambda, Lambda, ..., Lambda Q_0^*) (LM 1.2)",
-    "err_svd_center": "max error of dln.svd_center: |Q_N Sigma Q_0^* - X|/|X|, unitarity of Q_N, Q_0, sigma and sigma^(1/N)",
+    "err_svd_center": "max error of dln.svd_center: |Q_N Sigma Q_0^* - X|/|X|, unitarity of Q_N, Q_0, sigma and "
+    "sigma^(1/N)",
     "err_fiber_coordinates": "|A.C - W| / |W| with A = dln.fiber_coordinates(W), reference action and centre",
     "err_orbit_tangent": "relative error of dln.orbit_tangent against w_a (LM 2.3)",
     "err_orbit_tangent_adjoint": "|<w_a, V> - <a, dln.orbit_tangent_adjoint(V)>| / (|w_a| |V|)",

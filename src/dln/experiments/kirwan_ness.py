@@ -196,7 +196,9 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
             np.nan_to_num(late_rate), ("seed",), "decay rate of log|G| fitted over the last 30% above the floor"
         ),
         "exponent": _da(np.nan_to_num(exponent), ("seed",), "slope of log|G| against log t over [T/2, T]"),
-        "inverse_slope": _da(inv_slope, ("seed",), "slope a of the straight line 1/|G(t)| = a t + b fitted over [T/2, T]"),
+        "inverse_slope": _da(
+            inv_slope, ("seed",), "slope a of the straight line 1/|G(t)| = a t + b fitted over [T/2, T]"
+        ),
         "inverse_residual": _da(
             np.nan_to_num(inv_resid, nan=1.0),
             ("seed",),

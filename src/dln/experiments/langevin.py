@@ -181,8 +181,9 @@ def em_orders(p: dict, W0, grad, rng) -> dict:
     import dln
 
     M = p["n_paths"]
-    S = dln.langevin_em_ladder(ORDER_START_SCALE * W0, grad, float(p["kappa"]), float(p["beta"]), T_ORDER, N_FINE, ORDER_RATIOS, rng,
-                               n_paths=M)
+    S = dln.langevin_em_ladder(
+        ORDER_START_SCALE * W0, grad, float(p["kappa"]), float(p["beta"]), T_ORDER, N_FINE, ORDER_RATIOS, rng, n_paths=M
+    )
     hs, strong, strong_se, weak, weak_se = [], [], [], [], []
     for i in range(1, len(ORDER_RATIOS)):
         hs.append(ORDER_RATIOS[i] * T_ORDER / N_FINE)
@@ -253,14 +254,21 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     t, n = e["t"], e["n"]
     rep = replay_errors(p, W0, grad, rng)
     data = {
-        "em_replay_err": _da(rep["em_replay_err"], (), "|dln.langevin_em - the recursion (4.4) on the same normals| / "
-                             "|recursion| (3 paths, 4 steps)"),
-        "ou_exact_err": _da(rep["ou_exact_err"], (), "|dln.ou_exact - (e^(-kappa t) W_0 + s Z) on the same normals| / "
-                            "|dln.ou_exact|"),
+        "em_replay_err": _da(
+            rep["em_replay_err"],
+            (),
+            "|dln.langevin_em - the recursion (4.4) on the same normals| / |recursion| (3 paths, 4 steps)",
+        ),
+        "ou_exact_err": _da(
+            rep["ou_exact_err"], (), "|dln.ou_exact - (e^(-kappa t) W_0 + s Z) on the same normals| / |dln.ou_exact|"
+        ),
     }
     if "ladder_replay_err" in rep:
-        data["ladder_replay_err"] = _da(rep["ladder_replay_err"], (), "|dln.langevin_em_ladder - the levels of the "
-                                        "recursion on the same fine increments| / |levels|")
+        data["ladder_replay_err"] = _da(
+            rep["ladder_replay_err"],
+            (),
+            "|dln.langevin_em_ladder - the levels of the recursion on the same fine increments| / |levels|",
+        )
     if grad is None:  # exact moments of the Euler-Maruyama chain
         r = 1.0 - kappa * dt
         s2 = em_ou_variance(kappa, beta, dt, n)
@@ -304,8 +312,12 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
                     (),
                     "beta kappa x coordinate variance at T (1 - kappa dt/2 -> 1 stationary; printed (4.3): 1/2)",
                 ),
-                "ou_formula_err": _da(lib_err, (), "relative error of dln.ou_moment_G, noise_growth_coefficient and "
-                                      "ou_stationary_G2 against the moment formulas"),
+                "ou_formula_err": _da(
+                    lib_err,
+                    (),
+                    "relative error of dln.ou_moment_G, noise_growth_coefficient and "
+                    "ou_stationary_G2 against the moment formulas",
+                ),
             }
         )
         pred_label = "exact EM mean r^(2n) G_0"
@@ -330,11 +342,18 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     sop_g = np.where(sop_g > 0, sop_g, np.nan)
     data.update(
         {
-            "z_G": _da(z_g.max(axis=1), ("t",), f"max over the real coordinates of the entries of G of "
-                       f"|E[G(t)] - {pred_label}| / SE"),
+            "z_G": _da(
+                z_g.max(axis=1),
+                ("t",),
+                f"max over the real coordinates of the entries of G of |E[G(t)] - {pred_label}| / SE",
+            ),
             "z_G_count": _da(np.int64(z_g.shape[1]), (), "number of z-scores behind each z_G (real coordinates of G)"),
-            "sop_G_min": _da(np.nan_to_num(np.nanmin(sop_g, axis=1)), ("t",), "min over coordinates of SE / |prediction|"),
-            "sop_G_max": _da(np.nan_to_num(np.nanmax(sop_g, axis=1)), ("t",), "max over coordinates of SE / |prediction|"),
+            "sop_G_min": _da(
+                np.nan_to_num(np.nanmin(sop_g, axis=1)), ("t",), "min over coordinates of SE / |prediction|"
+            ),
+            "sop_G_max": _da(
+                np.nan_to_num(np.nanmax(sop_g, axis=1)), ("t",), "max over coordinates of SE / |prediction|"
+            ),
             "G_proj": _da(e["proj"], ("t",), "<E[G(t)], G_0> / |G_0|^2 (ensemble mean)"),
             "G_proj_se": _da(e["proj_se"], ("t",), "standard error of G_proj"),
             "G_proj_predicted": _da(np.exp(-2.0 * kappa * t), ("t",), "exp(-2 kappa t)"),
@@ -353,7 +372,8 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         ds,
         title="Background noise: Langevin ensembles (LM section 4.2)",
         summary="Euler-Maruyama ensembles of dW = -(grad E + kappa W) dt + sqrt(2/beta) dB (LM eqs. 4.2, 4.4) against "
-        "exact moments of the chain (OU) or a Richardson-extrapolated mean (with a loss): E[G(t)] = G_0 exp(-2 kappa t) "
+        "exact moments of the chain (OU) or a Richardson-extrapolated mean (with a loss): E[G(t)] = G_0 "
+        "exp(-2 kappa t) "
         "for every loss; stationary variance 1/(beta kappa) per coordinate.",
         references=["LM"],
         config=p,

@@ -20,13 +20,10 @@ import xarray as xr
 
 import dln
 
-from ._conventions import finalize
+from ._conventions import finalize, resolve_params
 
 #: Parameters of the figures (all small: the job runs in about a second).
 DEFAULT_PARAMS = {
-    "N": 2,
-    "d": 1,
-    "field": "real",
     "T_reg": 3.0,
     "T_learn": 3.0,
     "n_t": 101,
@@ -77,9 +74,8 @@ def aggregate(datasets: list) -> xr.Dataset:
 
 def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """Compute the LM Figure 1.1-1.3 data (see the module docstring); ``params`` update DEFAULT_PARAMS."""
-    P = dict(DEFAULT_PARAMS)
-    P.update(params or {})
-    N, xt = P["N"], P["x_target"]
+    P = resolve_params("lm_figures", DEFAULT_PARAMS, params)
+    N, xt = 2, P["x_target"]  # the figures' network: d = 1, N = 2, real
     t_reg = np.linspace(0.0, P["T_reg"], P["n_t"])
     t_learn = np.linspace(0.0, P["T_learn"], P["n_t"])
 
@@ -125,8 +121,15 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     # the reduced ODE x' = -N |x|^{2-2/N} E'(x), integrated independently of dln (LSODA)
     from scipy.integrate import solve_ivp
 
-    sol = solve_ivp(lambda tt, y: -N * np.abs(y) ** (2 - 2 / N) * (y - xt), (0.0, P["T_learn"]), [x0],
-                    t_eval=t_learn, method="LSODA", rtol=1e-12, atol=1e-14)
+    sol = solve_ivp(
+        lambda tt, y: -N * np.abs(y) ** (2 - 2 / N) * (y - xt),
+        (0.0, P["T_learn"]),
+        [x0],
+        t_eval=t_learn,
+        method="LSODA",
+        rtol=1e-12,
+        atol=1e-14,
+    )
     x_ode = sol.y[0]
     x_err = np.abs(x_bal - x_ode).max() / np.abs(x_ode).max()
     x_lib_err = np.abs(x_red - x_ode).max() / np.abs(x_ode).max()
@@ -173,8 +176,9 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
             "G_slope": var(("field", "run"), slopes, "fitted slope of log(|G(t)| / |G_0|) against t (Thm 2: -2)"),
             "min_norm_scan": var(("fiber_x",), scan_min, "min of |w|^2 on w2 w1 = x by a dense scan"),
             "min_norm_argmin": var(("fiber_x",), scan_arg, "u at the minimum, w = (sqrt x e^u, sqrt x e^-u)"),
-            "mixed_sign_residual": var(("fiber_x",), mixed_residual,
-                                       "|w2 w1 - x| / x at the mixed-sign point (sqrt x, -sqrt x)"),
+            "mixed_sign_residual": var(
+                ("fiber_x",), mixed_residual, "|w2 w1 - x| / x at the mixed-sign point (sqrt x, -sqrt x)"
+            ),
         },
         coords={
             "t_reg": ("t_reg", t_reg, {"long_name": "time of the regularizing flow", "units": "1"}),

@@ -29,19 +29,31 @@ from ._conventions import data_array as _da
 
 FAMILY = "posterior"
 
-DEFAULT_PARAMS: dict = {"N": 2, "d": 2, "field": "real", "seed": 0, "beta": 10.0, "kappa": 1.0, "n_chains": 100,
-                        "n_steps": 1000}
+DEFAULT_PARAMS: dict = {
+    "N": 2,
+    "d": 2,
+    "field": "real",
+    "seed": 0,
+    "beta": 10.0,
+    "kappa": 1.0,
+    "n_chains": 100,
+    "n_steps": 1000,
+}
 
 #: Parameters along which jobs are combined.
 SWEEP_KEYS = ("beta", "kappa", "field", "N", "d", "seed")
 
 #: The sweep of ``dln check``.
-LEDGER: dict = {"sweep": {"beta": [10.0, 100.0, 1000.0], "field": ["real", "complex"], "d": [1, 2]},
-                "fixed": {"N": 2, "n_chains": 100, "n_steps": 1000}}
+LEDGER: dict = {
+    "sweep": {"beta": [10.0, 100.0, 1000.0], "field": ["real", "complex"], "d": [1, 2]},
+    "fixed": {"N": 2, "n_chains": 100, "n_steps": 1000},
+}
 
 #: The mutation tests' sweep.
-MUTATION: dict = {"sweep": {"field": ["real", "complex"]},
-                  "fixed": {"N": 2, "d": 1, "beta": 10.0, "n_chains": 20, "n_steps": 100}}
+MUTATION: dict = {
+    "sweep": {"field": ["real", "complex"]},
+    "fixed": {"N": 2, "d": 1, "beta": 10.0, "n_chains": 20, "n_steps": 100},
+}
 
 #: Relative cost of the LEDGER sweep.
 COST = 6.0
@@ -110,15 +122,19 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     def observe(W):
         return np.stack([sqnorm(_moments(W), 3), sqnorm(W, 3)], axis=-1)
 
-    r = dln.sample_fiber_posterior(X, N, beta, kappa, rng, n_chains=p["n_chains"], n_steps=p["n_steps"],
-                                   observe=observe, progress=progress)
+    r = dln.sample_fiber_posterior(
+        X, N, beta, kappa, rng, n_chains=p["n_chains"], n_steps=p["n_steps"], observe=observe, progress=progress
+    )
     g = r["samples"][..., 0]
     g_mean, g_se, g_ess = dln.effective_sample_size(g)
     tau_lib = dln.integrated_autocorr_time(g)
     tau_ref = autocorr_time_direct(np.asarray(g, dtype=float))
     ess_ref = g.size / tau_ref
-    ess_err = max(abs(g_ess - ess_ref) / ess_ref, abs(g_se - np.std(g) / np.sqrt(ess_ref)) * np.sqrt(ess_ref) / np.std(g),
-                  abs(g_mean - np.mean(g)) / abs(np.mean(g)))
+    ess_err = max(
+        abs(g_ess - ess_ref) / ess_ref,
+        abs(g_se - np.std(g) / np.sqrt(ess_ref)) * np.sqrt(ess_ref) / np.std(g),
+        abs(g_mean - np.mean(g)) / abs(np.mean(g)),
+    )
     c = float(dln.posterior_laplace_G2(X, N))
     W = r["W"]
     fiber = max(float(np.linalg.norm(ref.product(Wc) - X) / np.linalg.norm(X)) for Wc in W)
@@ -136,38 +152,58 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         "accept": _da(r["accept"], (), "Metropolis acceptance rate"),
         "laplace_c": _da(c, (), "Laplace constant c(X) = lim beta kappa E|G|^2 (dln.posterior_laplace_G2)"),
         "EG2_laplace": _da(c / (beta * kappa), (), "Laplace prediction c / (beta kappa)"),
-        "z_laplace": _da(abs(beta * kappa * g_mean - c) / (beta * kappa * g_se), (),
-                         "|beta kappa EG2 - c(X)| / (beta kappa SE)"),
+        "z_laplace": _da(
+            abs(beta * kappa * g_mean - c) / (beta * kappa * g_se), (), "|beta kappa EG2 - c(X)| / (beta kappa SE)"
+        ),
         "fiber_err": _da(fiber, (), "max over chains of |phi(W) - X| / |X| at the final states"),
-        "last_sample_err": _da(last, (), "max relative difference between the observable of the final states and "
-                               "the last recorded sample"),
-        "log_density_err": _da(abs(logp_lib - logp_ref) / abs(logp_ref), (),
-                               "|dln.fiber_log_density - (-beta kappa |W|^2/2 + (m/2) log det H)| / |reference|"),
-        "autocorr_err": _da(abs(tau_lib - tau_ref) / tau_ref, (),
-                            "|dln.integrated_autocorr_time - direct sum| / direct sum"),
-        "ess_err": _da(ess_err, (), "max relative error of dln.effective_sample_size (mean, SE, ESS) against "
-                       "n / tau and std / sqrt(ESS) with tau by the direct sum"),
+        "last_sample_err": _da(
+            last, (), "max relative difference between the observable of the final states and the last recorded sample"
+        ),
+        "log_density_err": _da(
+            abs(logp_lib - logp_ref) / abs(logp_ref),
+            (),
+            "|dln.fiber_log_density - (-beta kappa |W|^2/2 + (m/2) log det H)| / |reference|",
+        ),
+        "autocorr_err": _da(
+            abs(tau_lib - tau_ref) / tau_ref, (), "|dln.integrated_autocorr_time - direct sum| / direct sum"
+        ),
+        "ess_err": _da(
+            ess_err,
+            (),
+            "max relative error of dln.effective_sample_size (mean, SE, ESS) against "
+            "n / tau and std / sqrt(ESS) with tau by the direct sum",
+        ),
     }
     if d == 1 and N == 2:
         q = dln.posterior_quadrature_d1(X_D1, beta, kappa, field)
         data["EG2_quadrature"] = _da(q["EG2"], (), "E[G^2] by quadrature (dln.posterior_quadrature_d1)")
         data["z_quadrature"] = _da(abs(g_mean - q["EG2"]) / g_se, (), "|EG2 - quadrature| / SE")
-        data["quadrature_err"] = _da(abs(q["EG2"] - quadrature_trapezoid(X_D1, beta, kappa, field)) / q["EG2"], (),
-                                     "|dln.posterior_quadrature_d1 - trapezoid rule| / trapezoid")
+        data["quadrature_err"] = _da(
+            abs(q["EG2"] - quadrature_trapezoid(X_D1, beta, kappa, field)) / q["EG2"],
+            (),
+            "|dln.posterior_quadrature_d1 - trapezoid rule| / trapezoid",
+        )
         data["laplace_d1_err"] = _da(abs(c - 4 * X_D1) / (4 * X_D1), (), "|c(x) - 4|x|| / 4|x| for d = 1, N = 2")
     # the quadrature part: the limit 4 and its 1/beta correction
     rows = []
     for fq in ("real", "complex"):
         rows.append([dln.posterior_quadrature_d1(X_D1, b, kappa, fq)["ratio"] for b in BETAS_QUADRATURE])
-    data["quadrature_ratio"] = _da(np.array(rows), ("quad_field", "beta_q"),
-                                   "beta kappa E[G^2] / x by quadrature, d = 1, N = 2, |x| = 1.3")
+    data["quadrature_ratio"] = _da(
+        np.array(rows), ("quad_field", "beta_q"), "beta kappa E[G^2] / x by quadrature, d = 1, N = 2, |x| = 1.3"
+    )
     ds = xr.Dataset(
         data,
         coords={
-            "quad_field": ("quad_field", ["real", "complex"], {"long_name": "field of the quadrature part",
-                                                              "units": "1"}),
-            "beta_q": ("beta_q", np.array(BETAS_QUADRATURE), {"long_name": "inverse temperature of the quadrature "
-                                                               "part", "units": "1"}),
+            "quad_field": (
+                "quad_field",
+                ["real", "complex"],
+                {"long_name": "field of the quadrature part", "units": "1"},
+            ),
+            "beta_q": (
+                "beta_q",
+                np.array(BETAS_QUADRATURE),
+                {"long_name": "inverse temperature of the quadrature part", "units": "1"},
+            ),
         },
     )
     return finalize(

@@ -26,8 +26,7 @@ __all__ = ["DEFAULT_PARAMS", "FAMILY", "simulate", "aggregate", "orbit_dimension
 
 FAMILY = "schatten"
 
-DEFAULT_PARAMS: dict = {"p": 2.0, "objective": "norms", "N": 3, "d": 3, "field": "real", "n_seeds": 3,
-                        "n_restarts": 2}
+DEFAULT_PARAMS: dict = {"p": 2.0, "objective": "norms", "N": 3, "d": 3, "field": "real", "n_seeds": 3, "n_restarts": 2}
 
 #: Parameters along which jobs are combined.
 SWEEP_KEYS = ("p", "objective", "N", "d", "field")
@@ -130,7 +129,12 @@ def _seed(P: dict, seed: int) -> dict:
     Q2 = haar_unitary(rng, (), d, complex_=(field == "complex"))
     X_rep = (Q1 * np.array([2.0] * (d - 1) + [0.5])) @ Q2
     rep = _hessian_evidence(dln.balanced_point(X_rep, N, rng), p, obj)
+    # the gradient returned by dln.schatten_objective at generic (unbalanced) layers, against the printed formula
+    Wg = dln.random_layers(rng, N, d, field)
+    g_ref = np.array([ref._schatten_euclidean_gradient(Wk, p, obj) for Wk in Wg])
+    g_err = float(np.linalg.norm(dln.schatten_objective(Wg, p, obj)[1] - g_ref) / np.linalg.norm(g_ref))
     return {
+        "gradient_err": g_err,
         "value": vals,
         "value_reported": np.asarray(res.restart_values),
         "objective_err": np.abs(lib_vals - vals) / vals,
@@ -172,6 +176,11 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         "rel_gap": _da(per_restart("rel_gap"), ("seed", "restart"), "(objective - closed form) / closed form"),
         "G_rel": _da(per_restart("G_rel"), ("seed", "restart"), "balancedness defect |G| / |W|^2 at the minimizer"),
         "X_err": _da(per_restart("X_err"), ("seed", "restart"), "|phi(W) - X| / |X| at the minimizer"),
+        "gradient_err": _da(
+            per_seed("gradient_err"),
+            ("seed",),
+            "|gradient of dln.schatten_objective - c U S^(p-1) V^* per layer| / |.| at random layers",
+        ),
         "closed_form": _da(per_seed("closed_form"), ("seed",), "closed-form minimum over the fiber"),
         "closed_form_err": _da(
             per_seed("closed_form_err"), ("seed",), "|dln.schatten_closed_form - reference| / reference"
@@ -216,8 +225,9 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
 def aggregate(datasets: list) -> xr.Dataset:
     """Combine jobs along p, objective, N, d, field (jobs must share n_seeds and n_restarts)."""
     out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
-    out["objective"].attrs.update({"long_name": "objective: sum of Schatten norms or of their p-th powers",
-                                   "units": "1"})
+    out["objective"].attrs.update(
+        {"long_name": "objective: sum of Schatten norms or of their p-th powers", "units": "1"}
+    )
     return finalize(
         out,
         title="Schatten minimization on fibers of the deep linear network, all jobs",
