@@ -10,7 +10,9 @@ from __future__ import annotations
 import ctypes.util
 import os
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -210,3 +212,65 @@ def write_toy_experiments(dest: Path, families=("free_energy",)) -> dict:
         (pkg / f"{family}.py").write_text(TOY_MODULE)
     pythonpath = os.pathsep.join([str(dest), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return {"DLN_EXPERIMENTS_PACKAGE": "dlntoy", "PYTHONPATH": pythonpath, "DLN_TOY_PIDFILE": str(dest / "toy.pid")}
+
+
+# ------------------------------------------------------------------------------------------------
+# the built book (shared by test_book.py and test_book_numbers.py)
+# ------------------------------------------------------------------------------------------------
+BOOK = ROOT / "book"
+HTML = BOOK / "_build" / "html"
+#: The datasets the book was built from (``DLN_RESULTS`` for a book built from another results directory,
+#: in which case the tests never run Snakemake and use ``book/_build/html`` as it is).
+RESULTS = Path(os.environ.get("DLN_RESULTS", ROOT / "results"))
+
+
+def _inputs_mtime() -> float:
+    paths = [*BOOK.glob("*.md"), BOOK / "_config.yml", BOOK / "_toc.yml", *BOOK.glob("_ext/*.py")]
+    paths += [*RESULTS.glob("*.nc"), RESULTS / "ledger.json"]
+    # the code that computed the ledger and drew the figures: a build older than it is stale
+    paths += [
+        *(ROOT / "src" / "dln").rglob("*.py"),
+        *(ROOT / "workflow").rglob("*.py"),
+        *(ROOT / "workflow").rglob("*.smk"),
+    ]
+    return max(p.stat().st_mtime for p in paths if p.exists())
+
+
+def _book_is_current() -> bool:
+    index = HTML / "index.html"
+    if not index.exists() or not (RESULTS / "ledger.json").exists():
+        return False
+    return index.stat().st_mtime >= _inputs_mtime()
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory) -> dict[str, Path]:
+    """The built book: ``{"html": <html dir>, "results": <results dir it was built from>, "generated": <its
+    book/_generated>}``.
+
+    The repository's own build when it is current (or ``DLN_RESULTS`` is set); otherwise a fresh build of
+    the CI configuration in a temporary copy of the repository, so that the repository's ``results/``
+    (e.g. from the default configuration) is left alone.
+    """
+    if "DLN_RESULTS" in os.environ:
+        if not (HTML / "index.html").exists():
+            pytest.fail(f"DLN_RESULTS is set but {HTML}/index.html does not exist")
+        return {"html": HTML, "results": RESULTS, "generated": BOOK / "_generated"}
+    if _book_is_current():
+        return {"html": HTML, "results": RESULTS, "generated": BOOK / "_generated"}
+    repo = copy_repo(tmp_path_factory.mktemp("book") / "repo")
+    snakemake = str(Path(sys.executable).parent / "snakemake")
+    if not Path(snakemake).exists():
+        snakemake = shutil.which("snakemake") or snakemake
+    cmd = [snakemake, "--cores", "2", "book", "--configfile", "config/ci.yaml", "--config", "book=True"]
+    t0 = time.perf_counter()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        log = repo / "logs" / "book" / "book.log"
+        tail = log.read_text()[-4000:] if log.exists() else ""
+        pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}\n{tail}")
+    print(f"built the book of the CI config with snakemake in {time.perf_counter() - t0:.1f} s")
+    html = repo / "book" / "_build" / "html"
+    assert (html / "index.html").exists()
+    return {"html": html, "results": repo / "results", "generated": repo / "book" / "_generated"}

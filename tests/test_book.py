@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,17 +38,12 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 import yaml
-from conftest import missing
+from conftest import BOOK, missing
 
 # slow: without a current build the fixture runs the CI workflow (about 2-3 minutes on 2 cores)
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
-BOOK = ROOT / "book"
-HTML = BOOK / "_build" / "html"
-#: The datasets the book was built from (``DLN_RESULTS`` for a book built from another results directory,
-#: in which case the test never runs Snakemake and uses ``book/_build/html`` as it is).
-RESULTS = Path(os.environ.get("DLN_RESULTS", ROOT / "results"))
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 PAGE_TIMEOUT_S = 30.0
 
@@ -69,53 +63,6 @@ def _toc_pages() -> list[str]:
         for ch in part.get("chapters", []):
             pages.append(ch["file"])
     return pages
-
-
-def _inputs_mtime() -> float:
-    paths = [*BOOK.glob("*.md"), BOOK / "_config.yml", BOOK / "_toc.yml", *BOOK.glob("_ext/*.py")]
-    paths += [*RESULTS.glob("*.nc"), RESULTS / "ledger.json"]
-    return max(p.stat().st_mtime for p in paths if p.exists())
-
-
-def _book_is_current() -> bool:
-    index = HTML / "index.html"
-    if not index.exists() or not (RESULTS / "ledger.json").exists():
-        return False
-    return index.stat().st_mtime >= _inputs_mtime()
-
-
-@pytest.fixture(scope="module")
-def book_build(tmp_path_factory) -> dict[str, Path]:
-    """The built book: ``{"html": <html dir>, "results": <results dir it was built from>}``.
-
-    The repository's own build when it is current (or ``DLN_RESULTS`` is set); otherwise a fresh build of
-    the CI configuration in a temporary copy of the repository, so that the repository's ``results/``
-    (e.g. from the default configuration) is left alone.
-    """
-    if "DLN_RESULTS" in os.environ:
-        if not (HTML / "index.html").exists():
-            pytest.fail(f"DLN_RESULTS is set but {HTML}/index.html does not exist")
-        return {"html": HTML, "results": RESULTS}
-    if _book_is_current():
-        return {"html": HTML, "results": RESULTS}
-    from conftest import copy_repo
-
-    repo = copy_repo(tmp_path_factory.mktemp("book") / "repo")
-    snakemake = str(Path(sys.executable).parent / "snakemake")
-    if not Path(snakemake).exists():
-        snakemake = shutil.which("snakemake") or snakemake
-    cmd = [snakemake, "--cores", "2", "book", "--configfile", "config/ci.yaml", "--config", "book=True"]
-    t0 = time.perf_counter()
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0:
-        log = repo / "logs" / "book" / "book.log"
-        tail = log.read_text()[-4000:] if log.exists() else ""
-        pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}\n{tail}")
-    print(f"built the book of the CI config with snakemake in {time.perf_counter() - t0:.1f} s")
-    html = repo / "book" / "_build" / "html"
-    assert (html / "index.html").exists()
-    return {"html": html, "results": repo / "results"}
 
 
 @pytest.fixture(scope="module")

@@ -82,3 +82,21 @@ def test_simulate_and_aggregate_dataset():
 def test_bad_loss():
     with pytest.raises(dln.DLNError, match="loss"):
         fs.run(dict(SMALL, loss="hinge"))
+
+
+@pytest.mark.claims("LM-4.1-fold")
+def test_reduced_flow_stops_where_a_singular_value_collapses():
+    """Beyond the fold X(t) of the reduced flow loses rank; the dataset marks the times where it is defined."""
+    ds = fs.simulate({"kappa": 1.5, "loss": "quadratic", "field": "real", "N": 3, "d": 3, "seed": 0, "T": 12.0})
+    valid = ds["reduced_valid"].values.astype(bool)
+    assert valid[0] and not valid[-1] and np.all(np.diff(valid.astype(int)) <= 0)
+    assert int(ds["rank_lost"]) == 1
+    assert float(ds["shadow_max_balanced"]) < tol("ode_drift")
+    assert np.all(ds["shadow_err"].values[~valid] == 0.0)
+
+
+def test_completion_mask_hides_an_entry():
+    for d in (2, 3):
+        for seed in range(5):
+            _, mask, *_ = fs.make_problem(dict(fs.DEFAULT_PARAMS, d=d, seed=seed), np.random.default_rng(seed))
+            assert np.all(np.diag(mask) == 1.0) and 0 < mask.sum() < d * d

@@ -48,11 +48,20 @@ def test_no_reference_outside_the_repository():
     words = ("THEOREMS" + ".md", "catalog" + "ue")
     files = [root / "README.md", root / "Snakefile", root / "pyproject.toml", root / "environment.yml"]
     for folder in ("src", "tests", "workflow", "book", "config", "benchmarks", ".ci"):
-        files += [p for p in (root / folder).rglob("*") if p.is_file() and p.suffix in
-                  (".py", ".md", ".smk", ".yaml", ".yml", ".rst", ".toml", ".txt", ".cfg", "")
-                  and not {"_build", "_generated", "__pycache__", "dln.egg-info"} & set(p.parts)]
-    hits = [(str(p.relative_to(root)), w) for p in files if p.exists() for w in words
-            if w.lower() in p.read_text(errors="replace").lower()]
+        files += [
+            p
+            for p in (root / folder).rglob("*")
+            if p.is_file()
+            and p.suffix in (".py", ".md", ".smk", ".yaml", ".yml", ".rst", ".toml", ".txt", ".cfg", "")
+            and not {"_build", "_generated", "__pycache__", "dln.egg-info"} & set(p.parts)
+        ]
+    hits = [
+        (str(p.relative_to(root)), w)
+        for p in files
+        if p.exists()
+        for w in words
+        if w.lower() in p.read_text(errors="replace").lower()
+    ]
     assert not hits, hits
 
 

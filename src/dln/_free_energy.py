@@ -1,4 +1,4 @@
-"""Free energy F_beta = E - S_N / beta and its g^N-gradient flow on singular values (CKM; claims CKM-flow ... CKM-Rmk1.4).
+"""Free energy F_beta = E - S_N / beta and its g^N-gradient flow on singular values (CKM; claims CKM-*).
 
 Geometry. For X = U diag(sigma) V^* and Z = U diag(zeta) V^*, A_{N,X}(Z) = U diag(N sigma^{2-2/N} zeta) V^*,
 so the chamber of singular values carries the metric induced by g^N (MY-metric, LM-Rem5)
@@ -406,8 +406,25 @@ def matrix_free_energy_flow(
     *,
     rtol: float = 1e-11,
     atol: float = 1e-13,
+    max_evaluations: int = 20_000,
 ) -> np.ndarray:
-    """Integrate X' = -A_{N,X}(grad_X F_beta) with scipy's DOP853; returns shape (T, ..., d, d)."""
+    """Integrate X' = -A_{N,X}(grad_X F_beta) with scipy's DOP853 (CKM, the flow of Fig. 1 on matrices).
+
+    Parameters
+    ----------
+    X0 : array_like, shape (d, d), full rank
+    t : array_like, shape (n_t,), increasing
+    N, beta, energy, field : as in :func:`matrix_free_energy_field`
+    rtol, atol : float
+        Tolerances of the integrator.
+    max_evaluations : int
+        Budget of field evaluations; a flow that needs more (a stiff or diverging field) raises
+        :class:`DLNError` instead of running on.
+
+    Returns
+    -------
+    ndarray, shape (n_t, d, d)
+    """
     from scipy.integrate import solve_ivp
 
     X0 = as_square(X0, "X0")
@@ -416,6 +433,7 @@ def matrix_free_energy_flow(
         raise DLNError(f"t: expected an increasing 1-D array of >= 2 times, got shape {t.shape}")
     cplx = np.iscomplexobj(X0)
     shape = X0.shape
+    calls = [0]
 
     def pack(Z):
         return np.concatenate([Z.real.ravel(), Z.imag.ravel()]) if cplx else Z.ravel()
@@ -426,10 +444,22 @@ def matrix_free_energy_flow(
             return (y[:n] + 1j * y[n:]).reshape(shape)
         return y.reshape(shape)
 
+    class _Budget(Exception):
+        pass
+
     def rhs(_t, y):
+        calls[0] += 1
+        if calls[0] > max_evaluations:
+            raise _Budget(_t)
         return pack(matrix_free_energy_field(unpack(y), N, beta, energy, field))
 
-    sol = solve_ivp(rhs, (t[0], t[-1]), pack(X0), t_eval=t, method="DOP853", rtol=rtol, atol=atol)
+    try:
+        sol = solve_ivp(rhs, (t[0], t[-1]), pack(X0), t_eval=t, method="DOP853", rtol=rtol, atol=atol)
+    except _Budget as exc:
+        raise DLNError(
+            f"max_evaluations: the matrix free-energy flow used {max_evaluations} field evaluations and reached "
+            f"only t = {float(exc.args[0]):.6g} of {t[-1]:g} (a stiff or diverging flow)"
+        ) from None
     if not sol.success:
         raise DLNError(f"X0: the matrix free-energy flow integration failed ({sol.message})")
     return np.stack([unpack(y) for y in sol.y.T])

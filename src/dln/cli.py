@@ -199,7 +199,7 @@ def _cmd_mutate(args) -> int:
             killers = ", ".join(r["killed_by"]) or "-"
             print(f"{r['function']:<26} {r['kind']:<10} {r['outcome']:<11} {killers}", flush=True)
 
-    results = mutation.run_all(funcs, kinds=kinds, full=args.full, progress=progress)
+    results = mutation.run_all(funcs, kinds=kinds, full=args.full, progress=progress, jobs=args.jobs)
     s = mutation.score(results)
     if args.json:
         print(json.dumps({"results": results, "score": s}, indent=1))
@@ -237,6 +237,7 @@ def _parser() -> argparse.ArgumentParser:
     mu.add_argument("--kind", nargs="+", action="append", metavar="KIND", help="only these mutant kinds")
     mu.add_argument("--full", action="store_true", help="evaluate every listed claim (not only up to a failure)")
     mu.add_argument("--json", action="store_true", help="print JSON")
+    mu.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
     mu.set_defaults(func=_cmd_mutate)
     return ap
 

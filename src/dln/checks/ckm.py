@@ -253,11 +253,12 @@ def ckm_rmk14(ds) -> Evidence:
     r"Riemannian Hessian is the Hessian in $\tau$; at equal $\lambda$ (d = 2) its eigenvalues on the uniform and "
     r"antisymmetric directions follow from $\psi_{xx}$, $\psi_{xy}$ of CKM-Thm1.3 and the chain rule.",
     family="entropy",
-    implements=("entropy_hessian",),
+    implements=("entropy_hessian", "entropy_gradient"),
     fails_if="at a random point of the real chamber the largest eigenvalue of the Euclidean Hessian is >= 0 "
     "(N = d = 2: "
     "departs from 0 by more than 1e-8), the tau-Hessian is not indefinite, its eigenvalues at equal lambda differ "
-    "from the formula, or dln.entropy_hessian differs from the complex-step Hessian",
+    "from the formula, or dln.entropy_hessian (dln.entropy_gradient) differs from the finite-difference Hessian "
+    "(the complex-step gradient) of the closed form",
 )
 def ckm_concavity(ds) -> Evidence:
     ev = Evidence()
@@ -285,6 +286,9 @@ def ckm_concavity(ds) -> Evidence:
         "real chamber points where the tau-coordinate Hessian is not indefinite",
     )
     ev.require("tau_equal_err", worst(sub, "tau_equal_err"), "fd_central", "max of " + definition(sub, "tau_equal_err"))
+    ev.require(
+        "gradient_err", worst(ds, "gradient_err"), "identity", "max (both fields) of " + definition(ds, "gradient_err")
+    )
     ev.require(
         "hessian_err", worst(ds, "hessian_err"), "fd_central", "max (both fields) of " + definition(ds, "hessian_err")
     )

@@ -43,9 +43,7 @@ def _minimum_evidence(ev: Evidence, sub) -> None:
     ev.require(
         "objective_err_max", worst(sub, "objective_err"), "identity", "max of " + definition(sub, "objective_err")
     )
-    ev.require(
-        "gradient_err_max", worst(sub, "gradient_err"), "identity", "max of " + definition(sub, "gradient_err")
-    )
+    ev.require("gradient_err_max", worst(sub, "gradient_err"), "identity", "max of " + definition(sub, "gradient_err"))
     ev.require(
         "closed_form_err_max", worst(sub, "closed_form_err"), "identity", "max of " + definition(sub, "closed_form_err")
     )

@@ -251,19 +251,48 @@ def run_mutant(
     }
 
 
+def _run_one(args: tuple) -> dict:
+    name, kind, full = args
+    return run_mutant(name, kind, full=full)
+
+
 def run_all(
-    functions: list[str] | None = None, kinds=KINDS, registry: dict | None = None, full: bool = False, progress=None
+    functions: list[str] | None = None,
+    kinds=KINDS,
+    registry: dict | None = None,
+    full: bool = False,
+    progress=None,
+    jobs: int = 1,
 ) -> list[dict]:
-    """Every (function, kind) mutant of ``functions`` (default: every target)."""
+    """Every (function, kind) mutant of ``functions`` (default: every target), in that order.
+
+    ``jobs > 1`` runs the mutants in that many worker processes (the registered claims only: ``registry`` must
+    be None); ``progress(result)`` is called as each one finishes.
+    """
     names = sorted(targets(registry)) if functions is None else list(functions)
-    out = []
-    for name in names:
-        for kind in kinds:
+    tasks = [(name, kind, full) for name in names for kind in kinds]
+    if jobs <= 1:
+        out = []
+        for name, kind, _ in tasks:
             res = run_mutant(name, kind, registry=registry, full=full)
             out.append(res)
             if progress is not None:
                 progress(res)
-    return out
+        return out
+    if registry is not None:
+        raise ValueError("registry: a custom registry runs with jobs = 1 only")
+    import concurrent.futures
+    import multiprocessing
+
+    results: dict[int, dict] = {}
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = {pool.submit(_run_one, task): i for i, task in enumerate(tasks)}
+        for fut in concurrent.futures.as_completed(futures):
+            results[futures[fut]] = fut.result()
+            if progress is not None:
+                progress(results[futures[fut]])
+    return [results[i] for i in range(len(tasks))]
 
 
 def score(results: list[dict]) -> dict:

@@ -416,7 +416,9 @@ def combine_jobs(datasets: list, keys: tuple[str, ...], defaults: dict) -> xr.Da
             if k not in one.dims:
                 one = one.expand_dims({k: [cfg.get(k, defaults[k])]})
         parts.append(one)
-    out = xr.combine_by_coords(parts, combine_attrs="override", join="outer", compat="no_conflicts", data_vars="all")
+    # merge, not concatenate: each job owns one point of the sweep; other dimensions (a mode index of size d)
+    # are aligned by an outer join and padded with NaN
+    out = xr.merge(parts, compat="no_conflicts", join="outer", combine_attrs="override")
     for name, var in datasets[0].variables.items():
         if name in out.variables:
             out[name].attrs.update(var.attrs)

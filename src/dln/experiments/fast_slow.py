@@ -174,8 +174,14 @@ def make_problem(params: dict, rng: np.random.Generator):
     X0 = (R1 * np.linspace(0.6, 1.2, d)[None, :]) @ H(R2)
     a = random_matrix(rng, (int(params["N"]) - 1, d, d), field)
     a = a / norm(a, 3)
-    mask = (rng.random((d, d)) < float(params.get("mask_density", 0.6))).astype(float)
-    np.fill_diagonal(mask, 1.0)  # keep the problem well posed (every row and column observed)
+    # observed entries: the diagonal (every row and column observed, so the problem is well posed) and a random
+    # fraction mask_density of the others, with at least one off-diagonal entry unobserved (d >= 2), so that
+    # completion differs from the quadratic loss
+    mask = np.eye(d)
+    off = np.flatnonzero(~np.eye(d, dtype=bool))
+    n_hidden = min(off.size, max(1, int(round((1.0 - float(params.get("mask_density", 0.6))) * off.size))))
+    mask.flat[off] = 1.0
+    mask.flat[rng.choice(off, n_hidden, replace=False)] = 0.0
     loss = params.get("loss", "quadratic")
     if loss == "quadratic":
         E, grad = quadratic_loss(Phi)
@@ -201,7 +207,7 @@ def run(params: dict) -> dict:
     t = np.linspace(0.0, T, int(p["n_t"]))
     reg_flow, _ = _flows()
     Wt = reg_flow(starts, grad, kappa, t, rtol=rtol, atol=rtol * 1e-2)  # (n_t, 1 + n_s, N, d, d)
-    Xr = reduced_flow(X0, grad, N, kappa, t, rtol=rtol, atol=rtol * 1e-2)  # (n_t, d, d)
+    Xr, n_reduced = _reduced_until_rank_loss(X0, grad, N, kappa, t, rtol)  # (n_t, d, d), NaN after n_reduced
     Xf = end_to_end(Wt)
     G = moments(Wt)
     G0 = moments(starts)  # from the starts, not from the integrator's output
@@ -214,6 +220,7 @@ def run(params: dict) -> dict:
         "Wt": Wt,
         "Xf": Xf,
         "Xr": Xr,
+        "n_reduced": n_reduced,
         "G": G,
         "G0": G0,
         "G_err": G_err,
@@ -223,6 +230,30 @@ def run(params: dict) -> dict:
         "mask": mask,
         "X0": X0,
     }
+
+
+def _reduced_until_rank_loss(X0, grad, N: int, kappa: float, t: np.ndarray, rtol: float):
+    """The reduced flow at the times ``t`` up to the first interval where X(t) becomes numerically singular.
+
+    Beyond the fold a singular value of X collapses to 0, where the reduced flow is not defined (A_{N,X} needs
+    a full-rank X). Returns ``(Xr, n)``: the first ``n`` states, NaN after them.
+    """
+    from .._errors import RankDeficientError
+
+    try:
+        return reduced_flow(X0, grad, N, kappa, t, rtol=rtol, atol=rtol * 1e-2), t.size
+    except RankDeficientError:
+        pass
+    out = [np.asarray(X0)]
+    for k in range(1, t.size):  # restart at each saved time (the flow is autonomous) until it fails
+        try:
+            seg = reduced_flow(out[-1], grad, N, kappa, t[k - 1 : k + 1] - t[k - 1], rtol=rtol, atol=rtol * 1e-2)
+        except RankDeficientError:
+            break
+        out.append(seg[-1])
+    Xr = np.full((t.size,) + np.shape(X0), np.nan, dtype=np.result_type(X0, float))
+    Xr[: len(out)] = out
+    return Xr, len(out)
 
 
 def _crossing_time(t: np.ndarray, y: np.ndarray, level: float) -> tuple[float, bool]:
@@ -347,8 +378,10 @@ def simulate(params: dict, progress=None) -> xr.Dataset:
     p, t, s = r["p"], r["t"], r["s"]
     N, kappa = int(p["N"]), float(p["kappa"])
     Xf, Xr, G, G_err, Wt = r["Xf"], r["Xr"], r["G"], r["G_err"], r["Wt"]
-    Xscale = float(np.max(norm(Xr)))
-    shadow = norm(Xf - Xr[:, None]) / Xscale  # (n_t, 1 + n_s)
+    n_red = int(r["n_reduced"])
+    valid = np.arange(t.size) < n_red  # times where the reduced flow is defined
+    Xscale = float(np.max(norm(Xr[:n_red])))
+    shadow = np.where(valid[:, None], np.nan_to_num(norm(Xf - Xr[:, None]) / Xscale), 0.0)  # (n_t, 1 + n_s)
     Gn = norm(G, 3)  # (n_t, 1 + n_s)
     G0n = norm(r["G0"], 3)[1:]
     rel = G_err[:, 1:] / (G0n[None, :] * np.exp(-2.0 * kappa * t)[:, None])
@@ -357,9 +390,9 @@ def simulate(params: dict, progress=None) -> xr.Dataset:
     tol_b = float(p["balance_tol"])
     crossings = [_crossing_time(t, imb[:, j], tol_b) for j in range(s.size)]
     fit = np.array([np.polyfit(t, np.log(Gn[:, 1 + j]), 1)[0] for j in range(s.size)])
-    sig_T = np.linalg.svd(Xr[-1], compute_uv=False)
+    sig_T = np.linalg.svd(Xr[n_red - 1], compute_uv=False)
     # the linearization needs a full-rank X(T): a singular value below 1e-6 has collapsed (kappa beyond the fold)
-    rank_lost = bool(sig_T[-1] <= 1e-6 * max(sig_T[0], 1.0))
+    rank_lost = bool(sig_T[-1] <= 1e-6 * max(sig_T[0], 1.0)) or n_red < t.size
     rate_learn = 0.0
     if not rank_lost:
         try:
@@ -367,7 +400,7 @@ def simulate(params: dict, progress=None) -> xr.Dataset:
         except DLNError:  # the finite-difference stencil reached a numerically singular X
             rank_lost = True
     loss_full = r["E"](Xf)
-    loss_red = r["E"](Xr)
+    loss_red = np.where(valid, np.nan_to_num(r["E"](Xr)), 0.0)
     X0 = r["X0"]
     from .._metric import A_operator
 
@@ -387,12 +420,20 @@ def simulate(params: dict, progress=None) -> xr.Dataset:
             "G_rel_err": v(ti, rel, "|G(t) - G_0 exp(-2 kappa t)| / |G_0 exp(-2 kappa t)|, G_0 = G(W_0)"),
             "G_err_W2": v(ti, G_err[:, 1:] / Wsq[:, 1:], "|G(t) - G_0 exp(-2 kappa t)| / |W(t)|^2, G_0 = G(W_0)"),
             "relative_imbalance": v(ti, imb, "|G(t)| / |W(t)|^2"),
-            "shadow_err": v(ti, shadow[:, 1:], "|X_full(t) - X_reduced(t)| / max_t |X_reduced|"),
+            "shadow_err": v(
+                ti, shadow[:, 1:], "|X_full(t) - X_reduced(t)| / max_t |X_reduced| (0 where reduced_valid = 0)"
+            ),
             "shadow_err_balanced": v(
                 ("t",), shadow[:, 0], "|X_full(t) - X_reduced(t)| / max_t |X_reduced| from the balanced start"
             ),
             "loss_full": v(ti, loss_full[:, 1:], "loss E(X_full(t))"),
-            "loss_reduced": v(("t",), loss_red, "loss E(X_reduced(t))"),
+            "loss_reduced": v(("t",), loss_red, "loss E(X_reduced(t)) (0 where reduced_valid = 0)"),
+            "reduced_valid": v(
+                ("t",),
+                valid.astype(np.int8),
+                "1 where the reduced flow is defined: X_reduced(t) full rank (it stops where a singular value "
+                "collapses, beyond the fold)",
+            ),
             "G0_norm": v(("imbalance",), G0n, "initial moment norm |G_0|"),
             "shadow_max": v(("imbalance",), shadow[:, 1:].max(axis=0), "sup_t |X_full - X_reduced| / max|X_reduced|"),
             "G_rel_err_max": v(("imbalance",), rel.max(axis=0), "max_t relative error of G(t)"),

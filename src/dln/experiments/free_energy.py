@@ -167,7 +167,8 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
 
     # trajectories, and the free energy along them by the printed formulas
     t = np.linspace(0.0, P["T"], P["n_t"])
-    s0 = rng.uniform(0.05, P["sigma_max"], (P["n_starts"], d))
+    # starts in the chamber sigma_1 > ... > sigma_d, which the flow preserves
+    s0 = -np.sort(-rng.uniform(0.05, P["sigma_max"], (P["n_starts"], d)), axis=-1)
     traj = np.moveaxis(dln.free_energy_flow(s0, t, N, beta, p, field), 0, 1)  # (start, t, i)
     F = ref_free_energy(traj, N, beta, p, field)
     out["free_energy_max_increase"] = float(np.max(np.diff(F, axis=-1)) / np.max(np.abs(F)))
@@ -222,8 +223,15 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     tm = np.linspace(0.0, 1.0, 5)
     Xt = dln.matrix_free_energy_flow(X0, tm, N, beta, p, field)
     # the singular vectors stay fixed and the singular values follow the reference field (LSODA, rtol 1e-12)
-    st = solve_ivp(lambda _t, y: ref_field(y, N, beta, p, field), (0.0, tm[-1]), s0[0], t_eval=tm,
-                   method="LSODA", rtol=1e-12, atol=1e-14).y.T
+    st = solve_ivp(
+        lambda _t, y: ref_field(y, N, beta, p, field),
+        (0.0, tm[-1]),
+        s0[0],
+        t_eval=tm,
+        method="LSODA",
+        rtol=1e-12,
+        atol=1e-14,
+    ).y.T
     X_pred = (U[None] * st[:, None, :]) @ Vq
     out["matrix_vs_sigma"] = float(np.max(np.linalg.norm(Xt - X_pred, axis=(-2, -1))) / np.linalg.norm(X0))
 
