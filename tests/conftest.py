@@ -244,13 +244,12 @@ def _book_is_current() -> bool:
 
 
 @pytest.fixture(scope="session")
-def book_build(tmp_path_factory) -> dict[str, Path]:
+def book_build(request) -> dict[str, Path]:
     """The built book: ``{"html": <html dir>, "results": <results dir it was built from>, "generated": <its
     book/_generated>}``.
 
-    The repository's own build when it is current (or ``DLN_RESULTS`` is set); otherwise a fresh build of
-    the CI configuration in a temporary copy of the repository, so that the repository's ``results/``
-    (e.g. from the default configuration) is left alone.
+    The repository's own build when it is current (or ``DLN_RESULTS`` is set); otherwise the book of the CI
+    configuration's run (:func:`ci_run`).
     """
     if "DLN_RESULTS" in os.environ:
         if not (HTML / "index.html").exists():
@@ -258,19 +257,32 @@ def book_build(tmp_path_factory) -> dict[str, Path]:
         return {"html": HTML, "results": RESULTS, "generated": BOOK / "_generated"}
     if _book_is_current():
         return {"html": HTML, "results": RESULTS, "generated": BOOK / "_generated"}
-    repo = copy_repo(tmp_path_factory.mktemp("book") / "repo")
+    ci_run = request.getfixturevalue("ci_run")
+    repo = ci_run["repo"]
+    html = repo / "book" / "_build" / "html"
+    assert (html / "index.html").exists(), "the CI configuration built no book"
+    return {"html": html, "results": repo / "results", "generated": repo / "book" / "_generated"}
+
+
+@pytest.fixture(scope="session")
+def ci_run(tmp_path_factory) -> dict:
+    """The whole workflow of the CI configuration (datasets, figures, ledger, book), run once per session in a
+    temporary copy of the repository: ``{"repo": <copy>, "wall": <seconds>}``. The end-to-end workflow test and
+    the book tests read it; the repository's own ``results/`` is left alone."""
+    repo = copy_repo(tmp_path_factory.mktemp("ci") / "run1")
     snakemake = str(Path(sys.executable).parent / "snakemake")
     if not Path(snakemake).exists():
         snakemake = shutil.which("snakemake") or snakemake
-    cmd = [snakemake, "--cores", "2", "book", "--configfile", "config/ci.yaml", "--config", "book=True"]
-    t0 = time.perf_counter()
+    cmd = [snakemake, "--cores", "2", "--configfile", "config/ci.yaml"]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=1200)
+    wall = time.perf_counter() - t0
     if proc.returncode != 0:
         log = repo / "logs" / "book" / "book.log"
         tail = log.read_text()[-4000:] if log.exists() else ""
-        pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}\n{tail}")
-    print(f"built the book of the CI config with snakemake in {time.perf_counter() - t0:.1f} s")
-    html = repo / "book" / "_build" / "html"
-    assert (html / "index.html").exists()
-    return {"html": html, "results": repo / "results", "generated": repo / "book" / "_generated"}
+        pytest.fail(
+            f"{' '.join(cmd)} failed (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}\n{tail}"
+        )
+    print(f"the CI configuration's workflow ran in {wall:.1f} s")
+    return {"repo": repo, "wall": wall}

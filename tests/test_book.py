@@ -1,4 +1,4 @@
-"""The built book, opened in headless Chromium (issue 7).
+"""The built book, opened in headless Chromium.
 
 Uses ``book/_build/html`` when it is already built and not older than its inputs (e.g. by
 ``bash run.sh all``), or when ``DLN_RESULTS`` names the results directory it was built from; otherwise
@@ -11,8 +11,8 @@ client, a dependency of Jupyter Book), and the test checks that
 - every page loads (HTTP 200 from a local server, no error page, the page's title present);
 - every ``<img>`` is loaded and non-empty (``naturalWidth`` and ``naturalHeight`` > 0);
 - math renders: MathJax has typeset every math element (``mjx-container`` elements present, no error nodes);
-- the ledger table has one row per entry of ``results/ledger.json``, and the errata page one table per
-  erratum;
+- the claims page has one card per claim of ``results/ledger.json``, and the errata page one section per
+  erratum and per notation claim;
 - every internal link of the HTML points to an existing file, and every figure caption names its data.
 
 Skipped if Chromium is missing, unless ``DLN_REQUIRE_ALL=1`` (then it fails). Set
@@ -150,7 +150,6 @@ PAGE_PROBE = r"""
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
   const imgs = [...document.images].map(i => ({src: i.currentSrc || i.src, complete: i.complete,
                                                w: i.naturalWidth, h: i.naturalHeight}));
-  const ledger = document.querySelector('table#ledger-table, #ledger-table table, table.dln-ledger');
   return JSON.stringify({
     title: document.title,
     h1: (document.querySelector('main h1, article h1, h1') || {}).textContent || '',
@@ -160,8 +159,8 @@ PAGE_PROBE = r"""
     mjxErrors: document.querySelectorAll('mjx-merror').length,
     rawTex: [...document.querySelectorAll('span.math, div.math')].filter(
         e => !e.querySelector('mjx-container')).length,
-    ledgerRows: ledger ? ledger.querySelectorAll('tbody tr').length : -1,
-    errata: document.querySelectorAll('table.dln-erratum').length,
+    claimCards: document.querySelectorAll('[id^="claim-"]').length,
+    h3: [...document.querySelectorAll('h3')].map(h => h.textContent.replace(/\s+/g, ' ').trim()),
   });
 })()
 """
@@ -328,8 +327,10 @@ def test_math_renders(browser_report):
     assert pages_with_math >= 8
 
 
-def test_ledger_table_has_one_row_per_entry(browser_report, book_build):
+def test_one_card_per_claim_and_one_section_per_erratum(browser_report, book_build):
     rows = _ledger_rows(book_build["results"])
-    assert browser_report["ledger"]["ledgerRows"] == len(rows)
-    n_errata = sum(r["status"] == "erratum" for r in rows)
-    assert browser_report["errata"]["errata"] == n_errata
+    assert browser_report["claims"]["claimCards"] == len(rows)
+    for kind in ("erratum", "notation"):
+        want = sorted(r["id"] for r in rows if r["kind"] == kind)
+        shown = sorted(h.split(":")[0] for h in browser_report["errata"]["h3"] if h.rstrip("#¶ ").endswith(kind))
+        assert shown == want, (kind, shown, want)

@@ -35,7 +35,7 @@ OTHER_POINTS: dict[str, dict] = {
     },
     "langevin": {
         "sweep": {"kappa": [0.0, 1.0, 2.0], "loss": ["none", "quadratic"], "field": ["real", "complex"]},
-        "fixed": {"N": 2, "d": 3, "seed": 1, "beta": 4.0, "n_paths": 4000, "T": 3.0, "dt": 0.005, "n_save": 7},
+        "fixed": {"N": 2, "d": 3, "seed": 1, "beta": 4.0, "n_paths": 2000, "T": 3.0, "dt": 0.005, "n_save": 7},
     },
     "posterior": {
         "sweep": {"beta": [10.0, 100.0, 1000.0], "field": ["real", "complex"], "d": [1, 2]},

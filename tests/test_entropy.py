@@ -20,6 +20,7 @@ def _sigma(rng, shape, lo=0.1, hi=3.0):
 # ------------------------------------------------------------------------------- closed form vs Gram
 
 
+@pytest.mark.claims("MY-Thm4", "MY-complex")
 @pytest.mark.parametrize("field", FIELDS)
 def test_closed_form_matches_gram_determinant_up_to_d5_N8(field):
     """Issue 6 'Done when': closed form = 1/2 log det Gram to 1e-10 for every (d, N) up to (5, 8)."""
@@ -58,6 +59,7 @@ def test_real_matrix_with_complex_orbit():
     assert abs(dln.orbit_volume_gram(X, 3, field="complex") - dln.entropy(s, 3, "complex", constant=False)) < 1e-10
 
 
+@pytest.mark.claims("MY-Thm4")
 def test_quoted_vandermonde_form_and_log_form_agree():
     rng = np.random.default_rng(0)
     s = _sigma(rng, (20, 4))
@@ -69,6 +71,7 @@ def test_quoted_vandermonde_form_and_log_form_agree():
         assert np.max(np.abs(S - dln.entropy(s, N))) <= tol("identity")
 
 
+@pytest.mark.claims("MY-Jacobi")
 def test_jacobi_block_determinant():
     lam_i, lam_j = 1.3, 0.6
     for N in (2, 3, 6, 9):
@@ -83,6 +86,7 @@ def test_jacobi_block_determinant():
 # ------------------------------------------------------------------------------- normalization
 
 
+@pytest.mark.claims("MY-const")
 def test_group_volumes():
     assert dln.group_volume(2) == pytest.approx(17.7715, rel=1e-5)
     assert dln.group_volume(3) == pytest.approx(446.647, rel=1e-5)
@@ -107,6 +111,7 @@ def test_constant_is_additive(field):
 # ------------------------------------------------------------------------------- derivatives
 
 
+@pytest.mark.claims("CKM-concavity")
 @pytest.mark.parametrize("field", FIELDS)
 @pytest.mark.parametrize("N", [2, 3, 10])
 def test_gradient_and_hessians_by_finite_differences(field, N):
@@ -160,6 +165,7 @@ def test_batching_and_symmetry():
     assert dln.entropy_hessian(s, 4).shape == (2, 3, 4, 4)
 
 
+@pytest.mark.claims("CKM-Rmk1.4")
 def test_large_depth_is_stable_and_converges():
     s = np.array([0.05, 0.9, 30.0])
     for field in FIELDS:

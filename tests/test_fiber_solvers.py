@@ -36,6 +36,7 @@ def _layers(seed, N, d, ensemble="conditioned", cond=1e2, field="real", batch=()
 CASES = [(2, 3), (3, 2), (3, 4), (4, 5), (5, 3)]  # (d, N)
 
 
+@pytest.mark.claims("NUM-solvers")
 @pytest.mark.parametrize("field", ["real", "complex"])
 @pytest.mark.parametrize("d,N", CASES)
 @pytest.mark.parametrize("ensemble", ["near_identity", "conditioned", "gaussian"])
@@ -77,6 +78,7 @@ def test_batched_input_equals_per_item_calls(method, field):
             assert _rel(out[i, j], dln.fiber_gradient(W[i, j], method=method)) < IDENT
 
 
+@pytest.mark.claims("NUM-solvers")
 @pytest.mark.parametrize("field", ["real", "complex"])
 @pytest.mark.parametrize("cond", [1e2, 1e6, 1e12])
 def test_accuracy_against_a_checked_dense_reference(field, cond):
@@ -102,6 +104,7 @@ def test_accuracy_against_a_checked_dense_reference(field, cond):
             assert _rel(dln.orbit_tangent(W, b), w_ref) < AGREE, (method, seed)
 
 
+@pytest.mark.claims("LM-Lem5", "NUM-proj")
 @pytest.mark.parametrize("field", ["real", "complex"])
 def test_gradient_is_tangent_and_residual_is_normal(field):
     W = _layers(5, 6, 4, "conditioned", 1e6, field)

@@ -11,7 +11,7 @@ from dln.tolerances import tol
 
 FIELDS = ("real", "complex")
 
-#: Tolerance for LM-Thm2's max relative error of G(t) against G0 e^{-2t} (issue 2, "Done when").
+#: Tolerance for LM-Thm2's max relative error of G(t) against G0 e^{-2t}.
 #: Group integrator at its default rtol = 1e-10 on the increment: measured ~3e-11 (real) and ~8e-11 (complex).
 THM2_G = tol("ode_adaptive")
 
@@ -29,6 +29,7 @@ def _dG(W, V):
 # ----------------------------------------------------------------------------- LM Thm 2
 
 
+@pytest.mark.claims("LM-Thm2")
 @pytest.mark.parametrize("field", FIELDS)
 def test_thm2_regularizing_flow(field):
     """G(t) = G0 e^{-2t}, X(t) = X0 to round-off, |W(T)|^2 -> N sum sigma^{2/N} (d=4, N=6, t in [0, 5])."""
@@ -54,6 +55,7 @@ def test_thm2_regularizing_flow(field):
     assert excess[-1] / w2_min <= 1e-7
 
 
+@pytest.mark.claims("LM-Lem5", "LM-(2.21)")
 @pytest.mark.parametrize("field", FIELDS)
 def test_direct_generator_matches_library_solvers(field):
     from dln._flows import _generator_direct
@@ -97,6 +99,7 @@ def test_regularizing_flow_rejects_bad_inputs():
 # ----------------------------------------------------------------------------- LM Cor 1 and (2.31)
 
 
+@pytest.mark.claims("LM-Cor1")
 @pytest.mark.parametrize("field", FIELDS)
 def test_cor1_kirwan_ness_converges_to_balanced_point(field):
     """KN flow, d=3, N=5, T=40: |G(T)| small, X conserved to round-off, layer singular values -> sigma(X)^{1/N}."""
@@ -116,6 +119,7 @@ def test_cor1_kirwan_ness_converges_to_balanced_point(field):
     assert la.norm(V, 3) <= 1e-4
 
 
+@pytest.mark.claims("LM-Cor1-rates")
 @pytest.mark.parametrize("field", FIELDS)
 def test_cor1_rank_deficient_start_decays_slowly(field):
     """The KN flow does not need full rank; from a rank-deficient start |G| decays algebraically, not exponentially."""
@@ -134,6 +138,7 @@ def test_cor1_rank_deficient_start_decays_slowly(field):
     assert np.linalg.matrix_rank(X[-1], tol=1e-10 * la.norm(X[0])) == d - 1
 
 
+@pytest.mark.claims("LM-(2.31)")
 @pytest.mark.parametrize("field", FIELDS)
 def test_2_31_energy_identity_factor_minus_four(field):
     """d/dt (1/2)|G|^2 = -4 |w_G|^2 along the KN flow (LM prints -2)."""
@@ -157,6 +162,7 @@ def test_2_31_energy_identity_factor_minus_four(field):
 # ----------------------------------------------------------------------------- LM Inv, Cons, Rem 5, 4.1
 
 
+@pytest.mark.claims("LM-Inv", "LM-Cons")
 @pytest.mark.parametrize("field", FIELDS)
 def test_inv_and_cons_learning_flow(field):
     """E = (1/2)|X - Y|^2: G = 0 stays 0 from a balanced start (LM-Inv); G(t) = G0 from any start (LM-Cons)."""
@@ -181,6 +187,7 @@ def test_inv_and_cons_learning_flow(field):
     assert np.all(np.diff(loss) < 0)
 
 
+@pytest.mark.claims("LM-Rem5")
 @pytest.mark.parametrize("field", FIELDS)
 def test_rem5_learning_flow_matches_end_to_end_flow(field):
     rng = _rng("rem5", field)
@@ -198,6 +205,7 @@ def test_rem5_learning_flow_matches_end_to_end_flow(field):
     assert np.max(la.norm(X_W - X_e) / la.norm(X_e)) <= 1e-9
 
 
+@pytest.mark.claims("LM-Rem5")
 @pytest.mark.parametrize("field", FIELDS)
 def test_rem5_singular_value_ode(field):
     """E = (1/p) sum sigma^p: sigma_i' = -N sigma_i^{2-2/N} sigma_i^{p-1}, solved in closed form."""
@@ -221,6 +229,7 @@ def test_rem5_singular_value_ode(field):
     assert np.max(np.abs(s_W - s_pred) / s_pred) <= 1e-9
 
 
+@pytest.mark.claims("LM-4.1")
 @pytest.mark.parametrize("field", FIELDS)
 def test_regularized_flow_G_decays_at_rate_two_kappa(field):
     rng = _rng("4.1", field)
@@ -275,6 +284,7 @@ def test_flows_batch_shapes_and_single_time():
 # ----------------------------------------------------------------------------- experiments
 
 
+@pytest.mark.claims("LM-Fig1.1", "LM-Fig1.2", "LM-Fig1.3")
 def test_experiment_lm_figures():
     """LM Figs. 1.1-1.3 data: fibers and moment level sets preserved, balanced x(t) = reduced flow."""
     from dln.experiments import lm_figures as ex

@@ -17,6 +17,7 @@ FIELDS = ("real", "complex")
 # ------------------------------------------------------------------------------- geometry
 
 
+@pytest.mark.claims("CKM-flow")
 @pytest.mark.parametrize("field", FIELDS)
 def test_chamber_metric_is_gN_on_diagonal_directions(field):
     rng = np.random.default_rng(0)
@@ -33,6 +34,7 @@ def test_chamber_metric_is_gN_on_diagonal_directions(field):
     assert np.allclose(dtau**2, 1 / dln.chamber_metric(s, N))
 
 
+@pytest.mark.claims("MY-metric")
 @pytest.mark.parametrize("field", FIELDS)
 def test_riemannian_gradient_and_horizontal_lift(field):
     from dln._metric import metric_gN
@@ -67,6 +69,7 @@ def test_spectral_gradient_by_finite_differences():
 # ------------------------------------------------------------------------------- flow
 
 
+@pytest.mark.claims("CKM-flow")
 @pytest.mark.parametrize("field", FIELDS)
 def test_matrix_flow_singular_values_follow_sigma_ode(field):
     rng = np.random.default_rng(3)
@@ -83,6 +86,7 @@ def test_matrix_flow_singular_values_follow_sigma_ode(field):
     assert np.allclose(sdot, dln.free_energy_field(s, N, beta, p, field), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.claims("CKM-flow")
 def test_free_energy_decreases_and_gradient_matches():
     rng = np.random.default_rng(4)
     s0 = rng.uniform(0.05, 2.0, (3, 3))
@@ -101,6 +105,7 @@ def test_free_energy_decreases_and_gradient_matches():
     assert np.allclose(dln.free_energy_gradient(s, 4, 1.0, 2.0), fd, rtol=1e-7, atol=1e-8)
 
 
+@pytest.mark.claims("CKM-Thm1.2", "CKM-complex")
 @pytest.mark.parametrize("field", FIELDS)
 def test_equilibrium_thm12(field):
     assert dln.equilibrium(2, 10, 5.0, 2.0) == pytest.approx(0.3, abs=1e-15)
@@ -140,6 +145,7 @@ def test_callable_energy_matches_schatten_and_nonseparable_energy():
     assert np.allclose(ev, np.sort([r1, rp, rp]), rtol=1e-6)
 
 
+@pytest.mark.claims("CKM-Thm1.3", "CKM-complex")
 @pytest.mark.parametrize("field", FIELDS)
 def test_rates_thm13(field):
     for d, N, p, beta in [(2, 10, 2.0, 5.0), (3, 4, 2.0, 1.0), (4, 6, 3.0, 2.0), (3, 3, 1.5, 0.5)]:
@@ -163,6 +169,7 @@ def test_rates_thm13(field):
     assert abs(r1 - 2.29006735) < 5e-9 and abs(rp - 1.45037599) < 5e-9
 
 
+@pytest.mark.claims("CKM-Thm1.7")
 @pytest.mark.parametrize("field", FIELDS)
 def test_exact_solution_on_the_diagonal_thm17(field):
     t = np.linspace(0.0, 5.0, 6)
@@ -178,6 +185,7 @@ def test_exact_solution_on_the_diagonal_thm17(field):
     assert np.allclose(dln.equal_sv_solution(t, 1.5, d, N, beta, 2 / N), v ** (N / 2), rtol=1e-14)
 
 
+@pytest.mark.claims("CKM-Rmk1.4")
 @pytest.mark.parametrize("field", FIELDS)
 def test_infinite_depth_limits_rmk14(field):
     d, p, beta = 3, 2.0, 2.0
@@ -193,6 +201,7 @@ def test_infinite_depth_limits_rmk14(field):
     assert np.all(errs[1] / errs[2] > 8) and np.all(errs[1] / errs[2] < 12)
 
 
+@pytest.mark.claims("CKM-concavity")
 def test_concavity_euclidean_vs_riemannian():
     rng = np.random.default_rng(5)
     for N in (2, 3, 6):

@@ -25,6 +25,7 @@ Z_TOL = tol("monte_carlo_sigmas")
 FIELDS = ("real", "complex")
 
 
+@pytest.mark.claims("LM-4.3", "LM-4.3-hausdorff")
 def test_quadrature_limit_four():
     """beta kappa E[G^2] / x -> 4; with the Hausdorff factor the correction is 4 (m+1)/(2 beta kappa x)."""
     for field, m in (("real", 1), ("complex", 2)):
@@ -33,11 +34,13 @@ def test_quadrature_limit_four():
     assert posterior_quadrature_d1(2.0, 1e3, 0.5, "real")["ratio"] == pytest.approx(4.0, abs=0.01)
 
 
+@pytest.mark.claims("LM-4.3")
 def test_laplace_constant_d1_is_4x():
     for X in (np.array([[1.3]]), np.array([[1.3j]])):
         assert posterior_laplace_G2(X, 2) == pytest.approx(5.2, rel=1e-10)
 
 
+@pytest.mark.claims("LM-4.3")
 @pytest.mark.parametrize("field", FIELDS)
 def test_hausdorff_factor_is_gram_determinant(field):
     """sqrt det_R(J^T J) for J = d(A.C)/dA equals det H(A.C)^{m/2} |det R_A| (Haar factor), checked by FD."""
@@ -72,6 +75,7 @@ def test_cayley_inverse_symmetry():
     np.testing.assert_allclose(_cayley(-xi) @ _cayley(xi), np.broadcast_to(np.eye(3), xi.shape), atol=1e-13)
 
 
+@pytest.mark.claims("LM-4.3")
 @pytest.mark.parametrize("field", FIELDS)
 def test_mcmc_matches_quadrature_d1(field):
     rng = dln.rng_from_params(test="posterior_d1", field=field)
@@ -86,6 +90,7 @@ def test_mcmc_matches_quadrature_d1(field):
     np.testing.assert_allclose(dln.end_to_end(r["W"]), np.broadcast_to(X, (50, 1, 1)), rtol=1e-12)
 
 
+@pytest.mark.claims("LM-4.3")
 def test_concentration_rate_d2():
     """E|G|^2 ~ c/(beta kappa) with the Laplace constant, slope -1 in log-log."""
     rng = dln.rng_from_params(test="posterior_d2")

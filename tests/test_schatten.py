@@ -23,6 +23,7 @@ def _X(field, d, seed):
     return rng, dln.random_matrix(rng, (d, d), field)
 
 
+@pytest.mark.claims("LM-Thm20", "LM-p1")
 @pytest.mark.parametrize("field", FIELDS)
 @pytest.mark.parametrize("d,N", CASES)
 def test_minimum_matches_closed_form_every_p(field, d, N):
@@ -37,6 +38,7 @@ def test_minimum_matches_closed_form_every_p(field, d, N):
         assert r.closed_form == pytest.approx(float(dln.schatten_closed_form(X, N, p)), rel=1e-15)
 
 
+@pytest.mark.claims("LM-Thm20")
 @pytest.mark.parametrize("field", FIELDS)
 @pytest.mark.parametrize("p", (1.0, 2.0, 3.0))
 def test_several_seeds_and_restarts(field, p):
@@ -49,6 +51,7 @@ def test_several_seeds_and_restarts(field, p):
         assert np.all(r.restart_G_rel <= G_REL_MAX)
 
 
+@pytest.mark.claims("LM-Thm1")
 @pytest.mark.parametrize("field", FIELDS)
 def test_theorem1_squared_norm(field):
     """objective='powers', p = 2 is ||W||^2 of LM (1.4): minimum N sum sigma^{2/N} (LM Thm 1)."""
@@ -97,6 +100,7 @@ def test_analytic_gradients(field, objective):
         assert abs((fp - fm) / (2 * h) - float(np.real(np.sum(np.conj(g) * a)))) <= tol("fd_central") * 10
 
 
+@pytest.mark.claims("LM-p1", "LM-Thm14-p2")
 @pytest.mark.parametrize("field", FIELDS)
 def test_p1_hessian_nullity_is_orbit_dimension(field):
     """LM-p1: at balanced points the p = 1 Hessian is PSD, nullity = dim O_X ((N-1)d(d-1)/2 real, (N-1)d^2 complex)."""

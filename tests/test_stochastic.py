@@ -41,6 +41,7 @@ def test_brownian_increments_variance_per_real_coordinate(field):
         assert abs(part.var() / 0.3 - 1) < 5 * np.sqrt(2 / dB.size)
 
 
+@pytest.mark.claims("LM-4.2")
 def test_closed_forms_theorems_numbers():
     assert ou_stationary_G2(4, 3, 2.0, 1.5, "real") == pytest.approx(24.0)
     assert ou_stationary_G2(4, 3, 2.0, 1.5, "complex") == pytest.approx(72.0)
@@ -48,6 +49,7 @@ def test_closed_forms_theorems_numbers():
     assert ou_stationary_G2(2, 1, 1.0, 1.0, "real") == pytest.approx(4.0)
 
 
+@pytest.mark.claims("LM-4.2")
 @pytest.mark.parametrize("field", FIELDS)
 def test_noise_growth_coefficient_is_hs_norm_of_dG(field):
     """c_2 = E|dG_W(Z)|^2 equals the squared Hilbert-Schmidt norm of dG over a real orthonormal basis."""
@@ -65,6 +67,7 @@ def test_noise_growth_coefficient_is_hs_norm_of_dG(field):
     assert noise_growth_coefficient(W) == pytest.approx(hs, rel=1e-12)
 
 
+@pytest.mark.claims("LM-4.2")
 @pytest.mark.parametrize("field", FIELDS)
 @pytest.mark.parametrize("kappa,beta,t", [(1.0, 2.0, 0.3), (0.0, 5.0, 0.7), (1.5, 2.0, np.inf)])
 def test_ou_exact_matches_moments(field, kappa, beta, t):
@@ -94,6 +97,7 @@ def test_ou_exact_time_axis_and_errors():
         langevin_em(W0, None, 1.0, 1.0, 0.1, 2, rng, n_paths=0)
 
 
+@pytest.mark.claims("LM-4.2")
 @pytest.mark.parametrize("field", FIELDS)
 def test_em_ou_stationary_variance_is_one_over_beta_kappa(field):
     """Stationary variance per real coordinate 1/(beta kappa) (EM bias 1/(1 - kappa dt/2) included), not the
@@ -112,6 +116,7 @@ def test_em_ou_stationary_variance_is_one_over_beta_kappa(field):
     assert abs(v.mean() - 1 / (2 * beta * kappa)) / se > 50  # the printed density is off by a factor 2
 
 
+@pytest.mark.claims("LM-4.2")
 @pytest.mark.parametrize("field", FIELDS)
 def test_langevin_mean_moment_decays_for_any_loss(field):
     """E[G(t)] = G_0 e^{-2 kappa t} under (4.4) with E = |X - Y|^2/2 (Ito terms cancel, square layers)."""
@@ -156,6 +161,7 @@ def test_em_deterministic_limit_and_save_times():
     np.testing.assert_allclose(out[-1], (1 - 0.05) ** 10 * W0, rtol=1e-13)
 
 
+@pytest.mark.claims("NUM-EM-order")
 def test_ladder_finest_level_equals_em_with_same_noise():
     """The r = 1 level of the coupled ladder is plain EM driven by the same increments."""
     W0 = dln.random_layers(np.random.default_rng(5), 2, 2)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 __all__ = ["main", "format_table"]
@@ -146,7 +147,7 @@ def _cmd_check(args) -> int:
         return 2
     from .checks.ledger import _jsonable, run_ledger
 
-    rows = [_jsonable(r) for r in run_ledger(ids, results=args.results)]
+    rows = [_jsonable(r) for r in run_ledger(ids, results=args.results, jobs=args.jobs)]
     if args.json:
         print(json.dumps(rows, indent=1, allow_nan=False))
     else:
@@ -226,6 +227,13 @@ def _parser() -> argparse.ArgumentParser:
     ck.add_argument("--list", action="store_true", help="list the claims with statements and tolerances")
     ck.add_argument("--where", metavar="ID", help="show a claim's source, code, tests, rule, dataset and page")
     ck.add_argument("--results", metavar="DIR", help="read the workflow datasets DIR/<family>.nc")
+    ck.add_argument(
+        "--jobs",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        metavar="N",
+        help="in memory: simulate the families in N processes (default: min(4, CPUs))",
+    )
     ck.set_defaults(func=_cmd_check)
     lg = sub.add_parser("ledger", help="write ledger.json and ledger.nc from the workflow's datasets")
     lg.add_argument("--results", metavar="DIR", default="results", help="folder with the workflow datasets")

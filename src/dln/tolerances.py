@@ -132,7 +132,7 @@ TOL: dict[str, Tolerance] = {
     ),
     "monte_carlo_sigmas": Tolerance(
         3.0,
-        "stochastic estimates must lie within this many standard errors of the prediction (issue 5); "
+        "stochastic estimates must lie within this many standard errors of the prediction; "
         "seeds are fixed, so the check is deterministic, and a correct estimator fails a 3-sigma band with "
         "probability 2.7e-3 per independent estimate when the seeds are changed",
     ),

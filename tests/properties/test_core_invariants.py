@@ -7,6 +7,7 @@ tolerances are the round-off ones of dln.tolerances.TOL.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ def _layers(d, N, field, seed):
     return np.eye(d) + 0.5 * dln.random_matrix(rng, (N, d, d), field) / np.sqrt(d), rng
 
 
+@pytest.mark.claims("LM-Lem1")
 @settings(max_examples=40, deadline=None)
 @given(points)
 def test_fiber_coordinates_round_trip(pt):
@@ -38,6 +40,7 @@ def test_fiber_coordinates_round_trip(pt):
     assert la.norm(dln.act(A, C) - W, 3) <= tol("identity") * la.norm(W, 3)
 
 
+@pytest.mark.claims("LM-Lem2")
 @settings(max_examples=40, deadline=None)
 @given(points)
 def test_action_preserves_X_and_tangents_are_in_ker_dphi(pt):
@@ -50,6 +53,7 @@ def test_action_preserves_X_and_tangents_are_in_ker_dphi(pt):
     assert la.norm(dln.dphi(W, dln.orbit_tangent(W, a))) <= tol("identity") * la.norm(W, 3) ** N * la.norm(a, 3)
 
 
+@pytest.mark.claims("LM-Lem5")
 @settings(max_examples=40, deadline=None)
 @given(points)
 def test_gradient_is_the_projection_onto_the_fiber(pt):
@@ -69,6 +73,7 @@ def test_gradient_is_the_projection_onto_the_fiber(pt):
     assert la.norm(Hb + la.H(Hb) - 2 * G, 3) <= tol("solver_agreement") * max(la.norm(G, 3), la.sqnorm(W, 3) * 1e-8)
 
 
+@pytest.mark.claims("LM-Thm10")
 @settings(max_examples=40, deadline=None)
 @given(points)
 def test_kirwan_ness_field_is_minus_w_2G_and_tangent(pt):

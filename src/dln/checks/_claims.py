@@ -230,6 +230,8 @@ class Evidence:
             if dim in ds.coords:
                 vals = np.atleast_1d(ds[dim].values).tolist()
                 self.coverage[dim] = [v if isinstance(v, str) else _num(v) for v in vals]
+            elif dim in ds.dims:  # a dimension without coordinate: its indices
+                self.coverage[dim] = list(range(ds.sizes[dim]))
 
     # -- closing ------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -416,9 +418,10 @@ def evaluate(c: Claim, ds, data_source: str, registry: dict | None = None) -> di
     error = ""
     ev = None
     try:
-        ev = c.measure(ds)
-        if not isinstance(ev, Evidence):
-            raise TypeError(f"claim {c.id}: measure returned {type(ev).__name__}, expected Evidence")
+        result = c.measure(ds)
+        if not isinstance(result, Evidence):
+            raise TypeError(f"claim {c.id}: measure returned {type(result).__name__}, expected Evidence")
+        ev = result
         if c.stochastic:
             ev.alpha = stochastic_alpha(registry)
         ev.close()
@@ -499,22 +502,37 @@ def repository_root() -> Path:
 
 def tests_of(claim_id: str, tests_dir: str | os.PathLike | None = None) -> list[str]:
     """Test functions marked ``@pytest.mark.claims(...)`` with ``claim_id`` (file::name), from the sources."""
-    import ast
-
     folder = Path(tests_dir) if tests_dir is not None else repository_root() / "tests"
     found = []
     for path in sorted(folder.rglob("test_*.py")):
-        try:
-            tree = ast.parse(path.read_text())
-        except (OSError, SyntaxError):
-            continue
-        module_ids = _marker_ids(getattr(tree, "body", []), module=True)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.ClassDef):
-                ids = _decorator_ids(node.decorator_list)
-                if claim_id in ids or (claim_id in module_ids and node.name.startswith(("test", "Test"))):
-                    found.append(f"{path.relative_to(folder.parent)}::{node.name}")
+        for name, ids in _marked_tests(path):
+            if claim_id in ids:
+                found.append(f"{path.relative_to(folder.parent)}::{name}")
     return found
+
+
+_MARKED: dict[tuple[str, float], list[tuple[str, set[str]]]] = {}
+
+
+def _marked_tests(path: Path) -> list[tuple[str, set[str]]]:
+    """(test name, claim IDs of its marker) for the marked tests of one file; parsed once per file version."""
+    import ast
+
+    try:
+        stamp = (str(path), path.stat().st_mtime)
+        if stamp not in _MARKED:
+            tree = ast.parse(path.read_text())
+            module_ids = _marker_ids(getattr(tree, "body", []), module=True)
+            out = []
+            for node in ast.walk(tree):
+                if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name.startswith(("test", "Test")):
+                    ids = _decorator_ids(node.decorator_list) | module_ids
+                    if ids:
+                        out.append((node.name, ids))
+            _MARKED[stamp] = out
+        return _MARKED[stamp]
+    except (OSError, SyntaxError):
+        return []
 
 
 def _decorator_ids(decorators) -> set[str]:

@@ -92,6 +92,30 @@ class FamilyData:
         self._cache: dict[str, tuple] = {}
         self.seconds: dict[str, float] = {}
 
+    def prefetch(self, families, jobs: int) -> None:
+        """Simulate the given families in ``jobs`` worker processes (in memory only; the most expensive first)."""
+        from ..experiments import family_module
+
+        todo = [f for f in dict.fromkeys(families) if f not in self._cache]
+        if self.results is not None or jobs <= 1 or len(todo) <= 1:
+            return
+        import concurrent.futures
+        import multiprocessing
+
+        todo.sort(key=lambda f: -float(getattr(family_module(f), "COST", 1.0)))
+        ctx = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = {pool.submit(_load_in_worker, self.mutation, self.sweeps, f): f for f in todo}
+            for fut in concurrent.futures.as_completed(futures):
+                family = futures[fut]
+                try:
+                    value, seconds = fut.result()
+                    self._cache[family] = ("ok", value)
+                    self.seconds[family] = seconds
+                except Exception as exc:
+                    self._cache[family] = ("error", exc)
+                    self.seconds[family] = float("nan")
+
     def get(self, family: str):
         if family not in self._cache:
             t0 = time.perf_counter()
@@ -119,11 +143,18 @@ class FamilyData:
         return read_netcdf(path), str(path)
 
 
+def _load_in_worker(mutation: bool, sweeps: dict, family: str):
+    t0 = time.perf_counter()
+    value = FamilyData(mutation=mutation, sweeps=sweeps)._load(family)
+    return value, time.perf_counter() - t0
+
+
 def run_ledger(
     ids: list[str] | None = None,
     results: str | os.PathLike | None = None,
     registry: dict | None = None,
     data: FamilyData | None = None,
+    jobs: int = 1,
 ) -> list[dict]:
     """Evaluate the named claims (default: all, in registry order); one row (a dict of ROW_FIELDS) each.
 
@@ -137,6 +168,8 @@ def run_ledger(
         Claims by ID (default: :data:`dln.checks.CLAIMS`).
     data : FamilyData, optional
         A shared dataset cache (the mutation tests pass a fresh one per mutant).
+    jobs : int
+        In memory: simulate the families in this many worker processes (the results do not depend on it).
     """
     reg = _claims.CLAIMS if registry is None else registry
     if ids is None:
@@ -147,6 +180,7 @@ def run_ledger(
 
         raise DLNError(f"id: unknown claim ID(s) {unknown}; known: {', '.join(reg)}")
     data = FamilyData(results) if data is None else data
+    data.prefetch([reg[cid].family for cid in ids], jobs)
     rows = []
     for cid in ids:
         c = reg[cid]

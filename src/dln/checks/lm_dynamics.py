@@ -378,11 +378,14 @@ def lm_43(ds) -> Evidence:
 def lm_43_hausdorff(ds) -> Evidence:
     ev = Evidence()
     q = ds["quadrature_ratio"]
-    q = q.isel({dim: 0 for dim in q.dims if dim not in ("quad_field", "beta_q")})
+    first = {dim: 0 for dim in q.dims if dim not in ("quad_field", "beta_q")}  # the same in every job of a kappa
+    q = q.isel(first)
+    kappa = float(ds["kappa"].isel(kappa=first.get("kappa", 0))) if "kappa" in ds.dims else float(ds["kappa"])
+    x = float(ds["quadrature_x"].isel({k: v for k, v in first.items() if k in ds["quadrature_x"].dims}))
     b = np.sort(ds["beta_q"].values)[-2:]
     worst_rel = 0.0
     for field, m in (("real", 1), ("complex", 2)):
-        r = [(float(q.sel(quad_field=field, beta_q=bb)) / 4.0 - 1.0) * 2.0 * bb * 1.0 * 1.3 for bb in b]
+        r = [(float(q.sel(quad_field=field, beta_q=bb)) / 4.0 - 1.0) * 2.0 * bb * kappa * x for bb in b]
         r_inf = (b[1] * r[1] - b[0] * r[0]) / (b[1] - b[0])
         ev.info(f"correction_{field}", r_inf, f"extrapolated (ratio/4 - 1) 2 beta kappa x, {field} (m + 1 = {m + 1})")
         worst_rel = max(worst_rel, abs(r_inf / (m + 1) - 1.0))
@@ -392,4 +395,5 @@ def lm_43_hausdorff(ds) -> Evidence:
         "asymptotic_law",
         "max over fields of |extrapolated correction / (m + 1) - 1|",
     )
+    ev.coverage["field"] = [str(f) for f in ds["quad_field"].values]
     return ev

@@ -189,8 +189,11 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     for fq in ("real", "complex"):
         rows.append([dln.posterior_quadrature_d1(X_D1, b, kappa, fq)["ratio"] for b in BETAS_QUADRATURE])
     data["quadrature_ratio"] = _da(
-        np.array(rows), ("quad_field", "beta_q"), "beta kappa E[G^2] / x by quadrature, d = 1, N = 2, |x| = 1.3"
+        np.array(rows),
+        ("quad_field", "beta_q"),
+        "beta kappa E[G^2] / |x| by quadrature, d = 1, N = 2, |x| = quadrature_x, this job's kappa",
     )
+    data["quadrature_x"] = _da(X_D1, (), "|x| of the d = 1, N = 2 problems (quadrature part and d = 1 jobs)")
     ds = xr.Dataset(
         data,
         coords={
