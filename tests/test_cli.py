@@ -146,3 +146,31 @@ def test_list_through_a_closed_pipe():
     )
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 2
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_where_names_existing_files_for_every_claim(capsys):
+    """``dln check --where ID``: every path it names exists, every claim has a test, a rule and a book page."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def exists(ref: str) -> bool:
+        path = ref.split("::")[0].split(":")[0].split("#")[0].split(" ")[0]
+        return (root / path).exists()
+
+    for cid in CLAIMS:
+        assert cli.main(["check", "--where", cid, "--json"]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert info["id"] == cid
+        refs = [
+            info["measurement"],
+            info["experiment"],
+            info["dataset"].replace("results/", "workflow/rules/").replace(".nc", ".smk"),
+            *info["implements"].values(),
+            *info["tests"],
+        ]
+        refs.append(info["rule"].split("(")[1].rstrip(")"))
+        refs.append(info["book_page"].split(" ")[0])
+        missing = [r for r in refs if not exists(r)]
+        assert not missing, (cid, missing)
+        assert info["tests"], cid

@@ -395,5 +395,6 @@ def lm_43_hausdorff(ds) -> Evidence:
         "asymptotic_law",
         "max over fields of |extrapolated correction / (m + 1) - 1|",
     )
-    ev.coverage["field"] = [str(f) for f in ds["quad_field"].values]
+    ev.coverage.update({"field": [str(f) for f in ds["quad_field"].values], "d": [1], "N": [2]})
+    ev.coverage["beta"] = [float(b) for b in ds["beta_q"].values]
     return ev
