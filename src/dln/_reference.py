@@ -276,9 +276,21 @@ def _hermitian_power(M: np.ndarray, q: float) -> np.ndarray:
 
 
 def A_operator(X: np.ndarray, P: np.ndarray, N: int) -> np.ndarray:
-    """A_{N,X}(P) = sum_{j=1}^N (X X^*)^{(N-j)/N} P (X^* X)^{(j-1)/N} (LM Remark 5, after Menon-Yu)."""
-    XX, XtX = X @ adj(X), adj(X) @ X
-    return sum(_hermitian_power(XX, (N - j) / N) @ P @ _hermitian_power(XtX, (j - 1) / N) for j in range(1, N + 1))
+    """A_{N,X}(P) = sum_{j=1}^N (X X^*)^{(N-j)/N} P (X^* X)^{(j-1)/N} (LM Remark 5, after Menon-Yu).
+
+    The powers are taken from the SVD X = U S V^*: (X X^*)^q = U S^{2q} U^*, (X^* X)^q = V S^{2q} V^* (an
+    eigendecomposition of X X^* would lose the small singular values to round-off of order eps |X|^2).
+    """
+    U, s, Vh = np.linalg.svd(X)
+    V = adj(Vh)
+
+    def left(q):
+        return (U * s ** (2 * q)) @ adj(U)
+
+    def right(q):
+        return (V * s ** (2 * q)) @ Vh
+
+    return sum(left((N - j) / N) @ P @ right((j - 1) / N) for j in range(1, N + 1))
 
 
 def real_matrix(linear_map, shape: tuple, dtype) -> np.ndarray:

@@ -8,8 +8,10 @@ objects against the same formulas.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._claims import Evidence, claim
-from ._measure import cover, implementations, require_dev, require_max, smallest, worst
+from ._measure import cover, definition, implementations, require_dev, require_max, smallest, values, worst
 
 FAMILY = "fibers"
 
@@ -316,13 +318,18 @@ def lm_thm10(ds) -> Evidence:
     "psi = |A.W|^2 / 2, the normalization of Lemma 2. A factor of normalization, not a mathematical error.",
     family=FAMILY,
     implements=("act",),
-    fails_if="the central difference of |e^{ta}.W|^2 at t = 0 differs from 2 sum Re Tr(G^* a) by more than 1e-7 "
-    "relative (the ratio would not be 2)",
+    fails_if="the central difference of |e^{ta}.W|^2 at t = 0 differs from 2 sum Re Tr(G^* a) by more than "
+    "1e-7 |W|^2 |a| (the scale of the difference's truncation error; the ratio would not be 2)",
 )
 def lm_rem18(ds) -> Evidence:
     ev = Evidence()
     require_max(ev, ds, "rem18_residual", "fd_central")
-    require_dev(ev, ds, "rem18_ratio", 2.0, "fd_central")
+    ev.info(
+        "rem18_ratio_deviation",
+        float(np.max(np.abs(values(ds, "rem18_ratio") - 2.0))),
+        "max |ratio - 2| of the " + definition(ds, "rem18_ratio") + " (the residual above, divided by the "
+        "pairing |sum Re Tr(G^* a)|, which is small near balanced points)",
+    )
     implementations(ev, ds, "act")
     cover(ev, ds)
     return ev
@@ -346,10 +353,11 @@ def lm_rem18(ds) -> Evidence:
         "end_to_end_velocity",
         "spectral_kernel",
     ),
-    fails_if="at a balanced point dphi dphi^* differs from A_{N,X} beyond 1e-10, or the lift (A^{-1} by a "
-    "dense solve) has |L|^2 != g^N(Z, Z), dphi(L) != Z, a "
-    "component along the fiber or a dG beyond 1e-8 relative (the solve with A_{N,X} loses cond(A) digits), "
-    "or the library's A^{-1}, g^N or lift differ from these",
+    fails_if="at a balanced point dphi dphi^* differs from A_{N,X} beyond 1e-10 of A's scale (its largest "
+    "singular value), or the lift (A^{-1} by a dense solve) has |L|^2 != g^N(Z, Z), dphi(L) != Z, a component "
+    "along the fiber or a dG beyond 1e-8 of the scale of A^{-1}, or the library's A, A^{-1}, g^N or lift differ "
+    "from these (errors are normwise, against the operators' scales: A_{N,X} of an ill-conditioned X is "
+    "ill-conditioned, and no method is more accurate than that)",
 )
 def my_metric(ds) -> Evidence:
     ev = Evidence()
