@@ -54,8 +54,9 @@ def require_tool(name: str, why: str = "") -> str:
 
 
 def cf_tables() -> Path | None:
-    """Folder with the CF tables (offline): $DLN_CF_TABLES, else ``shared/cf-tables`` next to the repository."""
-    for cand in (os.environ.get("DLN_CF_TABLES"), ROOT.parent / "shared" / "cf-tables"):
+    """Folder with the CF tables (offline): $DLN_CF_TABLES, else ``shared/cf-tables`` beside the repository or
+    beside one of its ancestor folders."""
+    for cand in (os.environ.get("DLN_CF_TABLES"), *(p / "shared" / "cf-tables" for p in ROOT.parents)):
         if cand and (Path(cand) / "cf-standard-name-table.xml").exists():
             return Path(cand)
     return None
@@ -85,7 +86,7 @@ def cf_check(paths) -> dict[str, list[str]]:
     require_tool("udunits2", "apt-get install -y libudunits2-0")
     tables = cf_tables()
     if tables is None:
-        missing("CF tables not found (set DLN_CF_TABLES or provide ../shared/cf-tables)")
+        missing("CF tables not found (set DLN_CF_TABLES, or put them in shared/cf-tables beside the repository)")
     paths = [str(p) for p in paths]
     proc = subprocess.run(
         [
