@@ -341,5 +341,8 @@ def test_coverage_of_deterministic_claims(in_memory_rows):
         assert set(cov.get("field", [])) == {"real", "complex"}, (r["id"], cov)
         sizes = len(cov.get("N", [])) * len(cov.get("d", []))
         assert sizes >= 2 or r["family"] in ("langevin", "posterior") and len(cov.get("d", [])) >= 1, (r["id"], cov)
-        if "seed" in cov and r["family"] not in ("fast_slow", "langevin", "posterior", "free_energy", "entropy"):
-            assert len(cov["seed"]) >= 3, (r["id"], cov)
+        # random draws per configuration: seeds, or random points (entropy) or random starts (free energy);
+        # the Monte Carlo families draw paths and chains instead
+        draws = {"entropy": "point", "free_energy": "start"}.get(r["family"], "seed")
+        if r["family"] not in ("langevin", "posterior"):
+            assert len(cov.get(draws, [])) >= 3, (r["id"], draws, cov)

@@ -490,10 +490,16 @@ def simulate(params: dict, progress=None) -> xr.Dataset:
 SWEEP_KEYS = ("kappa", "loss", "field", "N", "d", "seed")
 
 #: The sweep of ``dln check``: kappa in each regime of the reduced flow (phi = 2, N = 3: window (1, 1.19),
-#: fold 1.19), both losses, both fields, 2 depths.
+#: fold 1.19), both losses, both fields, 2 depths, 3 random problems (seeds).
 LEDGER: dict = {
-    "sweep": {"kappa": [0.3, 1.1, 1.5], "loss": ["quadratic", "completion"], "field": ["real", "complex"], "N": [2, 3]},
-    "fixed": {"d": 2, "seed": 0, "T": 3.0, "n_t": 31, "n_imbalance": 3, "rtol": 1e-10},
+    "sweep": {
+        "kappa": [0.3, 1.1, 1.5],
+        "loss": ["quadratic", "completion"],
+        "field": ["real", "complex"],
+        "N": [2, 3],
+        "seed": [0, 1, 2],
+    },
+    "fixed": {"d": 2, "T": 3.0, "n_t": 31, "n_imbalance": 3, "rtol": 1e-10},
 }
 
 #: The mutation tests' sweep.

@@ -51,8 +51,8 @@ LEDGER: dict = {
 
 #: The mutation tests' sweep.
 MUTATION: dict = {
-    "sweep": {"field": ["real", "complex"]},
-    "fixed": {"N": 2, "d": 1, "beta": 10.0, "n_chains": 20, "n_steps": 100},
+    "sweep": {"field": ["real", "complex"], "d": [1, 2]},
+    "fixed": {"N": 2, "beta": 10.0, "n_chains": 20, "n_steps": 100},
 }
 
 #: Relative cost of the LEDGER sweep.
