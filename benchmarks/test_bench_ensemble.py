@@ -4,7 +4,7 @@ Throughput = trajectory-steps per second for the Langevin equation (4.4) with E 
 N = 3, d = 2 (real). The ensemble advances 10^4 paths as one array; the baseline calls the same
 integrator once per sample (one path at a time). Target: ratio >= 20.
 
-Run: ``/work/venv/bin/python -m pytest benchmarks/test_bench_ensemble.py -q -s --benchmark-enable``
+Run: ``.venv/bin/python -m pytest benchmarks/test_bench_ensemble.py -q -s --benchmark-enable``
 """
 
 from __future__ import annotations

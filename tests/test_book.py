@@ -13,7 +13,9 @@ client, a dependency of Jupyter Book), and the test checks that
 - math renders: MathJax has typeset every math element (``mjx-container`` elements present, no error nodes);
 - the claims page has one card per claim of ``results/ledger.json``, and the errata page one section per
   erratum and per notation claim;
-- every internal link of the HTML points to an existing file, and every figure caption names its data.
+- every internal link of the HTML points to an existing file, and every figure caption names its data;
+- the blueprint page draws every claim and definition, each node links to an existing claim card or definition,
+  and its counts (also on the landing page) equal those of ``results/ledger.json``.
 
 Skipped if Chromium is missing, unless ``DLN_REQUIRE_ALL=1`` (then it fails). Set
 ``DLN_BOOK_SCREENSHOTS=<dir>`` to keep a full-page PNG screenshot of every page.
@@ -161,6 +163,16 @@ PAGE_PROBE = r"""
         e => !e.querySelector('mjx-container')).length,
     claimCards: document.querySelectorAll('[id^="claim-"]').length,
     h3: [...document.querySelectorAll('h3')].map(h => h.textContent.replace(/\s+/g, ' ').trim()),
+    anchors: [...document.querySelectorAll('[id]')].map(e => e.id),
+    blueprintSvgs: document.querySelectorAll('div.dln-blueprint svg').length,
+    blueprintNodes: [...document.querySelectorAll('div.dln-blueprint g.node')].map(g => {
+      const a = g.querySelector('a');
+      return {title: (g.querySelector('title') || {}).textContent || '',
+              href: a ? (a.getAttribute('xlink:href') || a.getAttribute('href')) : null};
+    }),
+    countsTables: [...document.querySelectorAll('table')].filter(
+        t => (t.querySelector('th') || {}).textContent === 'paper').map(
+        t => [...t.querySelectorAll('tr')].map(r => [...r.children].map(c => c.textContent.trim()))),
   });
 })()
 """
@@ -334,3 +346,51 @@ def test_one_card_per_claim_and_one_section_per_erratum(browser_report, book_bui
         want = sorted(r["id"] for r in rows if r["kind"] == kind)
         shown = sorted(h.split(":")[0] for h in browser_report["errata"]["h3"] if h.rstrip("#¶ ").endswith(kind))
         assert shown == want, (kind, shown, want)
+
+
+def _expected_counts(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """Nodes per paper and status, counted from the ledger rows and the registered definitions."""
+    from dln.checks import PAPERS
+    from dln.checks.definitions import DEFINITIONS
+
+    out = {}
+    for p in (*PAPERS, "all"):
+        prs = [r for r in rows if p == "all" or r["paper"] == p]
+        defs = [d for d in DEFINITIONS.values() if p == "all" or d.paper == p]
+        row = {s: sum(r["status"] == s for r in prs) for s in {r["status"] for r in rows}}
+        row["definition"] = len(defs)
+        row["nodes"] = len(prs) + len(defs)
+        out[p] = row
+    return out
+
+
+def test_blueprint_nodes_link_to_claim_cards_and_counts_match_the_ledger(browser_report, book_build):
+    rows = _ledger_rows(book_build["results"])
+    bp = browser_report["blueprint"]
+    assert bp["blueprintSvgs"] >= 6, "the blueprint page lacks its drawings"
+    whole = {n["title"]: n["href"] for n in bp["blueprintNodes"]}
+    from dln.checks.definitions import DEFINITIONS
+
+    assert {r["id"] for r in rows} | set(DEFINITIONS) <= set(whole), "a claim or definition is missing from the graph"
+    claim_anchors = set(browser_report["claims"]["anchors"])
+    bp_anchors = set(bp["anchors"])
+    for title, href in whole.items():
+        if title == "legend":
+            continue
+        assert href, f"blueprint node {title} has no link"
+        page, _, frag = href.partition("#")
+        assert frag, (title, href)
+        target = claim_anchors if page == "claims.html" else bp_anchors if page == "" else None
+        assert target is not None and frag in target, f"blueprint node {title} links to a missing anchor {href}"
+    want = _expected_counts(rows)
+    for page in ("blueprint", "index"):
+        tables = browser_report[page]["countsTables"]
+        assert tables, f"{page}: no table of blueprint counts"
+        head, *body = tables[0]
+        for line in body:
+            got = dict(zip(head, line, strict=True))
+            exp = want[got["paper"]]
+            assert int(got["nodes"]) == exp["nodes"], (page, got)
+            for status, n in exp.items():
+                if status in got:
+                    assert int(got[status]) == n, (page, got["paper"], status, got[status], n)

@@ -25,7 +25,7 @@ import netCDF4
 import pytest
 
 from dln._markdown import fmt
-from dln.checks import run_ledger
+from dln.checks import STATUSES, run_ledger
 from dln.tolerances import TOL
 
 pytestmark = pytest.mark.slow
@@ -87,7 +87,7 @@ def test_ledger_numbers_equal_dln_check(numbers, rows_now):
 def test_ledger_counts(numbers, rows_now):
     rows = list(rows_now.values())
     assert numbers["ledger_n"]["value"] == len(rows)
-    for status in ("pass", "erratum", "notation", "finding", "fail"):
+    for status in STATUSES:
         assert numbers[f"ledger_n_{status}"]["value"] == sum(r["status"] == status for r in rows)
     assert numbers["ledger_n_fail"]["value"] == 0
     assert numbers["errata_n"]["value"] == sum(r["kind"] == "erratum" for r in rows)

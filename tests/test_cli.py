@@ -67,7 +67,7 @@ def test_check_table_and_exit_0(monkeypatch, capsys, results):
     _registry(monkeypatch)
     assert cli.main(["check", "--results", str(results)]) == 0
     out = capsys.readouterr().out
-    assert "3 claims: 2 pass, 1 erratum, 0 notation, 0 finding, 0 fail" in out
+    assert "3 claims: 2 pass, 1 erratum, 0 notation, 0 finding, 0 open, 0 fail" in out
     for col in ("ID", "status", "measured", "tolerance", "printed"):
         assert col in out.splitlines()[0]
     assert "0.5" in out

@@ -9,6 +9,11 @@
 ``dln check --list [--json]``
     Every claim: ID, kind, paper and place, statement, what would fail it, tolerance and its reason.
 
+``dln check --graph [--format dot|json|svg] [--around ID | --paper P] [--ledger FILE] [--out FILE]``
+    The blueprint: claims and definitions as a dependency graph (what each statement and each printed proof
+    uses), coloured by status (:mod:`dln.checks.blueprint`). Statuses come from ``--ledger FILE`` or from
+    evaluating the graph's claims.
+
 ``dln check --where ID``
     Everything about one claim: the paper and place, the statement, its measurement and the library
     functions it checks (file:line), its tests, rule, dataset, figures and book page.
@@ -97,6 +102,8 @@ def _cmd_check(args) -> int:
     from .checks import _claims
 
     reg = _claims.CLAIMS
+    if args.graph:
+        return _cmd_graph(args, reg)
     if args.where:
         if args.where not in reg:
             print(f"dln check: unknown ID {args.where!r}; use 'dln check --list'", file=sys.stderr)
@@ -156,6 +163,57 @@ def _cmd_check(args) -> int:
     return 1 if any(r["status"] == "fail" for r in rows) else 0
 
 
+def _cmd_graph(args, reg) -> int:
+    """``dln check --graph``: the blueprint (whole, one paper, or around one claim) as DOT, JSON or SVG."""
+    from ._errors import DLNError
+    from .checks import blueprint
+
+    try:
+        if args.around and args.paper:
+            raise DLNError("--around and --paper: give one view at a time")
+        g = blueprint.graph()
+        blueprint.validate(g)
+        g = blueprint.view(g, around=args.around, paper=args.paper)
+        claim_ids = [n["id"] for n in g["nodes"] if n["type"] == "claim"]
+        if args.ledger:
+            try:
+                rows = json.loads(open(args.ledger).read())
+            except (OSError, ValueError) as exc:
+                raise DLNError(f"ledger: cannot read {args.ledger}: {exc}") from None
+        else:
+            from .checks.ledger import run_ledger
+
+            rows = run_ledger(claim_ids, results=args.results, jobs=args.jobs)
+        status = {r["id"]: r["status"] for r in rows}
+        for n in g["nodes"]:
+            if n["type"] == "claim":
+                n["status"] = status.get(n["id"], "unknown")
+        title = "dln blueprint" + (
+            f" around {args.around}" if args.around else f" of {args.paper}" if args.paper else ""
+        )
+        if args.format == "json":
+            text = json.dumps(blueprint.to_json(g), indent=1) + "\n"
+        else:
+            text = blueprint.to_dot(g, title=title)
+            if args.format == "svg":
+                text = blueprint.render_svg(text)
+    except DLNError as exc:
+        print(f"dln check --graph: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        from pathlib import Path
+
+        tmp = Path(args.out + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, args.out)
+    else:
+        try:
+            sys.stdout.write(text)
+        except BrokenPipeError:
+            sys.stderr.close()
+    return 1 if any(n["status"] == "fail" for n in g["nodes"]) else 0
+
+
 def _format_where(info: dict) -> str:
     lines = [
         f"{info['id']} ({info['kind']})",
@@ -177,6 +235,10 @@ def _format_where(info: dict) -> str:
     lines += [f"  rule:        {info['rule']}", f"  dataset:     {info['dataset']}"]
     lines.append("  figures:     " + (", ".join(info["figures"]) or "(none)"))
     lines.append(f"  book:        {info['book_page']}")
+    for key, label in (("uses", "uses"), ("proof_uses", "proof uses"), ("used_by", "used by")):
+        lines.append(f"  {label + ':':<13}" + (", ".join(info[key]) or "(nothing registered)"))
+    if info.get("dependency_note"):
+        lines.append(f"  dependencies: {info['dependency_note']}")
     return "\n".join(lines)
 
 
@@ -234,6 +296,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="in memory: simulate the families in N processes (default: min(4, CPUs))",
     )
+    gr = ck.add_argument_group("blueprint (--graph)")
+    gr.add_argument("--graph", action="store_true", help="write the dependency graph of the claims (the blueprint)")
+    gr.add_argument("--format", choices=("dot", "json", "svg"), default="dot", help="graph format (default dot)")
+    gr.add_argument("--around", metavar="ID", help="only what ID rests on and what rests on it")
+    gr.add_argument("--paper", metavar="P", help="only the nodes of paper P (LM, MY, CKM, NUM) and what they use")
+    gr.add_argument(
+        "--ledger",
+        metavar="FILE",
+        help="statuses from this ledger.json (default: evaluate the claims of the graph, in memory or from --results)",
+    )
+    gr.add_argument("--out", metavar="FILE", help="write the graph to FILE instead of standard output")
     ck.set_defaults(func=_cmd_check)
     lg = sub.add_parser("ledger", help="write ledger.json and ledger.nc from the workflow's datasets")
     lg.add_argument("--results", metavar="DIR", default="results", help="folder with the workflow datasets")

@@ -7,7 +7,7 @@
 
 BOOK_FAMILIES = ["lm_figures", *FAMILIES]
 
-BOOK_PAGES = [*BOOK_FAMILIES, "index", "claims", "errata", "reproducibility"]
+BOOK_PAGES = [*BOOK_FAMILIES, "index", "claims", "blueprint", "errata", "reproducibility"]
 
 BOOK_GENERATED = [
     "numbers.json",
@@ -16,6 +16,9 @@ BOOK_GENERATED = [
     "errata_list.md",
     "tolerances.md",
     "provenance_table.md",
+    "blueprint_counts.md",
+    "blueprint_definitions.md",
+    *[f"blueprint{view}.svg" for view in ("", "_LM", "_MY", "_CKM", "_NUM", "_around_LM-Thm2")],
     *[f"checks_{family}.md" for family in dlnwf.ALL_FAMILIES],
 ]
 

@@ -10,6 +10,8 @@ into ``<out>`` (``book/_generated``):
   ``tests/test_book_numbers.py`` recomputes each of them by its definition.
 - ``claim_cards.md`` (every claim as a card), ``checks_<family>.md`` (the claims of one page),
   ``errata_list.md`` (errata and notation), ``tolerances.md``, ``provenance_table.md``;
+- ``blueprint*.svg`` (the dependency graph: whole, per paper, around LM-Thm2), ``blueprint_counts.md``,
+  ``blueprint_definitions.md``;
 - ``figures/<name>.png``: the figures named by each family's ``FIGURES``, drawn by :mod:`dln.plotting`.
 
 The book builder never runs a simulation. By hand::
@@ -33,7 +35,8 @@ import numpy as np  # noqa: E402
 
 from dln import plotting  # noqa: E402
 from dln._markdown import fmt, math_md  # noqa: E402
-from dln.checks import CLAIMS, PAPERS, STATUSES, anchor  # noqa: E402
+from dln.checks import CLAIMS, PAPERS, STATUSES, anchor, blueprint  # noqa: E402
+from dln.checks.definitions import DEFINITIONS  # noqa: E402
 from dln.experiments import FAMILIES, family_module  # noqa: E402
 from dln.experiments._conventions import read_netcdf  # noqa: E402
 from dln.tolerances import TOL  # noqa: E402
@@ -108,7 +111,7 @@ def ledger_numbers(a: Assets, rows: list[dict]) -> None:
             a.num(f"{k}__printed", r["printed"]["value"], r["printed"]["definition"], f"ledger:{r['id']}:printed")
 
 
-BADGE = {"pass": "pass", "erratum": "erratum", "notation": "notation", "finding": "finding", "fail": "**FAIL**"}
+BADGE = {**{s: s for s in STATUSES}, "fail": "**FAIL**"}
 
 
 def _item_rows(r: dict) -> list[str]:
@@ -176,6 +179,7 @@ def claim_cards(a: Assets, rows: list[dict]) -> None:
             if c is not None and c.derivation:
                 out += [f"**Derivation.** {c.derivation}", ""]
             out += [f"**Fails if** {escape(r['fails_if'])}.", ""]
+            out += _dependency_lines(r)
             out += _item_rows(r) + [""]
             if r["printed"] is not None:
                 p = r["printed"]
@@ -195,6 +199,80 @@ def claim_cards(a: Assets, rows: list[dict]) -> None:
             if r["error"]:
                 out += ["```text", r["error"].strip()[:2000], "```", ""]
     a.write("claim_cards.md", "\n".join(out))
+
+
+def _dependency_lines(r: dict) -> list[str]:
+    """A claim card's dependencies: what its statement and its printed proof use, and what uses it."""
+    c = CLAIMS.get(r["id"])
+    if c is None:
+        return []
+
+    def ref(i: str) -> str:
+        if i in CLAIMS:
+            return f"{{ref}}`{i} <{anchor(i)}>`"
+        return f"{{ref}}`{i} <{blueprint.definition_anchor(i)}>`"
+
+    used_by = [cid for cid, o in CLAIMS.items() if r["id"] in (*o.uses, *o.proof_uses)]
+    parts = []
+    for label, ids in (("Statement uses", c.uses), ("printed proof uses", c.proof_uses), ("used by", used_by)):
+        parts.append(f"{label}: " + (", ".join(ref(i) for i in ids) if ids else "nothing registered"))
+    corrected = [i for i in c.proof_uses if i in CLAIMS and CLAIMS[i].kind == "erratum"]
+    line = "**Dependencies** ({doc}`blueprint`). " + "; ".join(parts) + "."
+    if corrected:
+        line += " *The proof uses a corrected step* (" + ", ".join(ref(i) for i in corrected) + ")."
+    return [line, ""]
+
+
+def blueprint_assets(a: Assets, rows: list[dict]) -> None:
+    """The blueprint page: SVG drawings of the graph (whole, per paper, around LM-Thm2), counts, definitions."""
+    g = blueprint.graph(rows, claims_page="claims.html", definitions_page="")
+    blueprint.validate(g)
+    views = {"blueprint": blueprint.view(g)}
+    views.update({f"blueprint_{p}": blueprint.view(g, paper=p) for p in PAPERS})
+    views["blueprint_around_LM-Thm2"] = blueprint.view(g, around="LM-Thm2")
+    for name, v in views.items():
+        svg = blueprint.render_svg(blueprint.to_dot(v, title=name.replace("_", " ")))
+        a.write(f"{name}.svg", f'<div class="dln-blueprint">\n{svg}\n</div>')
+    cnt = blueprint.counts(g)
+    cols = [s for s in blueprint.NODE_STATUSES]
+    lines = [
+        "| paper | nodes | " + " | ".join(cols) + " | corrected step in proof |",
+        "|---|" + "---|" * (len(cols) + 2),
+    ]
+    for p in (*PAPERS, "all"):
+        c = cnt[p]
+        lines.append(f"| {p} | {c['total']} | " + " | ".join(str(c[s]) for s in cols) + f" | {c['corrected_steps']} |")
+        for s in (*cols, "total", "corrected_steps"):
+            a.num(f"blueprint_{p}_{s}", c[s], f"blueprint nodes of {p} with {s}", "ledger+registry")
+    a.write("blueprint_counts.md", "\n".join(lines))
+    a.num("blueprint_n_edges", len(g["edges"]), "dependency edges of the blueprint", "registry")
+    a.num(
+        "blueprint_n_proof_edges",
+        sum(e["type"] == "proof" for e in g["edges"]),
+        "edges from a printed proof (or a derivation) to what it uses",
+        "registry",
+    )
+    around = views["blueprint_around_LM-Thm2"]["nodes"]
+    for role in ("upstream", "downstream"):
+        a.num(
+            f"blueprint_thm2_{role}",
+            sum(n["role"] == role for n in around),
+            f"nodes {role} of LM-Thm2",
+            "registry",
+        )
+    out = []
+    for d in DEFINITIONS.values():
+        used_by = [cid for cid, c in CLAIMS.items() if d.id in (*c.uses, *c.proof_uses)]
+        out += [
+            f"({blueprint.definition_anchor(d.id)})=",
+            f"### {d.id}: {escape(d.name)}",
+            "",
+            f"*{escape(d.paper)}, {escape(d.where)}.* {math_md(d.statement)}",
+            "",
+            "Used by: " + (", ".join(f"{{ref}}`{i} <{anchor(i)}>`" for i in used_by) or "nothing registered") + ".",
+            "",
+        ]
+    a.write("blueprint_definitions.md", "\n".join(out))
 
 
 def summary_table(rows: list[dict], link_page: bool = True) -> list[str]:
@@ -364,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     claim_cards(a, rows)
     checks_tables(a, rows, list(FAMILIES))
     errata(a, rows)
+    blueprint_assets(a, rows)
     tolerances(a)
     datasets = {}
     for family in FAMILIES:

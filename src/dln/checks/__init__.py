@@ -6,7 +6,8 @@ statuses, :mod:`dln.checks.ledger` for running it.
 """
 
 # The claim modules register their claims on import; the import order is the registry order.
-from . import lm_figures  # noqa: F401, I001
+from . import definitions  # noqa: F401, I001
+from . import lm_figures  # noqa: F401
 from . import lm_fibers  # noqa: F401
 from . import lm_flows  # noqa: F401
 from . import lm_minimum  # noqa: F401
@@ -15,9 +16,12 @@ from . import my  # noqa: F401
 from . import ckm  # noqa: F401
 from ._claims import CLAIMS, KINDS, PAPERS, STATUSES, Claim, Evidence, anchor, claim, stochastic_alpha, where
 from .ledger import FamilyData, run_ledger, summarize, write_ledger
+from . import blueprint  # noqa: E402
+from .definitions import DEFINITIONS
 
 __all__ = [
     "CLAIMS",
+    "DEFINITIONS",
     "KINDS",
     "PAPERS",
     "STATUSES",
@@ -25,6 +29,7 @@ __all__ = [
     "Evidence",
     "FamilyData",
     "anchor",
+    "blueprint",
     "claim",
     "run_ledger",
     "stochastic_alpha",

@@ -21,6 +21,7 @@ Statuses
 - ``notation``: a wording or normalization issue that is not a mathematical error; the statement holds
   under the reading given in ``printed``.
 - ``finding``: a statement beyond the papers, derived here; every enforced number holds.
+- ``open``: a question the paper leaves open; the evidence gathered holds (it supports an answer, it proves none).
 - ``fail``: anything else (an enforced number out of tolerance, a NaN, an exception, a missing or
   unreadable dataset, an erratum whose printed statement holds after all).
 """
@@ -55,10 +56,16 @@ __all__ = [
 ]
 
 #: Kinds of claims, and the status each has when its evidence holds.
-KINDS: dict[str, str] = {"theorem": "pass", "erratum": "erratum", "notation": "notation", "finding": "finding"}
+KINDS: dict[str, str] = {
+    "theorem": "pass",
+    "erratum": "erratum",
+    "notation": "notation",
+    "finding": "finding",
+    "open": "open",
+}
 
 #: Every possible status of a ledger row.
-STATUSES: tuple[str, ...] = ("pass", "erratum", "notation", "finding", "fail")
+STATUSES: tuple[str, ...] = ("pass", "erratum", "notation", "finding", "open", "fail")
 
 #: The papers (and the numerics, for claims about the methods themselves).
 PAPERS: dict[str, str] = {
@@ -300,6 +307,9 @@ class Claim:
     reading: str = ""
     stochastic: bool = False
     derivation: str = ""
+    uses: tuple[str, ...] = ()
+    proof_uses: tuple[str, ...] = ()
+    dependency_note: str = ""
 
     @property
     def status_if_holds(self) -> str:
@@ -324,6 +334,9 @@ def claim(
     reading: str = "",
     stochastic: bool = False,
     derivation: str = "",
+    uses: tuple[str, ...] | list[str] = (),
+    proof_uses: tuple[str, ...] | list[str] = (),
+    dependency_note: str = "",
     registry: dict | None = None,
 ):
     """Register ``measure(ds) -> Evidence`` as the claim ``id`` (decorator).
@@ -343,7 +356,7 @@ def claim(
         Names of the public :mod:`dln` functions whose output the evidence checks.
     fails_if : str
         One sentence: what would make the claim fail.
-    kind : {"theorem", "erratum", "notation", "finding"}
+    kind : {"theorem", "erratum", "notation", "finding", "open"}
     printed_statement : str
         Errata and notation: the statement as printed.
     reading : str
@@ -352,6 +365,12 @@ def claim(
         The evidence includes Monte Carlo estimates (z-scores or bands).
     derivation : str
         Findings and derived values: how the statement was derived (Markdown with LaTeX).
+    uses : sequence of str
+        IDs of the claims and definitions (:mod:`dln.checks.definitions`) the statement is about or presupposes.
+    proof_uses : sequence of str
+        IDs the printed proof invokes (for findings and numerical claims: what the derivation rests on).
+    dependency_note : str
+        Where in the paper the dependencies are visible (one sentence).
     """
     reg = CLAIMS if registry is None else registry
     if paper not in PAPERS:
@@ -385,6 +404,9 @@ def claim(
             reading=reading,
             stochastic=stochastic,
             derivation=derivation,
+            uses=tuple(uses),
+            proof_uses=tuple(proof_uses),
+            dependency_note=dependency_note,
         )
         return fn
 
@@ -580,11 +602,15 @@ def where(claim_id: str, registry: dict | None = None) -> dict:
         "implements": impl,
         "experiment": _source_line(fam.simulate),
         "tests": tests_of(c.id, root / "tests"),
+        "uses": list(c.uses),
+        "proof_uses": list(c.proof_uses),
+        "used_by": [o.id for o in reg.values() if c.id in (*o.uses, *o.proof_uses)],
+        "dependency_note": c.dependency_note,
         "rule": f"{c.family} (workflow/rules/{c.family}.smk)",
         "dataset": f"results/{c.family}.nc",
         "figures": [f"book/_generated/figures/{f}.png" for f in getattr(fam, "FIGURES", ())],
         "book_page": f"book/{c.family}.md (section 'Checks on this page'); "
-        f"the claim's card: book/claims.md#{anchor(c.id)}",
+        f"the claim's card: book/claims.md#{anchor(c.id)}; its node: book/blueprint.md",
     }
 
 

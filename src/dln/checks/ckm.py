@@ -38,6 +38,11 @@ _FLOW = (
 
 @claim(
     "CKM-flow",
+    uses=("DEF-free-energy", "DEF-metric-gN", "DEF-entropy"),
+    proof_uses=("LM-Rem5", "MY-metric", "MY-Thm4"),
+    dependency_note="CKM abstract and Fig. 1 caption: the g^N-gradient flow of F_beta; on singular values A_{N,X} "
+    "acts by N sigma_i^{2-2/N} (Remark 5 / Menon-Yu's metric) and dS_N comes from the entropy "
+    "formula.",
     paper="CKM",
     where="the gradient flow of F_beta = E - S_N/beta on (M_d, g^N) (Fig. 1 caption; abstract)",
     statement=r"\dot\sigma_i = -N\sigma_i^{2-2/N}\big(\partial_iE - \beta^{-1}\partial_iS_N\big) = "
@@ -85,6 +90,11 @@ def ckm_flow(ds) -> Evidence:
 
 @claim(
     "CKM-Thm1.2",
+    uses=("DEF-free-energy", "DEF-metric-gN"),
+    proof_uses=("CKM-flow", "MY-Thm4"),
+    dependency_note="CKM Theorem 1.2 (proof unavailable): the project's derivation sets the CKM-flow field to zero at"
+    " equal singular values with sigma d_iS_N = (d-1)(N-1)/(2N) from Euler homogeneity of the entropy"
+    " formula; uniqueness is not derived here.",
     paper="CKM",
     where="Theorem 1.2 (the unique equilibrium; constant derived here)",
     statement=r"\text{the unique equilibrium is } \sigma_i \equiv \sigma_\star,\ \sigma_\star f'(\sigma_\star) = c = "
@@ -113,6 +123,10 @@ def ckm_thm12(ds) -> Evidence:
 
 @claim(
     "CKM-Thm1.3",
+    uses=("CKM-Thm1.2", "CKM-flow"),
+    proof_uses=("CKM-Thm1.2", "CKM-flow", "MY-Thm4"),
+    dependency_note="CKM Theorem 1.3 (proof unavailable): linearize CKM-flow at sigma_star of Theorem 1.2 with the "
+    "Hessian of S_N from the entropy formula (psi_xx, psi_xy of (1/2) log D).",
     paper="CKM",
     where="Theorem 1.3 (relaxation rates; formulas derived here)",
     statement=r"r_1 = pNc\,\sigma_\star^{-2/N},\ r_\perp = N\sigma_\star^{-2/N}\tfrac{N-1}\beta\Big[\tfrac{(p-1)(d-1)}"
@@ -146,6 +160,10 @@ def ckm_thm13(ds) -> Evidence:
 
 @claim(
     "CKM-complex",
+    uses=("CKM-flow", "MY-complex"),
+    proof_uses=("MY-complex", "CKM-flow", "CKM-Thm1.2", "CKM-Thm1.3"),
+    dependency_note="Project finding: the computations of CKM-Thm1.2 and CKM-Thm1.3 repeated with the complex entropy"
+    " formula MY-complex in the CKM-flow.",
     paper="CKM",
     where="Theorems 1.2 and 1.3 over C (U_d-orbits; not in the available sources)",
     kind="finding",
@@ -184,6 +202,10 @@ def ckm_complex(ds) -> Evidence:
 
 @claim(
     "CKM-Thm1.7",
+    uses=("CKM-flow", "CKM-Thm1.2", "DEF-free-energy"),
+    proof_uses=("CKM-flow", "CKM-Thm1.2"),
+    dependency_note="CKM Theorem 1.7 (proof unavailable): on D, d_iS_N = c beta/sigma (the constant of Theorem 1.2), "
+    "so CKM-flow reduces to v' = -2(sigma f'(sigma) - c).",
     paper="CKM",
     where="Theorem 1.7 (exact solution on the equal-singular-value manifold D)",
     statement=r"\mathcal D = \{\sigma_1 = \dots = \sigma_d\} \text{ is invariant; } v = \sigma^{2/N}:\ \dot v = "
@@ -214,6 +236,10 @@ def ckm_thm17(ds) -> Evidence:
 
 @claim(
     "CKM-Rmk1.4",
+    uses=("DEF-entropy", "CKM-Thm1.2", "CKM-Thm1.3"),
+    proof_uses=("MY-Thm4", "MY-const", "MY-complex", "CKM-Thm1.2", "CKM-Thm1.3"),
+    dependency_note="CKM Remark 1.4: N -> infinity in the log form of the entropy formula (real; k_d = d^2/2 from MY-"
+    "complex) and in the constant c and rates of Theorems 1.2-1.3.",
     paper="CKM",
     where="Remark 1.4 (infinite depth)",
     statement=r"N\to\infty:\ S_N - (N-1)\log c_d - k_d\log N \to \tfrac12\textstyle\sum_{i<j}\log\frac{\sigma_i^2-"
@@ -242,6 +268,11 @@ def ckm_rmk14(ds) -> Evidence:
 
 @claim(
     "CKM-concavity",
+    uses=("DEF-entropy", "DEF-metric-gN"),
+    proof_uses=("MY-Thm4", "CKM-flow", "CKM-Thm1.3"),
+    dependency_note="CKM abstract / concavity section: Euclidean Hessian of the entropy formula; the g^N Hessian uses"
+    " the flat chamber coordinates tau of CKM-flow and, at equal lambda, the psi_xx, psi_xy computed "
+    "for Theorem 1.3.",
     paper="CKM",
     where="the concavity of S_N (abstract; the section on concavity)",
     statement=r"\mathbb R:\ \mathrm{Hess}_\sigma S_N \prec 0 \text{ in the chamber } (N\ge3 \text{ or } "

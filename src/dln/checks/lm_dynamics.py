@@ -16,6 +16,12 @@ from ._measure import cover, definition, values, worst
 
 @claim(
     "LM-4.1",
+    uses=("DEF-regularized-flow", "DEF-moment", "DEF-balanced", "DEF-metric-gN"),
+    proof_uses=("LM-Thm2", "LM-Rem9", "LM-Cons", "LM-Rem5", "LM-Thm1"),
+    dependency_note="§4.1 cites the rate of Theorem 2 ('now 2 kappa, not 2') and the learning flow; the exact "
+    "statement is the project's: grad E in ker dG (§1.4.1) and dG W = +2G (Remark 9, corrected sign),"
+    " and on M the reduced flow of Remark 5 plus kappa/2 |W|^2 = (kappa N/2) sum sigma^{2/N} on O_X "
+    "(Theorem 1's value).",
     paper="LM",
     where="§4.1, eq. (4.1), with Theorem 2 (rate 2 kappa) and Remark 5",
     statement=r"\dot{\mathbf W} = -\nabla(E + \tfrac\kappa2\|\mathbf W\|^2) \Rightarrow \mathbf G(t) = \mathbf G_0"
@@ -82,6 +88,10 @@ _FOLD_DERIVATION = (
 
 @claim(
     "LM-4.1-fold",
+    uses=("LM-4.1", "DEF-regularized-flow"),
+    proof_uses=("LM-4.1", "LM-Rem5"),
+    dependency_note="Project finding (not in the paper): saddle-node of the scalar reduced flow of LM-4.1, s' = -N "
+    "s^{2-2/N}(s - phi) - N kappa s, from Remark 5's singular-value form.",
     paper="LM",
     where="§4.1, eq. (4.1): the reduced regularized flow for E = |X - Phi|^2 / 2 (not in the paper)",
     kind="finding",
@@ -123,6 +133,10 @@ def lm_41_fold(ds) -> Evidence:
 
 @claim(
     "LM-4.1-window",
+    uses=("LM-4.1", "LM-4.1-fold", "DEF-regularized-flow"),
+    proof_uses=("LM-4.1-fold", "LM-4.1", "LM-Rem5"),
+    dependency_note="Project finding: compares the balancing rate 2 kappa of LM-4.1 (Theorem 2 scaled) with the "
+    "relaxation rate at the stable equilibrium s_+ of LM-4.1-fold.",
     paper="LM",
     where="§4.1: the fast-slow picture (fast regularization, slow learning), for E = |X - Phi|^2 / 2",
     kind="finding",
@@ -201,6 +215,11 @@ def _where(ds, name):
 
 @claim(
     "LM-4.2",
+    uses=("DEF-langevin", "DEF-moment"),
+    proof_uses=("LM-4.1", "LM-Rem9", "LM-Cons", "DEF-langevin"),
+    dependency_note="§4.2, eqs. (4.2)-(4.4) (no printed proof): the Gibbs density of (4.2) is the corrected e^{-beta "
+    "kappa |W|^2/2}; E[G(t)] = G_0 e^{-2 kappa t} is the project's Ito computation: the drift of "
+    "LM-4.1 (dG W = +2G of Remark 9, grad E in ker dG) plus Ito terms that cancel for square layers.",
     paper="LM",
     where="§4.2, eqs. (4.2)-(4.4)",
     statement=r"d\mathbf W = -\kappa\mathbf W\,dt + \sqrt{2/\beta}\,d\mathbf B \text{ has the stationary density } "
@@ -256,6 +275,10 @@ def lm_42(ds) -> Evidence:
 
 @claim(
     "NUM-EM-order",
+    uses=("DEF-langevin",),
+    proof_uses=("DEF-langevin",),
+    dependency_note="Not in the paper: strong order 1 of Euler-Maruyama for additive noise and smooth drift (Kloeden-"
+    "Platen) applied to (4.4); rests only on the form of (4.4).",
     paper="NUM",
     where="Euler-Maruyama for LM eq. (4.4): additive noise, smooth drift (Kloeden-Platen: EM = Milstein here)",
     statement=r"\text{Euler-Maruyama for (4.4) converges with strong order 1}",
@@ -306,6 +329,12 @@ def num_em_order(ds) -> Evidence:
 
 @claim(
     "LM-4.3",
+    uses=("DEF-prior", "DEF-fiber", "DEF-orbit", "DEF-moment", "LM-Rem18-dim", "LM-4.2"),
+    proof_uses=("LM-Thm1", "LM-Lem1", "LM-4.2", "DEF-gram", "LM-Lem4", "LM-Thm14-p2"),
+    dependency_note="§4.3: 'Theorem 1 then immediately implies' concentration on O_X, and 'we may change variables "
+    "using Lemma 1' (A.C coordinates, statement only; Hausdorff factor det H^{m/2}); the constant "
+    "c(X) is the project's Laplace computation (G = H(h) + H(h)^* by Lemma 4, nondegenerate Hessian "
+    "transversal to O_X) with the prior corrected in LM-4.2.",
     paper="LM",
     where="§4.3, eq. (4.5) (Hausdorff dimension 2(N-1)d^2 over C; the stray ')' removed)",
     statement=r"\text{the prior } e^{-\beta\kappa\|\mathbf W\|^2/2} \text{ restricted to } (\mathcal F_X, "
@@ -358,6 +387,10 @@ def lm_43(ds) -> Evidence:
 
 @claim(
     "LM-4.3-hausdorff",
+    uses=("DEF-prior", "LM-4.3", "LM-Rem18-dim"),
+    proof_uses=("LM-4.3", "LM-4.2", "LM-Rem18-dim", "DEF-gram"),
+    dependency_note="Project finding (not in the paper): expands the d = 1, N = 2 posterior of §4.3 (density "
+    "corrected by LM-4.2) in u, with the Hausdorff factor (cosh 2u)^{m/2} = det H^{m/2} of eq. (4.5).",
     paper="LM",
     where="§4.3, eq. (4.5): the first correction to the limit, d = 1, N = 2 (not in the paper)",
     kind="finding",

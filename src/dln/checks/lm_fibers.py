@@ -18,6 +18,10 @@ FAMILY = "fibers"
 
 @claim(
     "LM-Cons",
+    uses=("DEF-learning-flow", "DEF-moment", "DEF-fiber"),
+    proof_uses=("DEF-fiber", "DEF-moment"),
+    dependency_note="§1.4.1 after (1.11) quotes the conservation of G from Menon-Yu [35, Thm 2]; LM prints no proof, "
+    "the computation dG(dphi^*Y) = 0 uses only (1.1) and (1.11).",
     paper="LM",
     where="§1.4.1, after eq. (1.11) (quoting Menon-Yu, Thm 2)",
     statement=r"\dot{\mathbf W} = -\nabla_{\mathbf W}E(X) = -d\phi^*(\nabla E(X)) \text{ conserves every } G_k:"
@@ -38,6 +42,11 @@ def lm_cons(ds) -> Evidence:
 
 @claim(
     "LM-Lem1",
+    uses=("DEF-fiber", "DEF-action"),
+    proof_uses=("DEF-fiber", "DEF-action"),
+    dependency_note="Proof of Lemma 1 (§2.1): the sequential choice of A_{N-1}, A_{N-2}, ... uses only the action "
+    "(1.6) and the centre C; the printed A_{N-1} = Q_N Lambda W_N^{-1} is the erratum, the statement "
+    "is correct.",
     paper="LM",
     where="Lemma 1 and its proof, §2.1",
     statement=r"\mathbf W \in \mathcal F_X \iff \mathbf W = \mathbf A\cdot\mathbf C;\ \text{in sequence: } "
@@ -62,6 +71,10 @@ def lm_lem1(ds) -> Evidence:
 
 @claim(
     "LM-Lem2",
+    uses=("DEF-action", "DEF-moment", "DEF-inner"),
+    proof_uses=("DEF-action", "DEF-moment"),
+    dependency_note="Proof of Lemma 2 (§2.2), eq. (2.6): direct differentiation of |W|^2/2 along w_a of (2.3), "
+    "regrouped into G_k of (1.11).",
     paper="LM",
     where="Lemma 2, eq. (2.5), §2.2",
     statement=r"F = \tfrac12\|\mathbf W\|^2:\ dF(\mathbf W)\mathbf w_{\mathbf a} = \sum_k \mathrm{Re\,Tr}(G_k^* a_k)",
@@ -81,6 +94,12 @@ def lm_lem2(ds) -> Evidence:
 
 @claim(
     "LM-Def8",
+    uses=("DEF-gram",),
+    proof_uses=("DEF-gram", "LM-Lem3", "DEF-fiber"),
+    dependency_note="Definition 8 (§2.3) defines H by (2.8) (node DEF-gram); the claim's block matrix is vec of "
+    "(2.8), H = H^* >= 0 because H is the Gram operator (Lemma 3, (2.9)), and H > 0 ('when X has full"
+    " rank, H is an isomorphism', proof of Theorem 10) because a -> w_a is injective for invertible "
+    "W_k.",
     paper="LM",
     where="Definition 8, eq. (2.8), §2.3",
     statement=r"H \text{ has blocks } (k,k) = I\otimes(W_kW_k^*)^T + W_{k+1}^*W_{k+1}\otimes I,\ (k,k-1) = "
@@ -104,6 +123,10 @@ def lm_def8(ds) -> Evidence:
 
 @claim(
     "LM-Lem3",
+    uses=("DEF-action", "DEF-gram", "DEF-inner"),
+    proof_uses=("LM-(2.7)", "DEF-gram"),
+    dependency_note="Proof of Lemma 3 (§2.3): 'a convenient reorganization of the terms' of the display (2.7), eqs. "
+    "(2.10) ff., collected into H_k of (2.8).",
     paper="LM",
     where="Lemma 3, eq. (2.9), §2.3",
     statement=r"\langle \mathbf w_{\mathbf b}, \mathbf w_{\mathbf a}\rangle = \sum_k "
@@ -125,6 +148,10 @@ def lm_lem3(ds) -> Evidence:
 
 @claim(
     "LM-Lem4",
+    uses=("DEF-moment", "DEF-action", "DEF-gram"),
+    proof_uses=("DEF-moment", "DEF-action"),
+    dependency_note="Proof of Lemma 4 (§2.3), eqs. (2.12)-(2.13): differentiate G_k of (1.11) along W_k' = c_kW_k - "
+    "W_kc_{k-1} of (2.3) and regroup as H_k + H_k^* (2.8).",
     paper="LM",
     where="Lemma 4, eq. (2.12), §2.3",
     statement=r"dG_k(\mathbf w_{\mathbf c}) = H_k(\mathbf c) + H_k(\mathbf c)^*",
@@ -144,6 +171,11 @@ def lm_lem4(ds) -> Evidence:
 
 @claim(
     "LM-Lem5",
+    uses=("DEF-reg-flow", "DEF-fiber", "DEF-action", "DEF-gram", "DEF-moment", "DEF-inner"),
+    proof_uses=("LM-Lem2", "LM-Lem3", "LM-Def8", "LM-Lem1"),
+    dependency_note="Lemma 5 (§2.4) 'uses Lemma 2 and Lemma 3': proof eq. (2.22) combines (2.5) and (2.9); (2.16) "
+    "needs T_W F_X = {w_a} (§2.2, F_X a group orbit by Lemma 1's statement) and the uniqueness of b, "
+    "i.e. H invertible (LM-Def8); the proof does not use (2.21).",
     paper="LM",
     where="Lemma 5, eq. (2.19), §2.4",
     statement=r"\operatorname{grad}_{\mathcal F_X}\tfrac12\|\mathbf W\|^2 = \mathbf w_{\mathbf b},\ "
@@ -171,6 +203,11 @@ def lm_lem5(ds) -> Evidence:
 
 @claim(
     "LM-(2.21)",
+    uses=("DEF-gram", "DEF-moment", "LM-Lem5"),
+    proof_uses=("LM-Lem5", "DEF-gram", "LM-Def8"),
+    dependency_note="Text after Lemma 5 (§2.4): (2.21) is obtained from (2.19) with (2.20) 'using Definition 8' (so "
+    "it rests on Lemma 5, not conversely); its rank (N-1)d(d+1)/2 < (N-1)d^2 follows from H being an "
+    "isomorphism (LM-Def8). No printed proof uses (2.21).",
     paper="LM",
     where="eq. (2.21), proof of Lemma 5, §2.4",
     statement=r"H_k(\mathbf b) + H_k(\mathbf b)^* = -W_k(b_{k-1} + b_{k-1}^*)W_k^* + \dots = 2G_k;\ "
@@ -215,6 +252,11 @@ def lm_221(ds) -> Evidence:
 
 @claim(
     "NUM-proj",
+    uses=("DEF-fiber", "DEF-action", "DEF-inner"),
+    proof_uses=("LM-Lem5", "LM-Rem9", "LM-Cons", "DEF-fiber"),
+    dependency_note="Project derivation (not in the paper): w_b = W - W_perp with W_perp in range dphi^* = (T "
+    "F_X)^perp, the orthogonal decomposition of Remark 9 (§2.4), plus dphi(W) = NX; it uses Remark "
+    "9's decomposition, not its sign.",
     paper="NUM",
     where="normal-space form of Lemma 5 (LM §2.4 with Remark 9)",
     statement=r"\mathbf w_{\mathbf b} = \mathbf W - d\phi^*(Y),\ \textstyle\sum_k P_kP_k^* Y Q_k^*Q_k = NX "
@@ -234,6 +276,10 @@ def num_proj(ds) -> Evidence:
 
 @claim(
     "NUM-solvers",
+    uses=("DEF-fiber", "DEF-inner"),
+    proof_uses=("LM-Lem5", "NUM-proj", "LM-Def8"),
+    dependency_note="Project methods: block/dense/pcg solve (2.19) of Lemma 5 with the blocks of Definition 8 (H > 0 "
+    "for Cholesky/CG), 'normal' solves the d^2 system of NUM-proj; none uses (2.21).",
     paper="NUM",
     where="the fiber-gradient solvers of dln (LM eq. 2.19)",
     statement=r"\texttt{fiber\_gradient}(\mathbf W, m) = \operatorname{proj}_{T\mathcal F_X}\mathbf W "
@@ -253,6 +299,11 @@ def num_solvers(ds) -> Evidence:
 
 @claim(
     "LM-Rem9",
+    uses=("DEF-moment", "DEF-reg-flow", "DEF-action", "DEF-fiber"),
+    proof_uses=("LM-Lem5", "LM-Lem4", "LM-Cons"),
+    dependency_note="Remark 9 (§2.4): W = w_b + W_perp with w_b = grad (Lemma 5) and W_perp in the null space of dG "
+    "(the conservation law of §1.4.1), so dG w_b = dG W = +2G; eq. (2.23) in the proof of Theorem 2 "
+    "gets the same by Lemma 4 + Lemma 5.",
     paper="LM",
     where="Remark 9 and eq. (2.23), proof of Theorem 2, §2.4",
     statement=r"d\mathbf G\,\mathbf w_{\mathbf b} = d\mathbf G\,\mathbf W = +2\mathbf G,\ \text{hence } "
@@ -284,6 +335,11 @@ def lm_rem9(ds) -> Evidence:
 
 @claim(
     "LM-Thm10",
+    uses=("DEF-kn-flow", "DEF-moment", "DEF-action", "DEF-gram", "DEF-fiber"),
+    proof_uses=("LM-Lem3", "LM-Lem4", "LM-Def8", "LM-Lem1"),
+    dependency_note="Proof of Theorem 10 (§2.5): (2.28) uses Lemma 4, (2.29) cites 'Lemma 2.9' = Lemma 3, 'H is an "
+    "isomorphism' (LM-Def8) gives b = 2G, and (2.27) is Lemma 4 with c = 2G; grad F = w_b presumes T "
+    "F_X = {w_a} as in (2.16) (Lemma 1).",
     paper="LM",
     where="Theorem 10, eqs. (1.22), (2.26), (2.27), §2.5",
     statement=r"\operatorname{grad}_{\mathcal F_X}\tfrac12\|\mathbf G\|^2 = \mathbf w_{2\mathbf G};\ \dot W_k = "
@@ -307,6 +363,9 @@ def lm_thm10(ds) -> Evidence:
 
 @claim(
     "LM-Rem18",
+    uses=("DEF-moment", "DEF-action"),
+    proof_uses=("LM-Lem2",),
+    dependency_note="Remark 18 (§3.3): 'the moment map follows from equations (3.4)-(3.6) and Lemma 2', eq. (3.7).",
     paper="LM",
     where="Remark 18, eq. (3.7), with eqs. (3.4)-(3.6), §3.3",
     statement=r"\mu(\mathbf W) = \mathbf G(\mathbf W) \text{ for } \psi(\mathbf A) = \tfrac12\|\mathbf "
@@ -337,6 +396,11 @@ def lm_rem18(ds) -> Evidence:
 
 @claim(
     "MY-metric",
+    uses=("DEF-metric-gN", "DEF-balanced", "DEF-fiber"),
+    proof_uses=("LM-1.3.2-align", "LM-Cons", "DEF-metric-gN"),
+    dependency_note="Quoted from Menon-Yu (LM Remark 5 cites it; no proof in LM); the project's check rests on the "
+    "aligned SVD at balanced points (P_kP_k^* = (XX^*)^{(N-k)/N}, Q_k^*Q_k = (X^*X)^{(k-1)/N}: "
+    "§1.3.2, corrected V_{k+1} = U_k) and on dphi^* Y lying in ker dG = T M (conservation law).",
     paper="MY",
     where="Riemannian submersion (M, iota) -> (M_d, g^N); LM Remark 5, eq. (1.20)",
     statement=r"d\phi\,d\phi^* = \mathcal A_{N,X} \text{ on } \mathcal M;\ g^N_X(Z,Z) = "
@@ -380,6 +444,10 @@ def my_metric(ds) -> Evidence:
 
 @claim(
     "LM-(2.7)",
+    uses=("DEF-action", "DEF-inner"),
+    proof_uses=("DEF-action", "DEF-inner"),
+    dependency_note="Unnumbered display before Definition 8 (§2.3): <w_b, w_a> expanded block by block from (2.3) in "
+    "the inner product (1.16) (Lemma 3's proof calls it 'equation (2.3)').",
     paper="LM",
     where="unnumbered display (2.7) before Definition 8, §2.3",
     statement=r"\langle\mathbf w_{\mathbf b},\mathbf w_{\mathbf a}\rangle = \mathrm{Re\,Tr}(b_{N-1}^*W_N^*W_Na_{N-1})"
@@ -399,6 +467,10 @@ def lm_27(ds) -> Evidence:
 
 @claim(
     "LM-1.3.2-align",
+    uses=("DEF-balanced", "DEF-fiber"),
+    proof_uses=("DEF-orbit",),
+    dependency_note="§1.3.2 states the alignment without proof (citing [14], [21]); it follows from O_X = U_d^{N-1}.C"
+    " (§1.2, 'an easy modification of [35, §4]'), whose layers are Q_k Lambda Q_{k-1}^*.",
     paper="LM",
     where="§1.3.2 (alignment of singular vectors on the balanced manifold)",
     statement=r"\mathbf W\in\mathcal M,\ W_k = U_k\Lambda_kV_k^*:\ \Lambda_k = \Sigma^{1/N},\ V_{k+1} = U_k\ "
@@ -424,6 +496,10 @@ def lm_align(ds) -> Evidence:
 
 @claim(
     "LM-Rem18-dim",
+    uses=("DEF-fiber",),
+    proof_uses=("LM-Lem1", "LM-Def8"),
+    dependency_note="Remark 18 (§3.3) and the Hausdorff dimension in (4.5): F_X is a GL(d)^{N-1}-orbit (Lemma 1) on "
+    "which a -> w_a is injective (H > 0, LM-Def8), so dim F_X = dim gl(d)^{N-1}.",
     paper="LM",
     where="Remark 18, §3.3 (F_X need not be even-dimensional over R); eq. (4.5) (Hausdorff dimension)",
     statement=r"\dim_{\mathbb R}\mathcal F_X = (N-1)d^2\ (\mathbb R),\ 2(N-1)d^2\ (\mathbb C)",
@@ -444,6 +520,11 @@ def lm_rem18_dim(ds) -> Evidence:
 
 @claim(
     "LM-Inv-dim",
+    uses=("DEF-balanced",),
+    proof_uses=("LM-1.3.2-align", "DEF-orbit"),
+    dependency_note="§1.1 after (1.3) (dimension from Menon-Yu): the aligned parametrization W_k = U_k Lambda "
+    "U_{k-1}^* of balanced points (§1.3.2 corrected, O_X = U.C of §1.2) counts d^2 for X plus (N-1) "
+    "dim O_d for the orbit.",
     paper="LM",
     where="§1.1 (the balanced manifold, after eq. 1.3); dimension from Menon-Yu",
     statement=r"\dim_{\mathbb R}\mathcal M = d^2 + (N-1)d(d-1)/2\ (\mathbb R),\ 2d^2 + (N-1)d^2\ (\mathbb C)",

@@ -16,6 +16,11 @@ FAMILY = "lm_figures"
 
 @claim(
     "LM-Fig1.1",
+    uses=("DEF-fiber", "DEF-balanced", "DEF-orbit"),
+    proof_uses=("LM-Thm1",),
+    dependency_note="Caption of Figure 1.1 (§1.5): the minimizers (±sqrt x, ±sqrt x) of |w|^2 on w2w1 = x are "
+    "'intuitively clear' and 'Theorem 1 establishes the analogous property in general'; the d = 1 "
+    "case is Theorem 1's instance.",
     paper="LM",
     where="Figure 1.1 and its caption (d = 1, N = 2, real)",
     statement=r"d=1,\ N=2,\ x>0:\ \operatorname{argmin}_{w_2w_1=x}|w|^2 = \{(\sqrt x,\sqrt x),(-\sqrt x,-\sqrt x)\},"
@@ -55,6 +60,10 @@ def lm_fig11(ds) -> Evidence:
 
 @claim(
     "LM-Fig1.2",
+    uses=("DEF-reg-flow", "DEF-fiber", "DEF-moment", "DEF-balanced"),
+    proof_uses=("LM-Thm2",),
+    dependency_note="Caption of Figure 1.2 (§1.5) cites Theorem 2: the regularizing flow moves the slices F_X ∩ M_G "
+    "at a uniform exponential rate to O_X.",
     paper="LM",
     where="Figure 1.2 (the regularizing flow on fibers, Theorem 2)",
     statement=r"\text{regularizing flows stay on their fibers and converge to } \mathcal M_0;\ "
@@ -80,6 +89,10 @@ def lm_fig12(ds) -> Evidence:
 
 @claim(
     "LM-Fig1.3",
+    uses=("DEF-learning-flow", "DEF-moment", "DEF-balanced", "DEF-metric-gN"),
+    proof_uses=("LM-Cons", "LM-Inv", "LM-Rem5"),
+    dependency_note="Caption of Figure 1.3: M is invariant under (1.2) (§1.1, §1.4.1: G conserved) and X follows the "
+    "g^N-gradient flow of Remark 5 (here d = 1, N = 2).",
     paper="LM",
     where="Figure 1.3 (the learning flow; Remark 5 for d = 1, N = 2)",
     statement=r"\text{learning flows stay on } w_1^2 - w_2^2 = \text{const};\ \text{on } \mathcal M_0:\ "

@@ -16,6 +16,11 @@ from ._measure import cover, definition, values, worst
 
 @claim(
     "LM-Thm2",
+    uses=("DEF-reg-flow", "DEF-moment", "DEF-fiber", "DEF-balanced"),
+    proof_uses=("LM-Lem5", "LM-Lem4", "LM-Rem9", "LM-Thm1", "LM-Thm14-p2"),
+    dependency_note="Proof of Theorem 2 (§2.4): 'by Lemma 4 and Lemma 5' G' = dG w_b, eq. (2.23), whose sign is "
+    "Remark 9's (erratum); the registered O(e^{-4t}) excess is the project's addition, resting on the"
+    " minimum value of Theorem 1 and the nondegeneracy transversal to O_X (Kempf-Ness Theorem 14(2)).",
     paper="LM",
     where="Theorem 2, eq. (1.19), with eq. (1.17), §1.5",
     statement=r"\dot{\mathbf W} = -\operatorname{grad}_{\mathcal F_X}\tfrac12\|\mathbf W\|^2 \Rightarrow "
@@ -67,6 +72,11 @@ def _starts(ds, start):
 
 @claim(
     "LM-Cor1",
+    uses=("DEF-kn-flow", "DEF-balanced"),
+    proof_uses=("LM-Thm10", "LM-(2.31)", "LM-Rem18"),
+    dependency_note="Remark 11 / Corollary 1 (§2.5): Theorem 10 makes the flow the cubic system (1.22) on all of "
+    "M_d^N, and Lerman's theorem for the gradient flow of |mu|^2 (mu = G, Remark 18) gives a single "
+    "limit; the decrease of |G| is (2.31), used only for its sign (stated after the corollary).",
     paper="LM",
     where="Corollary 1, §2.5 (with Theorem 10 and Remark 11)",
     statement=r"\text{for every } \mathbf W \in \mathbb M_d^N \text{ the Kirwan-Ness flow (1.22) converges to a "
@@ -125,6 +135,11 @@ def lm_cor1(ds) -> Evidence:
 
 @claim(
     "LM-Cor1-rates",
+    uses=("LM-Cor1", "DEF-kn-flow", "DEF-moment"),
+    proof_uses=("LM-Thm10", "LM-Def8", "LM-1.3.2-align", "MY-Jacobi", "LM-Cor1"),
+    dependency_note="Project finding (not in the paper): linearize (2.27) of Theorem 10 at the limit point of "
+    "Corollary 1, where, in the aligned singular bases (§1.3.2 corrected), H of Definition 8 acts by "
+    "the Jacobi matrices of Menon-Yu.",
     paper="LM",
     where="rates of convergence in Corollary 1, §2.5 (not stated in the paper)",
     kind="finding",
@@ -201,6 +216,10 @@ def lm_cor1_rates(ds) -> Evidence:
 
 @claim(
     "LM-(2.31)",
+    uses=("DEF-kn-flow", "DEF-moment", "DEF-action"),
+    proof_uses=("LM-Thm10", "DEF-kn-flow"),
+    dependency_note="Eq. (2.31) (§2.5) is 'immediate from the definition of the gradient flow (2.26)' of Theorem 10: "
+    "d/dt F = -|grad F|^2 = -|w_{2G}|^2 = -4|w_G|^2.",
     paper="LM",
     where="eq. (2.31), §2.5",
     statement=r"\tfrac{d}{dt}\tfrac12\|\mathbf G\|^2 = -4\|\mathbf w_{\mathbf G}\|^2 = -\|\mathbf w_{2\mathbf G}\|^2"
@@ -236,6 +255,10 @@ def lm_231(ds) -> Evidence:
 
 @claim(
     "LM-Inv",
+    uses=("DEF-learning-flow", "DEF-balanced", "DEF-moment"),
+    proof_uses=("LM-Cons",),
+    dependency_note="§1.1 after (1.3) and §1.4.1: M_0 = G^{-1}(0) is invariant because G is conserved under (1.2) "
+    "([35, Thm 2], claim LM-Cons).",
     paper="LM",
     where="§1.1 after eq. (1.3) (citing Menon-Yu, Thms 2-8); §1.4.1",
     statement=r"\mathcal M_0 \text{ and } \mathcal M \text{ are invariant under (1.2); more generally } "
@@ -262,6 +285,10 @@ def lm_inv(ds) -> Evidence:
 
 @claim(
     "LM-Rem5",
+    uses=("DEF-learning-flow", "DEF-metric-gN", "DEF-balanced"),
+    proof_uses=("MY-metric", "LM-Inv"),
+    dependency_note="Remark 5 (§1.5) 'is a synthesis of results from [2, 5, 35, 34]': the Riemannian submersion of "
+    "Menon-Yu, applied to the learning flow on the invariant M.",
     paper="LM",
     where="Remark 5, eq. (1.20), §1.5 (the metric of Menon-Yu)",
     statement=r"\text{the learning flow on } (\mathcal M,\iota) \text{ is } \dot X = -\operatorname{grad}_{g^N}E = "

@@ -85,6 +85,11 @@ def _hessian_evidence(ev: Evidence, sub, where: str) -> None:
 
 @claim(
     "LM-Thm1",
+    uses=("DEF-fiber", "DEF-balanced", "DEF-orbit"),
+    proof_uses=("LM-Lem1", "LM-Thm14-p2", "LM-Rem18", "DEF-orbit"),
+    dependency_note="Proof of Theorem 1 (§3.3): Kempf-Ness (Theorems 13-14; registered only as LM-Thm14-p2) on the "
+    "fiber, a GL(d)^{N-1}-orbit by Lemma 1 (statement, not its construction); the minimizing K-orbit "
+    "is G = 0 (Remark 18, eq. 3.7); the value |C|^2 = N sum sigma^{2/N} is the project's.",
     paper="LM",
     where="Theorem 1, eq. (1.5), §1.1 (value of the minimum derived here)",
     statement=r"\operatorname{argmin}_{\mathcal F_X}\|\mathbf W\|_2 = \mathcal F_X\cap\mathcal M = \mathcal O_X,"
@@ -104,6 +109,11 @@ def lm_thm1(ds) -> Evidence:
 
 @claim(
     "LM-Thm20",
+    uses=("DEF-fiber", "DEF-balanced", "DEF-orbit", "DEF-schatten"),
+    proof_uses=("LM-Lem1", "DEF-schatten", "DEF-orbit"),
+    dependency_note="§3.4: Theorem 19 (Azad-Loeb, not registered) on the orbit G/H = F_X (Lemma 1) with the strictly "
+    "plurisubharmonic (3.8); the value N(sum sigma^{p/N})^{1/p} on O_X is the project's Hoelder + AM-"
+    "GM derivation.",
     paper="LM",
     where="Theorem 20, eqs. (3.8)-(3.9), §3.4 (value of the minimum derived here)",
     statement=r"1<p<\infty:\ \operatorname{argmin}_{\mathcal F_X}\textstyle\sum_k\|W_k\|_{S_p} = \mathcal O_X,"
@@ -123,9 +133,14 @@ def lm_thm20(ds) -> Evidence:
 
 @claim(
     "LM-p1",
+    uses=("DEF-schatten", "DEF-orbit"),
+    proof_uses=("LM-Thm20", "DEF-schatten", "DEF-orbit"),
+    dependency_note="§3.4 after Theorem 20 leaves p = 1 open (not strictly plurisubharmonic); the value is the "
+    "project's Schatten-Hoelder + AM-GM argument of Theorem 20 extended to p = 1, the argmin and "
+    "Hessian nullity are numerical.",
     paper="LM",
     where="§3.4, after Theorem 20 (the case p = 1 is left open)",
-    kind="finding",
+    kind="open",
     statement=r"p=1:\ \min_{\mathcal F_X}\textstyle\sum_k\|W_k\|_{S_1} = N\sum_i\sigma_i^{1/N},\ \text{attained on } "
     r"\mathcal O_X \text{ from every start tried; Hessian nullity} = \dim\mathcal O_X",
     derivation=r"Schatten-Hoelder gives $\|X\|_{S_{p/N}} \le \prod_k \|W_k\|_{S_p}$ for every $p > 0$, and AM-GM "
@@ -152,6 +167,10 @@ def lm_p1(ds) -> Evidence:
 
 @claim(
     "LM-Thm14-p2",
+    uses=("DEF-orbit", "DEF-action", "DEF-fiber"),
+    proof_uses=("LM-Lem1", "LM-Rem18", "DEF-orbit"),
+    dependency_note="§3.3 applies Kempf-Ness Theorem 14(2) once its hypotheses are checked (the fiber is a closed "
+    "orbit, Lemma 1) and the critical K-orbit is identified with G = 0 (Remark 18), i.e. O_X.",
     paper="LM",
     where="Theorem 14(2) (Kempf-Ness), applied to the DLN in §3.3",
     statement=r"\text{at } \mathbf W \in \mathcal O_X:\ \mathrm{Hess}\,\|(I+\mathbf a)\cdot\mathbf "
@@ -174,6 +193,10 @@ def lm_thm14(ds) -> Evidence:
 
 @claim(
     "LM-Thm20-powers",
+    uses=("DEF-schatten", "DEF-orbit"),
+    proof_uses=("LM-Thm20", "LM-Thm20-quasi", "DEF-schatten"),
+    dependency_note="Project finding: the same Hoelder + AM-GM bound applied to the p-th powers gives the minimizers "
+    "of Theorem 20 (p = 3) and of its quasi-norm extension (p = 0.5, 1).",
     paper="LM",
     where="Theorem 20 with eq. (3.8): sums of p-th powers instead of sums of norms",
     kind="finding",
@@ -200,6 +223,10 @@ def lm_thm20_powers(ds) -> Evidence:
 
 @claim(
     "LM-Thm20-quasi",
+    uses=("DEF-schatten", "DEF-orbit"),
+    proof_uses=("LM-p1", "LM-Thm20", "DEF-schatten"),
+    dependency_note="Project finding: Schatten-Hoelder holds for every p > 0, so 'the AM-GM argument of LM-p1' (and "
+    "of Theorem 20's value) gives the bound for 0 < p < 1.",
     paper="LM",
     where="Theorem 20 outside its range: Schatten quasi-norms 0 < p < 1",
     kind="finding",

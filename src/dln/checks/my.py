@@ -23,6 +23,11 @@ def _field(ds, field):
 
 @claim(
     "MY-Thm4",
+    uses=("DEF-entropy", "DEF-orbit", "MY-const"),
+    proof_uses=("MY-Jacobi", "DEF-orbit", "DEF-action"),
+    dependency_note="MY Theorem 4 (quoted from secondary summaries): vol O_X = c_d^{N-1} sqrt(det Gram) with the Gram"
+    " of the orbit tangent vectors constant along O_X = O_d^{N-1}.C, and det Gram = prod D_ij from "
+    "the Jacobi-matrix basis ('the main technical step').",
     paper="MY",
     where="Theorem 4 (the entropy formula; quoted from secondary summaries of arXiv:2509.09088)",
     statement=r"S_N(X) = \log\mathrm{vol}(\mathcal O_X) = (N-1)\log c_d + \tfrac12\log"
@@ -43,6 +48,10 @@ def my_thm4(ds) -> Evidence:
 
 @claim(
     "MY-complex",
+    uses=("DEF-entropy", "DEF-orbit"),
+    proof_uses=("MY-Jacobi", "LM-Lem3", "DEF-orbit"),
+    dependency_note="Project finding: over u(d) each off-diagonal pair gives two copies of MY's Jacobi block and the "
+    "diagonal directions iE_ii give the path-Laplacian Gram (computed with Lemma 3 at the centre).",
     paper="MY",
     where="the entropy formula over C (U(d)^{N-1}-orbits; not in the available sources)",
     kind="finding",
@@ -68,6 +77,10 @@ def my_complex(ds) -> Evidence:
 
 @claim(
     "MY-Jacobi",
+    uses=("DEF-orbit", "DEF-action", "DEF-gram"),
+    proof_uses=("LM-Lem3", "DEF-gram", "DEF-orbit"),
+    dependency_note="MY's main technical step (abstract): the Gram matrix of w_a, a in so(d)^{N-1}, at the centre C "
+    "(Lemma 3 with H of (2.8)), regrouped by (i,j) sector; at Q.C by unitary invariance (1.7).",
     paper="MY",
     where="the orthonormal basis of T O_X from Jacobi matrices (MY, main technical step)",
     statement=r"\text{Gram at } \mathbf C = \bigoplus_{(i,j)} J_{ij},\ J_{ij} = \mathrm{tridiag}(-\lambda_i\lambda_j,"
@@ -88,6 +101,10 @@ def my_jacobi(ds) -> Evidence:
 
 @claim(
     "MY-const",
+    uses=("DEF-inner",),
+    proof_uses=("DEF-inner",),
+    dependency_note="Project finding: c_d = vol(O_d) in the metric Re Tr(a^*b) (1.14), by the submersion SO(d) -> "
+    "S^{d-1}; independent of the DLN, it fixes the constant in the statement of MY-Thm4.",
     paper="MY",
     where="the constant c_d of the entropy formula (normalization; not fixed by the available sources)",
     kind="finding",
