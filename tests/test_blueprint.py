@@ -184,6 +184,11 @@ def test_cli_graph_json_around_with_a_ledger_file(tmp_path, capsys):
     assert out.read_text().startswith("<svg")
     assert cli.main(["check", "--graph", "--around", "NOPE", "--ledger", str(ledger)]) == 2
     assert "unknown ID" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    for text in ("{not json", '{"id": "LM-Thm2"}', '[{"id": "LM-Thm2"}]'):
+        bad.write_text(text)
+        assert cli.main(["check", "--graph", "--ledger", str(bad)]) == 2
+        assert "ledger:" in capsys.readouterr().err
     # a failing claim makes the graph command fail too
     rows[0]["status"] = "fail"
     ledger.write_text(json.dumps(rows))

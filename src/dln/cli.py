@@ -103,7 +103,7 @@ def _cmd_check(args) -> int:
 
     reg = _claims.CLAIMS
     if args.graph:
-        return _cmd_graph(args, reg)
+        return _cmd_graph(args)
     if args.where:
         if args.where not in reg:
             print(f"dln check: unknown ID {args.where!r}; use 'dln check --list'", file=sys.stderr)
@@ -163,8 +163,10 @@ def _cmd_check(args) -> int:
     return 1 if any(r["status"] == "fail" for r in rows) else 0
 
 
-def _cmd_graph(args, reg) -> int:
+def _cmd_graph(args) -> int:
     """``dln check --graph``: the blueprint (whole, one paper, or around one claim) as DOT, JSON or SVG."""
+    from pathlib import Path
+
     from ._errors import DLNError
     from .checks import blueprint
 
@@ -177,9 +179,11 @@ def _cmd_graph(args, reg) -> int:
         claim_ids = [n["id"] for n in g["nodes"] if n["type"] == "claim"]
         if args.ledger:
             try:
-                rows = json.loads(open(args.ledger).read())
+                rows = json.loads(Path(args.ledger).read_text())
             except (OSError, ValueError) as exc:
                 raise DLNError(f"ledger: cannot read {args.ledger}: {exc}") from None
+            if not isinstance(rows, list) or not all(isinstance(r, dict) and "id" in r and "status" in r for r in rows):
+                raise DLNError(f"ledger: {args.ledger} is not a list of ledger rows (objects with 'id' and 'status')")
         else:
             from .checks.ledger import run_ledger
 
@@ -201,8 +205,6 @@ def _cmd_graph(args, reg) -> int:
         print(f"dln check --graph: {exc}", file=sys.stderr)
         return 2
     if args.out:
-        from pathlib import Path
-
         tmp = Path(args.out + ".tmp")
         tmp.write_text(text)
         os.replace(tmp, args.out)

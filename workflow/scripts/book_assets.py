@@ -212,7 +212,7 @@ def _dependency_lines(r: dict) -> list[str]:
             return f"{{ref}}`{i} <{anchor(i)}>`"
         return f"{{ref}}`{i} <{blueprint.definition_anchor(i)}>`"
 
-    used_by = [cid for cid, o in CLAIMS.items() if r["id"] in (*o.uses, *o.proof_uses)]
+    used_by = blueprint.used_by(r["id"])
     parts = []
     for label, ids in (("Statement uses", c.uses), ("printed proof uses", c.proof_uses), ("used by", used_by)):
         parts.append(f"{label}: " + (", ".join(ref(i) for i in ids) if ids else "nothing registered"))
@@ -262,7 +262,7 @@ def blueprint_assets(a: Assets, rows: list[dict]) -> None:
         )
     out = []
     for d in DEFINITIONS.values():
-        used_by = [cid for cid, c in CLAIMS.items() if d.id in (*c.uses, *c.proof_uses)]
+        used_by = blueprint.used_by(d.id)
         out += [
             f"({blueprint.definition_anchor(d.id)})=",
             f"### {d.id}: {escape(d.name)}",

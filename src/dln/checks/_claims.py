@@ -582,6 +582,7 @@ def _marker_ids(body, module: bool) -> set[str]:
 def where(claim_id: str, registry: dict | None = None) -> dict:
     """Everything about one claim: its source in the paper, code, tests, rule, dataset, figures and book page."""
     from .. import experiments
+    from . import blueprint
 
     reg = CLAIMS if registry is None else registry
     c = reg[claim_id]
@@ -604,7 +605,7 @@ def where(claim_id: str, registry: dict | None = None) -> dict:
         "tests": tests_of(c.id, root / "tests"),
         "uses": list(c.uses),
         "proof_uses": list(c.proof_uses),
-        "used_by": [o.id for o in reg.values() if c.id in (*o.uses, *o.proof_uses)],
+        "used_by": blueprint.used_by(c.id, reg),
         "dependency_note": c.dependency_note,
         "rule": f"{c.family} (workflow/rules/{c.family}.smk)",
         "dataset": f"results/{c.family}.nc",

@@ -37,6 +37,7 @@ __all__ = [
     "NODE_STATUSES",
     "COLOURS",
     "graph",
+    "used_by",
     "validate",
     "view",
     "counts",
@@ -76,6 +77,12 @@ MEANING: dict[str, str] = {
 
 def _claim_url(cid: str, claims_page: str) -> str:
     return f"{claims_page}#{anchor(cid)}"
+
+
+def used_by(node_id: str, registry: dict | None = None) -> list[str]:
+    """The claims whose statement or printed proof uses ``node_id`` (a claim or definition), in registry order."""
+    reg = _claims.CLAIMS if registry is None else registry
+    return [cid for cid, c in reg.items() if node_id in (*c.uses, *c.proof_uses)]
 
 
 def definition_anchor(def_id: str) -> str:
