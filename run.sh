@@ -8,7 +8,10 @@
 # extras; for `test`, also the Debian packages the checks need (udunits2 for the CF
 # checker, Chromium for the book's browser test, SLURM + munge for the scale-out
 # test) when running as root with apt-get. Options: CORES (default 2), CONFIG (workflow config
-# file, default config/config.yaml), VENV (default .venv).
+# file, default config/config.yaml), VENV (default .venv), DLN_UNLOCKED=1 (install the newest
+# versions allowed by pyproject.toml instead of requirements.lock).
+#
+#   bash run.sh lock   re-resolve requirements.lock (pip-tools, with hashes) from pyproject.toml
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -24,12 +27,29 @@ setup_python() {
         "$PY" -m venv "$VENV"
     fi
     if ! "$VENV/bin/python" -c 'import dln, snakemake, pytest, cfchecker' >/dev/null 2>&1 \
-        || [ pyproject.toml -nt "$VENV/.dln-installed" ]; then
-        log "installing dln with its workflow and dev extras"
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[workflow,dev]"
+        || [ pyproject.toml -nt "$VENV/.dln-installed" ] || [ requirements.lock -nt "$VENV/.dln-installed" ]; then
+        if [ "${DLN_UNLOCKED:-0}" = 1 ]; then
+            log "installing dln with its workflow and dev extras (newest versions in pyproject.toml's ranges)"
+            "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[workflow,dev]"
+        else
+            log "installing the locked environment (requirements.lock, hashes checked), then dln"
+            "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+            "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
+        fi
         touch "$VENV/.dln-installed"
     fi
+}
+
+refresh_lock() {
+    # Re-resolve requirements.lock from pyproject.toml (core + workflow + dev) with pip-tools, with hashes.
+    local tools
+    tools=$(mktemp -d)
+    "$PY" -m venv "$tools"
+    "$tools/bin/python" -m pip install -q --disable-pip-version-check pip-tools
+    "$tools/bin/pip-compile" --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+        --no-emit-find-links --extra workflow --extra dev --output-file requirements.lock pyproject.toml
+    rm -rf "$tools"
+    log "requirements.lock refreshed; run 'bash run.sh test' to check it"
 }
 
 setup_system() {
@@ -62,8 +82,11 @@ case "${1:-}" in
         export PATH="$(cd "$VENV" && pwd)/bin:$PATH"
         python -m pytest "${@:2}"
         ;;
+    lock)
+        refresh_lock
+        ;;
     *)
-        echo "usage: bash run.sh all|test [extra args]" >&2
+        echo "usage: bash run.sh all|test|lock [extra args]" >&2
         exit 2
         ;;
 esac

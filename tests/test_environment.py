@@ -47,3 +47,38 @@ def test_python_version_consistent():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda_py = next(r for r in env["dependencies"] if isinstance(r, str) and r.startswith("python"))
     assert py["requires-python"] == ">=3.11" and conda_py in ("python=3.11", "python>=3.11")
+
+
+def _lock_pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        m = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s\\;]+)", line)
+        if m:
+            pins[m.group(1).lower().replace("_", "-").replace(".", "-")] = m.group(2)
+    return pins
+
+
+def test_lock_satisfies_pyproject():
+    """requirements.lock pins every dependency of pyproject.toml (core and extras) inside its range."""
+    from packaging.requirements import Requirement
+
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(py["dependencies"]) + [r for extra in py["optional-dependencies"].values() for r in extra]
+    pins = _lock_pins()
+    assert len(pins) > 50, "requirements.lock pins too few packages"
+    for text in reqs:
+        req = Requirement(text)
+        name = req.name.lower().replace("_", "-").replace(".", "-")
+        assert name in pins, f"{name} is not pinned in requirements.lock (run: bash run.sh lock)"
+        assert req.specifier.contains(pins[name], prereleases=True), (
+            f"requirements.lock pins {name}=={pins[name]}, outside pyproject.toml's {req.specifier}"
+        )
+
+
+def test_lock_has_hashes_and_no_machine_paths():
+    text = (ROOT / "requirements.lock").read_text()
+    blocks = re.split(r"\n(?=[A-Za-z0-9_.\-]+==)", text)
+    for block in blocks[1:]:
+        assert "--hash=sha256:" in block, f"no hash for {block.split()[0]}"
+    for bad in ("--index-url", "--extra-index-url", "--find-links", "file://"):
+        assert bad not in text, f"requirements.lock names a machine-specific source: {bad}"

@@ -1,0 +1,53 @@
+"""Citation metadata (CITATION.cff, .zenodo.json) and the CI workflow agree with the package and the README."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPERS = {"2511.01137", "2509.09088", "2512.06137"}
+
+
+def _version() -> str:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_citation_cff_names_the_software_and_the_three_papers():
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["type"] == "software"
+    assert cff["version"] == _version()
+    assert cff["license"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"]
+    for key in ("title", "message", "authors", "abstract"):
+        assert cff[key], key
+    ids = {i["value"].removeprefix("arXiv:") for r in cff["references"] for i in r["identifiers"]}
+    assert ids == PAPERS
+    for r in cff["references"]:
+        assert r["type"] == "article" and r["title"] and r["authors"] and r["url"].startswith("https://arxiv.org/abs/")
+
+
+def test_zenodo_metadata():
+    z = json.loads((ROOT / ".zenodo.json").read_text())
+    assert z["upload_type"] == "software" and z["version"] == _version() and z["license"] == "MIT"
+    assert {r["identifier"].removeprefix("arXiv:") for r in z["related_identifiers"]} == PAPERS
+
+
+def test_ci_workflow_runs_on_every_change_and_calls_the_readme_test_command():
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    on = wf[True] if True in wf else wf["on"]  # YAML 1.1 reads the key `on` as True
+    assert "push" in on and "pull_request" in on
+    steps = [s for job in wf["jobs"].values() for s in job["steps"]]
+    for step in steps:
+        assert ("uses" in step) != ("run" in step), step
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", step["uses"]), step["uses"]
+    runs = "\n".join(s.get("run", "") for s in steps)
+    readme = (ROOT / "README.md").read_text()
+    assert "bash run.sh test" in readme and "bash run.sh test" in runs
+    for command in ("ruff check", "ruff format --check", "snakemake --lint", "--require-hashes -r requirements.lock"):
+        assert command in runs, command
+    assert all(job.get("timeout-minutes") for job in wf["jobs"].values())
