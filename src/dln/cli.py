@@ -173,10 +173,13 @@ def _cmd_graph(args) -> int:
     try:
         if args.around and args.paper:
             raise DLNError("--around and --paper: give one view at a time")
-        g = blueprint.graph()
-        blueprint.validate(g)
-        g = blueprint.view(g, around=args.around, paper=args.paper)
-        claim_ids = [n["id"] for n in g["nodes"] if n["type"] == "claim"]
+        whole = blueprint.graph()
+        blueprint.validate(whole)
+        claim_ids = [
+            n["id"]
+            for n in blueprint.view(whole, around=args.around, paper=args.paper)["nodes"]
+            if n["type"] == "claim"
+        ]
         if args.ledger:
             try:
                 rows = json.loads(Path(args.ledger).read_text())
@@ -188,10 +191,7 @@ def _cmd_graph(args) -> int:
             from .checks.ledger import run_ledger
 
             rows = run_ledger(claim_ids, results=args.results, jobs=args.jobs)
-        status = {r["id"]: r["status"] for r in rows}
-        for n in g["nodes"]:
-            if n["type"] == "claim":
-                n["status"] = status.get(n["id"], "unknown")
+        g = blueprint.view(blueprint.graph(rows), around=args.around, paper=args.paper)
         title = "dln blueprint" + (
             f" around {args.around}" if args.around else f" of {args.paper}" if args.paper else ""
         )

@@ -234,7 +234,7 @@ def blueprint_assets(a: Assets, rows: list[dict]) -> None:
         svg = blueprint.render_svg(blueprint.to_dot(v, title=name.replace("_", " ")))
         a.write(f"{name}.svg", f'<div class="dln-blueprint">\n{svg}\n</div>')
     cnt = blueprint.counts(g)
-    cols = [s for s in blueprint.NODE_STATUSES]
+    cols = list(blueprint.NODE_STATUSES)
     lines = [
         "| paper | nodes | " + " | ".join(cols) + " | corrected step in proof |",
         "|---|" + "---|" * (len(cols) + 2),
