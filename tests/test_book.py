@@ -28,6 +28,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -134,8 +135,8 @@ def test_figure_captions_name_rule_dataset_and_commit(built_book):
         n_fig = html.count('<figure class="align-default" id="fig-') + html.count("<figure class=")
         if n_fig == 0:
             continue
-        # every figure caption carries a provenance line: rule, results/<file>.nc, commit
-        n_prov = html.count("Data: rule")
+        # every figure caption carries a provenance line: dataset, rule, drawing function, commit, command
+        n_prov = html.count('Data: <a class="dln-dataset"')
         assert n_prov >= html.count("<figcaption"), f"{page}: a figure caption lacks its provenance"
         assert "results/" in html and "commit" in html
 
@@ -170,6 +171,66 @@ PAGE_PROBE = r"""
       return {title: (g.querySelector('title') || {}).textContent || '',
               href: a ? (a.getAttribute('xlink:href') || a.getAttribute('href')) : null};
     }),
+    // horizontal overflow at this window width: the page itself, and any table, equation, figure or code block
+    // that sticks out of the article column without a scrollable box of its own around it, or that is cut off by
+    // a box that hides its overflow
+    pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    overflow: (() => {
+      const article = document.querySelector('article') || document.querySelector('main') || document.body;
+      const right = article.getBoundingClientRect().right;
+      const out = [];
+      const scrollBox = e => {
+        for (let a = e.parentElement; a && a !== article.parentElement; a = a.parentElement) {
+          const ox = getComputedStyle(a).overflowX;
+          if (ox === 'auto' || ox === 'scroll') return a;
+        }
+        return null;
+      };
+      const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+          (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ')[0] : '');
+      const boxes = 'table, div.math, mjx-container[display="true"], img, pre, svg, figure';
+      for (const e of article.querySelectorAll(boxes)) {
+        const r = e.getBoundingClientRect();
+        if (r.width === 0) continue;
+        const box = scrollBox(e);
+        if (!box && r.right > right + 1) out.push({what: name(e), by: Math.round(r.right - right), kind: 'sticks out'});
+      }
+      // a box that hides its overflow cuts off content when what it holds is wider than the box itself
+      // (MathJax's own internals and its off-screen assistive MathML are not content)
+      for (const e of article.querySelectorAll('*')) {
+        if (e.tagName.startsWith('MJX-') || e.closest('mjx-assistive-mml') || e instanceof SVGElement) continue;
+        const st = getComputedStyle(e);
+        if (!['hidden', 'clip'].includes(st.overflowX) || st.display === 'inline') continue;
+        const box = e.getBoundingClientRect();
+        if (box.width === 0) continue;
+        let widest = 0;
+        for (const c of e.children) {
+          if (c.tagName === 'MJX-ASSISTIVE-MML') continue;
+          widest = Math.max(widest, c.getBoundingClientRect().right - box.left);
+        }
+        if (widest > box.width + 1) out.push({what: name(e), by: Math.round(widest - box.width), kind: 'clipped',
+                                              text: e.textContent.slice(0, 60)});
+      }
+      return out;
+    })(),
+    // tables that need sideways scrolling to show all their columns
+    tableScroll: [...document.querySelectorAll('article table')].map(t => {
+      const box = t.parentElement;
+      return {n: t.rows.length, head: (t.querySelector('th') || {}).textContent || '',
+              hidden: Math.max(0, box.scrollWidth - box.clientWidth,
+                               t.getBoundingClientRect().width - box.clientWidth)};
+    }).filter(t => t.hidden > 1).concat(
+      // a formula in a cell that scrolls hides part of itself (a number's exponent, say)
+      [...document.querySelectorAll('article table span.math')].filter(e => e.scrollWidth > e.clientWidth + 1).map(
+        e => ({n: 1, head: 'formula ' + e.textContent.slice(0, 30), hidden: e.scrollWidth - e.clientWidth}))),
+    figures: [...document.querySelectorAll('figure')].map(f => {
+      const img = f.querySelector('img');
+      const cap = f.querySelector('figcaption');
+      return {id: f.id, alt: img ? (img.getAttribute('alt') || '') : null, src: img ? img.getAttribute('src') : null,
+              fullSize: img && img.parentElement.tagName === 'A' ? img.parentElement.getAttribute('href') : null,
+              links: cap ? [...cap.querySelectorAll('a')].map(a => a.getAttribute('href')) : []};
+    }),
+    imgAlts: [...document.images].map(i => ({src: i.getAttribute('src'), alt: i.getAttribute('alt') || ''})),
     countsTables: [...document.querySelectorAll('table')].filter(
         t => (t.querySelector('th') || {}).textContent === 'paper').map(
         t => [...t.querySelectorAll('tr')].map(r => [...r.children].map(c => c.textContent.trim()))),
@@ -346,6 +407,66 @@ def test_one_card_per_claim_and_one_section_per_erratum(browser_report, book_bui
         want = sorted(r["id"] for r in rows if r["kind"] == kind)
         shown = sorted(h.split(":")[0] for h in browser_report["errata"]["h3"] if h.rstrip("#¶ ").endswith(kind))
         assert shown == want, (kind, shown, want)
+
+
+def test_no_horizontal_overflow_at_1280_px(browser_report):
+    """At a 1280-px window no page scrolls sideways, every table shows all its columns (cells wrap), and no
+    formula, figure or code block sticks out of the text column (a wide formula scrolls inside its own box) or is
+    cut off by a box that hides its overflow."""
+    bad = {}
+    for page, r in browser_report.items():
+        problems = list(r["overflow"])
+        for t in r["tableScroll"]:
+            what = f"table ({t['head']!r}, {t['n']} rows)"
+            problems.append({"what": what, "by": t["hidden"], "kind": "hides columns"})
+        if r["pageOverflow"] > 0:
+            problems.append({"what": "page", "by": r["pageOverflow"], "kind": "scrolls sideways"})
+        if problems:
+            bad[page] = problems[:5]
+    assert not bad, f"horizontal overflow at 1280 px: {bad}"
+
+
+def test_every_image_has_alt_text_that_describes_it(browser_report):
+    """Alt text is a description (several words), not a file name or a path."""
+    n = 0
+    for page, r in browser_report.items():
+        for img in r["imgAlts"]:
+            src = img["src"] or ""
+            if "_static/" in src:  # the theme's logo
+                continue
+            n += 1
+            alt = img["alt"].strip()
+            assert len(alt.split()) >= 8, f"{page}: image {src} has no descriptive alt text: {alt!r}"
+            assert not re.search(r"\.(png|svg|jpe?g)\b|/", alt), f"{page}: alt text of {src} is a path: {alt!r}"
+    assert n >= 16, f"only {n} images with alt text"
+
+
+def test_every_figure_links_its_dataset_rule_and_code_and_opens_at_full_size(browser_report, built_book):
+    """Every figure's caption links its dataset (a published netCDF file that opens), the rule and the drawing
+    function (published source with the linked line), and the image links to itself at full size."""
+    from netCDF4 import Dataset
+
+    n = 0
+    for page, r in browser_report.items():
+        for fig in r["figures"]:
+            if fig["src"] is None:
+                continue
+            n += 1
+            assert fig["fullSize"] and (built_book / unquote(fig["fullSize"])).exists(), (page, fig["id"])
+            data = [h for h in fig["links"] if h and h.endswith(".nc")]
+            assert data, f"{page}: figure {fig['id']} links no dataset"
+            for href in data:
+                path = built_book / unquote(href)
+                assert path.exists(), f"{page}: figure {fig['id']} links a missing dataset {href}"
+                with Dataset(path) as nc:
+                    assert nc.variables, href
+            code = [h for h in fig["links"] if h and h.startswith("code/")]
+            assert len(code) >= 2, f"{page}: figure {fig['id']} links neither rule nor drawing function: {fig['links']}"
+            for href in code:
+                target, _, line = href.partition("#")
+                html_text = (built_book / unquote(target)).read_text()
+                assert f'id="{line}"' in html_text, f"{page}: {href}: no line anchor {line}"
+    assert n >= 16
 
 
 def _expected_counts(rows: list[dict]) -> dict[str, dict[str, int]]:

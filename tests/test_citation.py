@@ -51,3 +51,16 @@ def test_ci_workflow_runs_on_every_change_and_calls_the_readme_test_command():
     for command in ("ruff check", "ruff format --check", "snakemake --lint", "--require-hashes -r requirements.lock"):
         assert command in runs, command
     assert all(job.get("timeout-minutes") for job in wf["jobs"].values())
+
+
+def test_repository_link_of_the_book_header():
+    """The book's header links the repository when its address is known (explicitly, or in GitHub Actions)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dln_book", ROOT / "book" / "_ext" / "dln_book.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    assert ext.repository_url({}) is None
+    assert ext.repository_url({"DLN_REPOSITORY_URL": "https://github.com/o/r/"}) == "https://github.com/o/r"
+    gha = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/r"}
+    assert ext.repository_url(gha) == "https://github.com/o/r"

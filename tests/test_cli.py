@@ -19,6 +19,8 @@ from dln.checks import CLAIMS, Evidence, claim
 from dln.checks import _claims as reg
 from dln.experiments._conventions import finalize, write_netcdf
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def _registry(monkeypatch, fail=False, crash=False):
     registry = {}
@@ -50,7 +52,7 @@ def _registry(monkeypatch, fail=False, crash=False):
         "registry": registry,
     }
     claim("A", **common)(ok)
-    claim("B", kind="erratum", printed_statement="p", **common)(printed)
+    claim("B", kind="erratum", printed_statement="p", residual_tex="r", **common)(printed)
     claim("C", **common)(c)
     monkeypatch.setattr(reg, "CLAIMS", registry)
     return registry
@@ -174,3 +176,20 @@ def test_where_names_existing_files_for_every_claim(capsys):
         missing = [r for r in refs if not exists(r)]
         assert not missing, (cid, missing)
         assert info["tests"], cid
+
+
+def test_figure_lists_every_figure_and_rejects_unknown_names(capsys, tmp_path):
+    from dln import figures
+
+    assert cli.main(["figure", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name, fig in figures.FIGURES.items():
+        assert name in out and f"results/{fig.family}.nc" in out and fig.function in out
+        path, line = fig.source()
+        text = (ROOT / path).read_text().splitlines()
+        head = text[line - 1 : line + 4]  # the function's first line (a decorator, then its def)
+        assert any(t.startswith(f"def {fig.function}(") for t in head), (name, path, line)
+    assert cli.main(["figure", "no_such_figure"]) == 2
+    assert "unknown figure" in capsys.readouterr().err
+    assert cli.main(["figure", "entropy", "--results", str(tmp_path)]) == 2
+    assert "run.sh all" in capsys.readouterr().err

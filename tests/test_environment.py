@@ -1,4 +1,5 @@
-"""environment.yml (conda) and pyproject.toml (pip) name the same dependencies."""
+"""environment.yml (conda) and pyproject.toml (pip) name the same dependencies; the locks (requirements.lock,
+environment.lock.yml) pin them."""
 
 from __future__ import annotations
 
@@ -82,3 +83,20 @@ def test_lock_has_hashes_and_no_machine_paths():
         assert "--hash=sha256:" in block, f"no hash for {block.split()[0]}"
     for bad in ("--index-url", "--extra-index-url", "--find-links", "file://"):
         assert bad not in text, f"requirements.lock names a machine-specific source: {bad}"
+
+
+def test_conda_lock_installs_exactly_the_pip_lock():
+    """environment.lock.yml: conda supplies Python (same minor version as environment.yml) and the CF checker's C
+    library; every Python package comes from requirements.lock with its hashes checked."""
+    env = yaml.safe_load((ROOT / "environment.lock.yml").read_text())
+    plain = yaml.safe_load((ROOT / "environment.yml").read_text())
+    deps = env["dependencies"]
+    strings = [d for d in deps if isinstance(d, str)]
+    pip = next(d["pip"] for d in deps if isinstance(d, dict))
+    assert pip == ["--require-hashes", "-r requirements.lock"], pip
+    assert (ROOT / "requirements.lock").exists()
+    py = next(d for d in strings if d.startswith("python"))
+    assert py in [d for d in plain["dependencies"] if isinstance(d, str)], (py, "differs from environment.yml")
+    # nothing else is resolved by conda: no Python package outside the lock
+    assert set(strings) <= {py, "pip", "udunits2=2.2"}, strings
+    assert env["channels"] == plain["channels"] and env["name"] != plain["name"]

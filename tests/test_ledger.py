@@ -34,6 +34,7 @@ def test_every_claim_has_its_metadata():
         assert c.implements and set(c.implements) <= public, (cid, set(c.implements) - public)
         if c.kind in ("erratum", "notation"):
             assert c.printed_statement.strip(), cid
+            assert c.residual_tex.strip(), cid  # the errata page writes each residual as mathematics
         if c.kind == "finding":
             assert len(c.derivation) > 100, cid
         if c.kind == "notation":
@@ -83,6 +84,7 @@ def _toy(kind="theorem", stochastic=False, **kw):
             kind=kind,
             stochastic=stochastic,
             printed_statement="printed" if kind in ("erratum", "notation") else "",
+            residual_tex="r" if kind in ("erratum", "notation") else "",
             derivation="derived " * 20 if kind == "finding" else "",
             reading="read" if kind == "notation" else "",
             registry=registry,
@@ -346,3 +348,15 @@ def test_coverage_of_deterministic_claims(in_memory_rows):
         draws = {"entropy": "point", "free_energy": "start"}.get(r["family"], "seed")
         if r["family"] not in ("langevin", "posterior"):
             assert len(cov.get(draws, [])) >= 3, (r["id"], draws, cov)
+
+
+def test_statements_split_at_top_level_semicolons():
+    from dln._markdown import math_block, math_md, split_statement
+
+    assert split_statement(r"a = b;\ c = \text{x; y}") == ["a = b", r"c = \text{x; y}"]
+    assert split_statement(r"\{a; b\}") == [r"\{a", r"b\}"]  # an escaped brace is not a group
+    assert split_statement("a;\\quad b") == ["a", "b"]
+    assert math_md(r"a;\ b") == "$a$; $b$"
+    assert math_md("$x$ already") == "$x$ already"
+    assert math_block(r"a;\ b") == "$$\n\\begin{gathered}a \\\\ b\\end{gathered}\n$$"
+    assert math_block("a") == "$$\na\n$$"

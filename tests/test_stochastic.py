@@ -192,3 +192,21 @@ def test_batch_last_drift_matches_batch_first(field, N):
     ref = langevin_drift(W, lambda X: X - Y, 0.4)
     out = _from_last(_drift_last(_to_last(W), lambda X: X - Y, 0.4, W.shape[:-3]), W.shape[:-3])
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_z_scores_with_a_roundoff_standard_error_are_not_amplified():
+    """A coordinate the noise does not reach has a standard error at round-off: its z-score compares the estimate
+    with the prediction at the scale of the prediction, instead of dividing round-off by round-off."""
+    from dln.experiments.langevin import SE_ROUNDOFF, _z
+
+    pred = np.array([[1.0, 0.0, 0.5]])
+    est = np.array([[1.0 + 0.2, 3e-17, 0.5]])
+    se = np.array([[0.1, 1e-18, 0.0]])
+    z, sop = _z(est, se, pred)
+    assert z[0, 0] == pytest.approx(2.0)  # an ordinary z-score
+    assert z[0, 1] == pytest.approx(3e-17 / SE_ROUNDOFF) and z[0, 1] < 1e-4  # round-off: not 30
+    assert z[0, 2] == 0.0  # se = 0: deterministic (t = 0)
+    assert sop[0, 1] == 0.0 and sop[0, 0] == pytest.approx(0.1)
+    # a real deviation at a round-off standard error is still found
+    z_bad, _ = _z(np.array([[1.0, 1e-6, 0.5]]), se, pred)
+    assert z_bad[0, 1] > 100

@@ -21,9 +21,20 @@
 ``dln ledger [--results DIR] [--json-out PATH] [--nc-out PATH]``
     Write ``ledger.json`` and ``ledger.nc`` from the workflow's datasets (what the Snakemake rule does).
 
+``dln figure NAME [--results DIR] [--out FILE]``, ``dln figure --list``
+    Draw one figure of the book from ``DIR/<family>.nc`` exactly as the book's rule ``book_assets`` does
+    (:mod:`dln.figures`); ``--list`` names every figure, its dataset and the function that draws it.
+
 ``dln mutate [--function NAME ...] [--kind KIND ...] [--full] [--json]``
     Mutation testing of the ledger (:mod:`dln.checks.mutation`): perturb each public function the claims
     check and report which claims notice.
+
+``dln repro compare [--results DIR] [--numbers FILE] [--reference FILE] [--config FILE] [--update] [--json]``
+    Compare a run (``DIR/ledger.json``, the book's ``numbers.json``, the data hashes of ``DIR/*.nc``) with a
+    committed reference (default ``reference/ci.json``), each value within its named tolerance
+    (:mod:`dln.repro`); prints what moved and ``N values compared, K out of tolerance, M missing, L new``.
+    Exit status 0 when nothing is out of tolerance or missing, 1 otherwise, 2 for bad input. ``--update``
+    rewrites the reference from the run and says how many entries changed.
 """
 
 from __future__ import annotations
@@ -127,6 +138,10 @@ def _cmd_check(args) -> int:
                     "where": c.where,
                     "statement": c.statement,
                     "fails_if": c.fails_if,
+                    "printed_statement": c.printed_statement,
+                    "reading": c.reading,
+                    "derivation": c.derivation,
+                    "uses": list(c.uses),
                     "family": c.family,
                     "stochastic": c.stochastic,
                 }
@@ -138,7 +153,15 @@ def _cmd_check(args) -> int:
                 for e in listing:
                     print(f"{e['id']}  [{e['kind']}, {e['paper']}: {e['where']}]")
                     print(f"    statement: {e['statement']}")
+                    if e["printed_statement"]:
+                        print(f"    as printed: {e['printed_statement']}")
+                    if e["reading"]:
+                        print(f"    reading: {e['reading']}")
+                    if e["derivation"]:
+                        print(f"    derivation: {e['derivation']}")
                     print(f"    fails if: {e['fails_if']}")
+                    if e["uses"]:
+                        print(f"    uses: {', '.join(e['uses'])}")
                     print(f"    evidence: results/{e['family']}.nc" + (" (Monte Carlo)" if e["stochastic"] else ""))
                 print("\ntolerances (dln.tolerances.TOL):")
                 for name, t in TOL.items():
@@ -276,6 +299,76 @@ def _cmd_mutate(args) -> int:
     return 0 if s["survived"] == 0 else 1
 
 
+def _cmd_repro(args) -> int:
+    """``dln repro compare``: the run against the committed reference (or ``--update``: the reference from the run)."""
+    from . import repro
+    from ._errors import DLNError
+
+    try:
+        # --update may create the reference; a comparison needs it
+        reference = None if args.update and not os.path.exists(args.reference) else repro.read_reference(args.reference)
+        config = args.config or (reference.header.get("config") if reference else None) or "config/ci.yaml"
+        run = repro.snapshot(args.results, args.numbers, config=config)
+        if args.update:
+            changes = repro.update_reference(run, args.reference)
+        else:
+            comparison = repro.compare(reference, run)
+    except DLNError as exc:
+        print(f"dln repro compare: {exc}", file=sys.stderr)
+        return 2
+    if args.update:
+        if args.json:
+            print(json.dumps({"reference": args.reference, **changes, "notes": run.notes}, indent=1))
+        else:
+            for note in run.notes:
+                print(f"note: {note}")
+            print(
+                f"wrote {args.reference}: {changes['entries']} values ({changes['ledger']} ledger, {changes['book']} "
+                f"book), {changes['hashes']} data hashes, {changes['skipped']} skipped; {changes['changed']} changed, "
+                f"{changes['added']} added, {changes['removed']} removed, {changes['hashes_changed']} hashes changed"
+            )
+        return 0
+    if args.json:
+        print(json.dumps(comparison.to_json(), indent=1, allow_nan=False))
+    else:
+        print(repro.format_comparison(comparison))
+    return 0 if comparison.ok else 1
+
+
+def _cmd_figure(args) -> int:
+    from . import figures
+    from ._errors import DLNError
+    from .experiments import read_netcdf
+
+    if args.list or not args.name:
+        for f in figures.FIGURES.values():
+            path, line = f.source()
+            print(f"{f.name:<26} results/{f.family}.nc  dln.plotting.{f.function} ({path}:{line})")
+        return 0 if args.list else 2
+    if args.name not in figures.FIGURES:
+        print(f"dln figure: unknown figure {args.name!r}; use 'dln figure --list'", file=sys.stderr)
+        return 2
+    fig = figures.FIGURES[args.name]
+    data = os.path.join(args.results, f"{fig.family}.nc")
+    if not os.path.exists(data):
+        print(
+            f"dln figure: {data} does not exist; compute it with 'bash run.sh all {data}'",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        ds = read_netcdf(data)
+    except (OSError, ValueError, DLNError) as exc:
+        print(f"dln figure: cannot read {data}: {exc}", file=sys.stderr)
+        return 2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out = figures.save(figures.draw(args.name, ds), args.out or f"{args.name}.png")
+    print(f"{out}: figure {args.name} drawn by dln.plotting.{fig.function} from {data}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="dln", description="dln: the deep linear network companion (ledger of claims).")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -322,6 +415,26 @@ def _parser() -> argparse.ArgumentParser:
     mu.add_argument("--json", action="store_true", help="print JSON")
     mu.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
     mu.set_defaults(func=_cmd_mutate)
+    rp = sub.add_parser("repro", help="reproducibility: compare a run with a committed reference")
+    rp_sub = rp.add_subparsers(dest="repro_command", required=True)
+    rc = rp_sub.add_parser("compare", help="compare the run's ledger, book numbers and data hashes with a reference")
+    rc.add_argument("--results", metavar="DIR", default="results", help="the run's results folder (ledger.json, *.nc)")
+    rc.add_argument("--numbers", metavar="FILE", default="book/_generated/numbers.json", help="the book's numbers")
+    rc.add_argument("--reference", metavar="FILE", default="reference/ci.json", help="the committed reference")
+    rc.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the run's workflow configuration (default: the reference's, else config/ci.yaml)",
+    )
+    rc.add_argument("--update", action="store_true", help="rewrite the reference from the run")
+    rc.add_argument("--json", action="store_true", help="print JSON")
+    rc.set_defaults(func=_cmd_repro)
+    fg = sub.add_parser("figure", help="draw one figure of the book from its dataset")
+    fg.add_argument("name", nargs="?", help="the figure's name (see --list)")
+    fg.add_argument("--list", action="store_true", help="list the figures, their datasets and drawing functions")
+    fg.add_argument("--results", metavar="DIR", default="results", help="folder with the workflow datasets")
+    fg.add_argument("--out", metavar="FILE", help="output PNG (default: <name>.png in the current folder)")
+    fg.set_defaults(func=_cmd_figure)
     return ap
 
 

@@ -8,7 +8,9 @@ simulation. The book's Snakemake rule ``book_assets`` calls them and saves PNGs 
     fig = dln.plotting.fig_1_2(read_netcdf("results/lm_figures.nc"))
     fig.savefig("fig_1_2.png", dpi=120)
 
-The figures are sized for a column about 700 px wide (6.5 in at 120 dpi, fonts of at least 8.5 pt). Every
+The figures are sized for the book's text column, about 850 CSS px wide: 6.5 in (780 px at 120 dpi) with
+fonts of at least 8.5 pt, 14 px on screen. Legends sit below or beside the axes, never over data; a value
+that colour encodes has a legend entry per value or a labelled colour bar. Every
 function accepts the full sweep of its family and a dataset of a single job; dimensions a dataset lacks
 are ignored. Values a dataset marks as undefined (an ``<name>_available`` mask, NaN from combining jobs
 of different shapes) are never drawn, and exact zeros are left out of logarithmic axes.
@@ -104,7 +106,8 @@ def _plain_25(v, _=None) -> str:
 
 def _fix_log_axes(ax) -> None:
     """Readable logarithmic axes: a single point gets about one decade around it, and an axis spanning less than
-    two decades gets plain labels ("0.2") on its decades and on the minor ticks 2 and 5 (no crowded 2x10^-1)."""
+    two decades gets plain labels ("0.2") on its decades and on the minor ticks 2 and 5 (no crowded 2x10^-1), or
+    on every minor tick where those would be fewer than two labels."""
     for axis, get, set_ in ((ax.xaxis, ax.get_xlim, ax.set_xlim), (ax.yaxis, ax.get_ylim, ax.set_ylim)):
         if axis.get_scale() != "log":
             continue
@@ -117,7 +120,10 @@ def _fix_log_axes(ax) -> None:
             set_(lo, hi)
         if hi / lo < 100 and not isinstance(axis.get_major_formatter(), FuncFormatter):
             axis.set_major_formatter(FuncFormatter(_plain))
-            axis.set_minor_formatter(FuncFormatter(_plain_25))
+            decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+            n_25 = sum(1 for k in decades for m in (1.0, 2.0, 5.0) if lo <= m * 10.0**k <= hi)
+            # fewer than two labels at 1, 2 and 5: label every minor tick
+            axis.set_minor_formatter(FuncFormatter(_plain_25 if n_25 >= 2 else _plain))
 
 
 def _figure(ncols: int = 1, nrows: int = 1, width: float = WIDTH, height: float = 2.8, **kw) -> tuple[Figure, list]:
@@ -232,19 +238,86 @@ def _text_width(text: str, size: float = SMALL) -> float:
 _TEXT_TO_PATH = mpl.textpath.TextToPath()
 
 
-def _legend_below(fig, handles, ncols: int | None = None) -> None:
-    """One legend for the whole figure, below the axes (never over data), with as many columns as fit."""
-    handles = [h for h in handles if h is not None]
-    if not handles:
-        return
+#: Height of one legend row (inches).
+_LEGEND_ROW = 1.45 * SMALL / 72
+
+
+def _legend_shape(handles, width: float, ncols: int | None = None) -> tuple[int, int]:
+    """(columns, rows) of a legend of ``handles`` in ``width`` inches: as many columns as fit, at most ``ncols``."""
     widest = max(_text_width(h.get_label()) for h in handles)
     column = widest + (2.4 + 0.8 + 1.4) * SMALL  # handle, its padding and the column spacing
-    fit = max(1, int((fig.get_figwidth() * 72 - 20) // column))
+    fit = max(1, int((width * 72 - 20) // column))
     n = max(1, min(ncols or 4, fit, len(handles)))
-    rows = -(-len(handles) // n)
-    if rows > 3:  # keep the axes their height: the figure grows with the legend
-        fig.set_figheight(fig.get_figheight() + (rows - 3) * 1.45 * SMALL / 72)
-    fig.legend(handles=handles, loc="outside lower center", ncols=n, frameon=False, columnspacing=1.4)
+    return n, -(-len(handles) // n)
+
+
+def _legend_below(
+    fig,
+    handles,
+    ncols: int | None = None,
+    *,
+    where: str = "center",
+    width: float | None = None,
+    title: str | None = None,
+    grow: bool = True,
+    parent=None,
+) -> int:
+    """One legend below the axes (never over data), with as many columns as fit; returns its number of rows.
+
+    Parameters
+    ----------
+    fig : Figure
+        The figure (its width sets the room for the columns).
+    handles : list
+        The legend entries (``None`` entries are skipped).
+    ncols : int, optional
+        The most columns (default 4).
+    where : {"center", "left", "right"}
+        Under the middle of ``parent``, or under its left or right part (two legends side by side).
+    width : float, optional
+        The room for the legend in inches (default: the width of ``parent``).
+    title : str, optional
+        A title over the entries.
+    grow : bool
+        Beyond three rows, make the figure taller by the extra rows (the axes keep their height).
+    parent : Figure or SubFigure, optional
+        Where the legend is drawn (default ``fig``).
+    """
+    handles = [h for h in handles if h is not None]
+    if not handles:
+        return 0
+    parent = fig if parent is None else parent
+    if width is None:
+        width = fig.get_figwidth() * (parent.bbox_relative.width if parent is not fig else 1.0)
+    n, rows = _legend_shape(handles, width, ncols)
+    if grow and rows > 3:
+        fig.set_figheight(fig.get_figheight() + (rows - 3) * _LEGEND_ROW)
+    parent.legend(
+        handles=handles,
+        loc=f"outside lower {where}",
+        ncols=n,
+        frameon=False,
+        columnspacing=1.4,
+        title=title,
+        alignment="left" if where == "left" else "center",
+    )
+    return rows
+
+
+#: Up to this many values of a parameter that colour encodes get a legend entry each; beyond, a colour bar.
+_MAX_COLOR_ENTRIES = 7
+
+
+def _key_colorbar(parent, axes, values: list, colors: list, label: str, **kw):
+    """A colour bar with one colour per value of an ordered parameter (for sweeps too long for a legend)."""
+    n = len(values)
+    cmap = mpl.colors.ListedColormap(colors)
+    norm = mpl.colors.BoundaryNorm(np.arange(n + 1) - 0.5, n)
+    cb = parent.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, ticks=np.arange(n), **kw)
+    cb.ax.set_yticklabels([_num(v) for v in values])
+    cb.ax.tick_params(labelsize=SMALL)
+    cb.set_label(label)
+    return cb
 
 
 def _line(label: str, **kw) -> Line2D:
@@ -279,6 +352,34 @@ def _band(ax, x, m, se, color, k: float = 3.0, ls="-", label=None) -> None:
     ax.plot(x, lo, color=color, lw=0.6, ls=ls, alpha=0.9)
     ax.plot(x, hi, color=color, lw=0.6, ls=ls, alpha=0.9)
     ax.plot(x, m, color=color, lw=1.4, ls=ls, label=label)
+
+
+def _zscore(ax, x, m, se, ref, color, ls="-") -> None:
+    """The standardized residual (m - ref)/se (one marker per point, joined).
+
+    Points whose standard error is zero or at the round-off level of the estimate (every path at its start,
+    where the difference is round-off too) are left out.
+    """
+    x, m, se, ref = (np.asarray(v, dtype=float) for v in (x, m, se, ref))
+    ok = np.isfinite(x) & np.isfinite(m) & np.isfinite(se) & np.isfinite(ref)
+    ok &= se > 64 * EPS * np.maximum(np.abs(m), np.abs(ref))
+    if ok.any():
+        ax.plot(x[ok], (m[ok] - ref[ok]) / se[ok], color=color, ls=ls, lw=1.2, marker="o", ms=2.8)
+
+
+def _zscore_axis(ax, ylabel: str, k: float = 3.0) -> None:
+    """Axis of standardized residuals: the band |z| <= k shaded with its edges, 0 marked; symmetric, at least +-(k+1).
+
+    Call after plotting.
+    """
+    lo, hi = ax.get_ylim()
+    lim = max(k + 1.0, abs(lo), abs(hi))
+    ax.axhspan(-k, k, color="0.86", lw=0, zorder=0)
+    for y in (-k, k):
+        ax.axhline(y, color="0.45", lw=0.8, ls="-", zorder=1)
+    ax.axhline(0.0, color="k", ls=":", lw=1.0, zorder=1)
+    ax.set_ylim(-lim, lim)
+    ax.set_ylabel(ylabel)
 
 
 def _jitter(values: list, width: float) -> dict:
@@ -566,9 +667,10 @@ def fig_noise_mean_G(ds) -> Figure:
 
     ``ds`` is ``results/langevin.nc`` (dims kappa, beta, loss, field, N, d, seed, dt, t; variables ``G_proj``,
     ``G_proj_se``, ``G_proj_predicted``). One column per loss; top: the ensemble mean with its +-3 SE band
-    (filled, edges drawn) and exp(-2 kappa t) (dotted); bottom: the difference from exp(-2 kappa t) with the
-    same band, where the band is visible at any ensemble size. Colour: (kappa, beta); line style: field. The
-    first value of N, d, seed and dt is used.
+    (filled, edges drawn) and exp(-2 kappa t) (dotted); bottom: the standardized residual (mean -
+    exp(-2 kappa t)) / SE, with the band |residual| <= 3 shaded, which shows the uncertainty at any ensemble
+    size (t = 0, where every path starts at G_0 and SE = 0, is left out). Colour: (kappa, beta); line style:
+    field. The first value of N, d, seed and dt is used.
     """
     losses = _coords(ds, "loss")
     fig, axes = _figure(len(losses), nrows=2, width=WIDTH if len(losses) > 1 else 3.8, height=4.9, sharex="col")
@@ -590,28 +692,30 @@ def fig_noise_mean_G(ds) -> Figure:
                 ls = FIELD_LS.get(str(field), "-")
                 _band(top, t, m, se, color, ls=ls)
                 top.plot(t, pred, color="k", ls=":", lw=1.0)
-                _band(bot, t, m - pred, se, color, ls=ls)
-        bot.axhline(0.0, color="k", ls=":", lw=1.0)
-        top.set_title(f"loss = {loss}" if loss is not None else "")
+                _zscore(bot, t, m, se, pred, color, ls=ls)
+        title = f"loss = {loss}" if loss is not None else ""
+        top.set_title(f"({chr(97 + col)}) {title}")
+        bot.set_title(f"({chr(97 + len(losses) + col)}) residual, {title}" if title else "residual")
         top.set(ylabel=r"$\langle \mathbb{E}[\mathbf{G}(t)], \mathbf{G}_0\rangle / \Vert\mathbf{G}_0\Vert^2$")
-        bot.set(xlabel="$t$", ylabel=r"difference from $e^{-2\kappa t}$")
+        bot.set(xlabel="$t$")
+        _zscore_axis(bot, r"(mean $-\ e^{-2\kappa t}$) / SE")
         for ax in (top, bot):
             _grid(ax)
     handles = [_line(_label(c) or "ensemble", color=col, lw=1.4) for c, col in zip(cases, colors, strict=True)]
     if len(fields) > 1 or fields[0] is not None:
         handles += [_line(str(f), color="k", ls=FIELD_LS.get(str(f), "-"), lw=1.4) for f in fields if f is not None]
-    handles.append(Patch(facecolor="0.5", alpha=0.35, edgecolor="k", lw=0.6, label=r"$\pm 3$ standard errors"))
-    handles.append(_line(r"$e^{-2\kappa t}$", ls=":", lw=1.0))
-    _legend_below(fig, handles, ncols=4)
+    handles += _se_handles()
+    handles.append(_line(r"$e^{-2\kappa t}$ (top), 0 (bottom)", ls=":", lw=1.0))
+    _legend_below(fig, handles, ncols=3)
     return fig
 
 
-def _relative(ax, t, m, se, exact, color, ls) -> None:
-    """(m - exact)/exact with its +-3 SE/exact band where exact > 0."""
-    t, m, se, exact = (np.asarray(v, dtype=float) for v in (t, m, se, exact))
-    ok = np.isfinite(exact) & (exact > 0) & np.isfinite(m) & np.isfinite(se)
-    if ok.any():
-        _band(ax, t[ok], (m[ok] - exact[ok]) / exact[ok], se[ok] / exact[ok], color, ls=ls)
+def _se_handles() -> list:
+    """Legend entries of the +-3 SE band (top panels) and of the band of the standardized residuals (bottom)."""
+    return [
+        Patch(facecolor="0.5", alpha=0.35, edgecolor="k", lw=0.6, label=r"top: mean $\pm 3$ standard errors (SE)"),
+        Patch(facecolor="0.86", edgecolor="0.45", lw=0.8, label=r"bottom: $|$residual$|/$SE $\leq 3$"),
+    ]
 
 
 @_styled
@@ -623,9 +727,11 @@ def fig_noise_stationary(ds) -> Figure:
     coordinate (``coord_var``, log scale; 0 at t = 0, left out) with its +-3 SE band against the exact OU variance
     (dashed); for kappa > 0 the corrected stationary value 1/(beta kappa) (thin solid) and the printed (4.3)
     value 1/(2 beta kappa) (dotted); no stationary line for kappa = 0. Top right: ``G2_mean`` = E|G(t)|^2 with
-    its band against ``G2_exact``, the exact value for the Euler-Maruyama chain. Bottom: the relative
-    differences from the exact values of the Euler-Maruyama chain (``coord_var_em``, ``G2_exact``), with the
-    bands +-3 SE / exact. Colour: (kappa, beta); line style: field; first N, d, seed and dt.
+    its band against ``G2_exact``, the exact value for the Euler-Maruyama chain. Bottom: the standardized
+    residuals from the exact values of the Euler-Maruyama chain, (estimate - ``coord_var_em``) /
+    ``coord_var_se`` and (estimate - ``G2_exact``) / ``G2_se``, with the band |residual| <= 3 shaded (t = 0,
+    where the SE is zero or round-off, left out). Colour: (kappa, beta); line style: field; first N, d, seed
+    and dt.
     """
     if "loss" in ds.dims:
         if "none" not in [str(v) for v in ds["loss"].values]:
@@ -655,7 +761,7 @@ def fig_noise_stationary(ds) -> Figure:
                     a_var.plot(t_all[okx], one["coord_var_exact"].values[okx], color="k", ls="--", lw=0.9)
                 if "coord_var_em" in one:
                     oke = ok & _available(one, "coord_var_em")
-                    _relative(
+                    _zscore(
                         d_var,
                         t_all[oke],
                         one["coord_var"].values[oke],
@@ -673,22 +779,22 @@ def fig_noise_stationary(ds) -> Figure:
                     t, g2, g2se = t_all[ok], one["G2_mean"].values[ok], one["G2_se"].values[ok]
                     _band(a_g2, t, g2, g2se, color, ls=ls)
                     a_g2.plot(t, one["G2_exact"].values[ok], color="k", ls="--", lw=0.9)
-                    _relative(d_g2, t, g2, g2se, one["G2_exact"].values[ok], color, ls)
+                    _zscore(d_g2, t, g2, g2se, one["G2_exact"].values[ok], color, ls)
     a_var.set(ylabel="variance per real coordinate", yscale="log")
     a_var.set_title(r"(a) coordinates of $\mathbf{W}(t)$")
     a_g2.set(ylabel=r"$\mathbb{E}\Vert\mathbf{G}(t)\Vert^2$", yscale="log")
     a_g2.set_title(r"(b) moments $\mathbf{G}(t)$")
-    d_var.set(xlabel="$t$", ylabel="variance / exact $- 1$")
-    d_g2.set(xlabel="$t$", ylabel=r"$\mathbb{E}\Vert\mathbf{G}\Vert^2$ / exact $- 1$")
-    d_var.set_title("(c) relative to the exact EM chain")
-    d_g2.set_title("(d) relative to the exact EM chain")
-    for ax in (d_var, d_g2):
-        ax.axhline(0.0, color="k", ls="--", lw=0.9)
+    d_var.set(xlabel="$t$")
+    d_g2.set(xlabel="$t$")
+    _zscore_axis(d_var, "(variance $-$ exact EM) / SE")
+    _zscore_axis(d_g2, r"($\mathbb{E}\Vert\mathbf{G}\Vert^2$ $-$ exact EM) / SE")
+    d_var.set_title("(c) residual from the exact EM chain")
+    d_g2.set_title("(d) residual from the exact EM chain")
     for ax in axes:
         _grid(ax)
     handles = [_line(_label(c) or "ensemble", color=col, lw=1.4) for c, col in zip(cases, colors, strict=True)]
     handles += [_line(str(f), color="k", ls=FIELD_LS.get(str(f), "-"), lw=1.4) for f in fields if f is not None]
-    handles.append(Patch(facecolor="0.5", alpha=0.35, edgecolor="k", lw=0.6, label=r"$\pm 3$ standard errors"))
+    handles += _se_handles()
     handles.append(_line("exact OU / EM chain", ls="--", lw=0.9))
     handles.append(_line(r"stationary $1/(\beta\kappa)$", color="k", lw=0.7))
     handles.append(_line(r"printed (4.3): $1/(2\beta\kappa)$", color="k", ls=":", lw=1.2))
@@ -944,28 +1050,62 @@ def fig_fast_slow_scales(ds) -> Figure:
     return fig
 
 
-_LOSS_MARKER = {"quadratic": "o", "completion": "s"}
+#: Markers of the depths N, where colour and line style encode other parameters.
+_N_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+
+
+#: The parameters naming the configuration of the shadowing error over time.
+_SHADOW_CONF = ("kappa", "loss", "field", "N")
+
+
+def _field_style(field, color) -> dict:
+    """Line style and marker fill of a field: real solid and filled, complex dashed and open."""
+    return {"color": color, "ls": FIELD_LS.get(str(field), "-"), "mfc": "none" if str(field) == "complex" else color}
 
 
 @_styled
 def fig_fast_slow_shadowing(ds) -> Figure:
     """LM §4.1: shadowing error against the initial imbalance |G_0|, and over time.
 
-    ``ds`` is ``results/fast_slow.nc``. Left: ``shadow_max`` = sup_t |X_full - X_red| / max |X_red| against
-    ``G0_norm`` for every (kappa, loss, field, N) case: colour kappa, marker loss, filled real / open complex,
-    solid / dotted lines for successive N; a guide proportional to |G_0|. Right: ``shadow_err`` over time for
-    one configuration (quadratic loss, real field, largest N, smallest kappa), one curve per imbalance level,
-    with ``shadow_err_balanced`` from the balanced start and the time the start balances (``t_balance``, dots).
+    ``ds`` is ``results/fast_slow.nc``. Top, one panel per loss: ``shadow_max`` = sup_t |X_full - X_red| /
+    max |X_red| against ``G0_norm`` for every (kappa, field, N) case: colour kappa (a legend, or a colour bar
+    for a long sweep), solid line and filled marker real, dashed line and open marker complex, marker shape N
+    where several; a guide proportional to |G_0| (dotted, the same in every panel). Bottom: ``shadow_err``
+    over time for one configuration (quadratic loss, real field, largest N, smallest kappa), one curve per
+    imbalance level, with ``shadow_err_balanced`` from the balanced start and the time the start balances
+    (``t_balance``, dots). Each row has its legend beside or below it.
     """
-    fig, (ax1, ax2) = _figure(2, height=3.0)
     kappas = _coords(ds, "kappa")
     kcolors = _seq_colors(len(kappas)) if len(kappas) > 1 else ["C0"]
-    Ns = _coords(ds, "N")
-    n_ls = {N: ls for N, ls in zip(Ns, ["-", ":", "-.", "--"] * 4, strict=False)}
+    losses, fields, Ns = _coords(ds, "loss"), _coords(ds, "field"), _coords(ds, "N")
+    n_marker = dict(zip(Ns, itertools.cycle(_N_MARKERS), strict=False))
+    kappa_bar = len(kappas) > _MAX_COLOR_ENTRIES
+    handles1 = []
+    if not kappa_bar:
+        handles1 += [
+            _line(rf"$\kappa = {_num(k)}$", color=c, lw=1.4)
+            for k, c in zip(kappas, kcolors, strict=True)
+            if k is not None
+        ]
+    handles1 += [
+        _line(f"{f}: {'dashed, open' if str(f) == 'complex' else 'solid, filled'}", marker="o", ms=4.5, lw=0.9, **st)
+        for f in fields
+        if f is not None
+        for st in [_field_style(f, "k")]
+    ]
+    if len(Ns) > 1:
+        handles1 += [_line(f"$N = {_num(N)}$", ls="none", marker=n_marker[N], ms=4.5) for N in Ns]
+    handles1.append(_line(r"$\propto \Vert\mathbf{G}_0\Vert$", ls=":", lw=1.3))
+    _, rows1 = _legend_shape(handles1, WIDTH, 4)
+    h_top, h_bot = 2.45 + rows1 * _LEGEND_ROW, 2.35
+    fig = Figure(figsize=(WIDTH, 0.3 + h_top + h_bot), layout="constrained")
+    sub1, sub2 = fig.subfigures(2, 1, height_ratios=[h_top, h_bot])
+    axes1 = list(sub1.subplots(1, len(losses), squeeze=False, sharey=True).ravel())
+    ax2 = sub2.subplots()
     xs, ys = [], []
-    for kappa, color in zip(kappas, kcolors, strict=True):
-        for loss in _coords(ds, "loss"):
-            for field in _coords(ds, "field"):
+    for j, (ax, loss) in enumerate(zip(axes1, losses, strict=True)):
+        for kappa, color in zip(kappas, kcolors, strict=True):
+            for field in fields:
                 for N in Ns:
                     one = _one(ds, {"kappa": kappa, "loss": loss, "field": field, "N": N}, keep=("imbalance",))
                     x = np.atleast_1d(_pos(one["G0_norm"].values))
@@ -974,36 +1114,35 @@ def fig_fast_slow_shadowing(ds) -> Figure:
                     if not ok.any():
                         continue
                     order = np.argsort(x[ok])
-                    ax1.plot(
+                    ax.plot(
                         x[ok][order],
                         y[ok][order],
-                        color=color,
-                        ls=n_ls[N],
                         lw=0.9,
-                        marker=_LOSS_MARKER.get(str(loss), "D"),
+                        marker=n_marker[N],
                         ms=4.5,
-                        mfc=color if str(field) != "complex" else "none",
+                        mew=1.0,
+                        **_field_style(field, color),
                     )
                     xs.append(x[ok])
                     ys.append(y[ok])
+        ax.set(xscale="log", yscale="log", xlabel=r"initial imbalance $\Vert\mathbf{G}_0\Vert$")
+        ax.set_title(f"({chr(97 + j)}) {loss} loss" if loss is not None else "(a) every case")
     if xs:
         x_all, y_all = np.concatenate(xs), np.concatenate(ys)
         g = np.geomspace(x_all.min(), x_all.max(), 20)
-        ax1.plot(g, np.nanmedian(y_all / x_all) * g, color="k", ls="--", lw=0.9)
-    ax1.set(
-        xscale="log",
-        yscale="log",
-        xlabel=r"initial imbalance $\Vert\mathbf{G}_0\Vert$",
-        ylabel=r"shadowing error, $\mathrm{sup}$ over $t$",
-    )
-    ax1.set_title("(a) every case")
+        for ax in axes1:
+            ax.plot(g, np.nanmedian(y_all / x_all) * g, color="k", ls=":", lw=1.3)
+    axes1[0].set_ylabel(r"shadowing error, $\mathrm{sup}$ over $t$")
+    if kappa_bar:
+        _key_colorbar(sub1, axes1, kappas, kcolors, r"regularization $\kappa$", pad=0.02)
+    _legend_below(fig, handles1, ncols=4, parent=sub1, grow=False)
     rep = _representative(ds)
     if "kappa" in ds.dims:
         rep["kappa"] = ds["kappa"].values.min()
     one = _one(ds, rep, keep=("t", "imbalance"))
     t = np.asarray(one["t"].values, dtype=float)
     levels = _coords(one, "imbalance")
-    icolors = _seq_colors(len(levels), "cividis") if len(levels) > 1 else ["C1"]
+    icolors = _seq_colors(len(levels), "plasma") if len(levels) > 1 else ["C1"]
     handles2 = []
     for s, color in zip(levels, icolors, strict=True):
         o = _sel(one, {"imbalance": s})
@@ -1023,38 +1162,17 @@ def fig_fast_slow_shadowing(ds) -> Figure:
         handles2.append(_line(rf"$\Vert\mathbf{{G}}_0\Vert = {_scalar(o['G0_norm']):.2g}$", color=color, lw=1.3))
     ax2.semilogy(t, _pos(one["shadow_err_balanced"].values), color="k", lw=1.3)
     ax2.set(xlabel="$t$", ylabel="shadowing error")
-    ax2.set_title("(b) " + _label({k: rep.get(k) for k in ("kappa", "loss", "field", "N")}))
+    conf = {k: rep.get(k, one[k].item() if k in one.coords and one[k].size == 1 else None) for k in _SHADOW_CONF}
+    ax2.set_title(f"({chr(97 + len(losses))}) " + _label(conf))
     fig.suptitle(
-        r"shadowing error $\Vert X_{full}(t) - X_{red}(t)\Vert\,/\,\max_t\Vert X_{red}(t)\Vert$ "
-        r"(full flow vs reduced flow on $\mathcal{M}$)",
+        r"shadowing error $\Vert X_\mathrm{full}(t) - X_\mathrm{red}(t)\Vert\,/\,"
+        r"\mathrm{max}_t\Vert X_\mathrm{red}(t)\Vert$ (full flow vs reduced flow on $\mathcal{M}$)",
         fontsize=MEDIUM,
     )
-    for ax in (ax1, ax2):
+    for ax in [*axes1, ax2]:
         _grid(ax)
-    handles = [_line(rf"$\kappa = {_num(k)}$", color=c, lw=1.0) for k, c in zip(kappas, kcolors, strict=True)]
-    handles += [
-        _line(str(lo), color="k", ls="none", marker=_LOSS_MARKER.get(str(lo), "D"), ms=4.5)
-        for lo in _coords(ds, "loss")
-        if lo is not None
-    ]
-    handles += [
-        _line(
-            f"{f} (marker {'open' if str(f) == 'complex' else 'filled'})",
-            color="k",
-            ls="none",
-            marker="D",
-            ms=4.5,
-            mfc="k" if str(f) != "complex" else "none",
-        )
-        for f in _coords(ds, "field")
-        if f is not None
-    ]
-    if len(Ns) > 1:
-        handles += [_line(f"$N = {int(N)}$", color="k", ls=n_ls[N], lw=0.9) for N in Ns]
-    handles.append(_line(r"$\propto \Vert\mathbf{G}_0\Vert$", ls="--", lw=0.9))
-    handles += handles2
-    handles.append(_line("balanced start", lw=1.3))
-    handles.append(
+    handles2.append(_line("balanced start", lw=1.3))
+    handles2.append(
         _line(
             r"balanced: $\Vert\mathbf{G}\Vert/\Vert\mathbf{W}\Vert^2 \leq$ tol",
             color="0.5",
@@ -1064,7 +1182,13 @@ def fig_fast_slow_shadowing(ds) -> Figure:
             mec="k",
         )
     )
-    _legend_below(fig, handles, ncols=4)
+    sub2.legend(
+        handles=handles2,
+        loc="outside right center",
+        frameon=False,
+        ncols=1 if len(handles2) <= 12 else 2,
+        title="initial imbalance",
+    )
     return fig
 
 
@@ -1121,22 +1245,26 @@ def fig_entropy(ds) -> Figure:
     ax2.set_xticklabels([_num(N) if N is not None else "" for N in Ns])
     ax2.set_xlim(-0.6, len(Ns) - 0.4)
     ax2.set_xlabel("depth $N$")
-    _eps_axis(ax2, r"|numerical $-$ closed form| / $\varepsilon$", signed=False)
+    _eps_axis(ax2, r"|numerical $-$ closed| / $\varepsilon$", signed=False)
     ax2.set_title("(b) difference per sample")
     # the curve: largest d, real if present
     dmax = max(d for d in ds_) if ds_ != [None] else None
     fsel = "real" if "real" in [str(f) for f in fields] else fields[0]
     ncolors = _seq_colors(len(Ns)) if len(Ns) > 1 else ["C0"]
+    n_bar = len(Ns) > _MAX_COLOR_ENTRIES
     handles3 = []
     one = None
     for N, color in zip(Ns, ncolors, strict=True):
         one = _one(ds, {"d": dmax, "field": fsel, "N": N}, keep=("s",))
         ok = np.isfinite(np.asarray(one["S_curve_rescaled"].values, dtype=float))
         ax3.plot(one["s"].values[ok], one["S_curve_rescaled"].values[ok], color=color, lw=1.3)
-        handles3.append(_line(f"$N = {_num(N)}$" if N is not None else "$S_N$", color=color, lw=1.3))
+        if not n_bar:
+            handles3.append(_line(f"$N = {_num(N)}$" if N is not None else "$S_N$", color=color, lw=1.3))
     if one is not None and "S_curve_inf" in one:
         ax3.plot(one["s"].values, one["S_curve_inf"].values, "k--", lw=1.1)
         handles3.append(_line(r"$N \to \infty$", ls="--", lw=1.1))
+    if n_bar:
+        _key_colorbar(fig, ax3, Ns, ncolors, "depth $N$", pad=0.02)
     ax3.set(xscale="log", xlabel=r"$s$ in $\sigma = (s, 1, \dots, 1)$", ylabel=r"$S_N - k_d\log N$")
     ax3.set_title("(c) curve, " + _label({"d": dmax, "field": fsel}))
     for ax in (ax1, ax2, ax3):
@@ -1159,7 +1287,14 @@ def fig_entropy(ds) -> Figure:
         if f is not None
     ]
     handles.append(_line("identity", ls="--", lw=0.8))
-    _legend_below(fig, handles + handles3, ncols=5)
+    width = fig.get_figwidth()
+    title = "(a), (b): colour $d$, marker field"
+    rows = max(
+        _legend_below(fig, handles, ncols=3, where="left", width=0.62 * width, title=title, grow=False),
+        _legend_below(fig, handles3, ncols=2, where="right", width=0.36 * width, title="(c): colour $N$", grow=False),
+    )
+    if rows > 3:
+        fig.set_figheight(fig.get_figheight() + (rows - 3) * _LEGEND_ROW)
     return fig
 
 
@@ -1185,13 +1320,32 @@ def _portraits(ds) -> list[dict]:
     return out
 
 
-def _speed_range(ds, cases) -> tuple[float, float]:
-    lo, hi = np.inf, -np.inf
+def _speed_range(ds, cases) -> tuple[float, float, bool]:
+    """Colour range of log10 speed over the panels ``cases``: (low, high, whether lower values are clipped).
+
+    The range runs from the 1st percentile of the grid values of all panels to their maximum: the speed
+    vanishes at an equilibrium, and a grid point next to one would otherwise stretch the scale over many
+    decades and leave every streamline the same colour. Lower values get the lowest colour.
+    """
+    values = []
     for case in cases:
-        sp = np.log10(_pos(_one(ds, case, keep=("sigma1", "sigma2"))["speed"].values))
-        if np.isfinite(sp).any():
-            lo, hi = min(lo, np.nanmin(sp)), max(hi, np.nanmax(sp))
-    return (lo, hi) if np.isfinite(lo) else (-1.0, 1.0)
+        sp = np.log10(_pos(_one(ds, case, keep=("sigma1", "sigma2"))["speed"].values)).ravel()
+        values.append(sp[np.isfinite(sp)])
+    v = np.concatenate(values) if values else np.array([])
+    if not v.size:
+        return -1.0, 1.0, False
+    lo, hi = float(np.percentile(v, 1.0)), float(v.max())
+    if hi <= lo:
+        lo, hi = float(v.min()), float(v.min()) + 1.0
+    return lo, hi, bool(v.min() < lo)
+
+
+def _speed_colorbar(fig, mappable, axes, clipped: bool, note: str = "", **kw):
+    """The labelled colour bar of the streamline colour (log10 of the Euclidean speed of the flow)."""
+    cb = fig.colorbar(mappable, ax=axes, extend="min" if clipped else "neither", **kw)
+    speed = r"$\log_{10}\Vert(\dot\sigma_1, \dot\sigma_2)\Vert$"
+    cb.set_label(f"streamline colour: {speed}\n(speed per unit time $t${note})")
+    return cb
 
 
 def _phase_portrait(ax, one, norm, density: float = 1.1, title: str | None = None):
@@ -1270,12 +1424,11 @@ def fig_ckm_1(ds, N: int = 10, p: float = 2.0, beta: float = 5.0) -> Figure:
     case = max(panels, key=score)
     one = _one(ds, case, keep=_PORTRAIT_DIMS)
     fig, (ax1, ax2) = _figure(2, height=3.7)
-    lo, hi = _speed_range(ds, [case])
+    lo, hi, clipped = _speed_range(ds, [case])
     sp = _phase_portrait(ax1, one, mpl.colors.Normalize(lo, hi))
     ax1.set(xlabel=r"$\sigma_1$", ylabel=r"$\sigma_2$")
     ax1.set_title("(a) phase portrait")
-    cb = fig.colorbar(sp.lines, ax=ax1, shrink=0.85, pad=0.02)
-    cb.set_label(r"$\log_{10}$ speed $|\dot\sigma|$")
+    _speed_colorbar(fig, sp.lines, ax1, clipped, shrink=0.9, pad=0.02)
     t = np.asarray(one["t"].values, dtype=float)
     traj = one["trajectory"].transpose("start", "t", "sv").values
     ss = _scalar(one["sigma_star"])
@@ -1311,16 +1464,17 @@ def fig_free_energy_panels(ds) -> Figure:
         return _message("no d = 2 panel (phase portrait) in this dataset")
     ncols = min(4, len(cases))
     nrows = int(np.ceil(len(cases) / ncols))
-    size = (WIDTH - 0.9) / ncols
+    width = WIDTH if ncols > 1 else 4.2
+    size = (width - 0.9) / ncols if ncols > 1 else width - 1.6  # one panel: room for the colour bar's labels
     fig, axes = _figure(
         ncols,
         nrows=nrows,
-        width=WIDTH if ncols > 1 else 3.6,
+        width=width,
         height=(size + 0.5) * nrows + 0.75,
         sharex=True,
         sharey=True,
     )
-    lo, hi = _speed_range(ds, cases)
+    lo, hi, clipped = _speed_range(ds, cases)
     norm = mpl.colors.Normalize(lo, hi)
     vary = [k for k in ("N", "p", "beta", "field") if k in ds.dims and ds.sizes[k] > 1] or ["N", "p", "beta"]
     sp = None
@@ -1340,8 +1494,8 @@ def fig_free_energy_panels(ds) -> Figure:
         ax.set_ylabel(r"$\sigma_2$")
     for ax in axes[(nrows - 1) * ncols : len(cases)]:
         ax.set_xlabel(r"$\sigma_1$")
-    cb = fig.colorbar(sp.lines, ax=axes, shrink=0.6, pad=0.02)
-    cb.set_label(r"$\log_{10}$ speed $|\dot\sigma|$")
+    note = "; one scale for all panels" if len(cases) > 1 else ""
+    _speed_colorbar(fig, sp.lines, axes, clipped, note, shrink=0.6 if nrows > 1 else 0.9, pad=0.02)
     fixed = {k: ds[k].values[0] for k in ("N", "p", "beta", "field") if k in ds.dims and ds.sizes[k] == 1}
     fig.suptitle(_label({**fixed, "d": 2}) + r": $\dot\sigma = -\mathrm{grad}_{g^N} F_\beta$", fontsize=MEDIUM)
     _legend_below(fig, _portrait_handles(), ncols=3)

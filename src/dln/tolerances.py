@@ -158,6 +158,53 @@ TOL: dict[str, Tolerance] = {
         "among the stochastic claims, each of which tests all its z-scores together (Bonferroni, valid under "
         "any dependence between them; normal approximation of each estimate)",
     ),
+    # Reproducibility of a run against a committed reference (dln.repro, `dln repro compare`). Measured on the
+    # CI configuration with OpenBLAS's SkylakeX, Haswell and Nehalem kernels and numpy's SIMD dispatch limited
+    # to AVX2 or to SSE4.2 (one BLAS thread or two: bitwise identical).
+    "repro_exact": Tolerance(
+        0.0,
+        "integers, booleans and strings of a run (statuses, counts, ranks, dimensions, sweep values) compared "
+        "with the reference: any difference is a changed result (none changed across BLAS kernels and SIMD paths)",
+    ),
+    "repro_roundoff": Tolerance(
+        1e-9,
+        "relative change allowed for a float that is a result in itself (a printed statement's residual, a "
+        "positive margin, a number of the book not from the ledger): across BLAS kernels and SIMD paths these "
+        "moved by at most 2.5e-14 relative; 1e-9 leaves a factor 4e4 for other compilers and libm",
+    ),
+    "repro_roundoff_floor": Tolerance(
+        1e-14,
+        "absolute floor under repro_roundoff for values near 0: about 50 eps, the round-off of a float64 "
+        "expression of O(1) data",
+    ),
+    "repro_residual": Tolerance(
+        0.2,
+        "change allowed for an enforced residual or deviation, as a fraction of the check's own tolerance: its "
+        "digits are round-off or integration error (across BLAS kernels and SIMD paths they moved by up to 100% "
+        "of their value and by at most 2.0e-2 of the check's tolerance, LM-Lem1 at identity_tight and LM-Cor1 at "
+        "group_conservation), its size against that tolerance is the result (factor 10 of safety)",
+    ),
+    "repro_information": Tolerance(
+        1e-3,
+        "relative change allowed for an informational number (reported, deciding nothing; mostly errors and "
+        "deviations of adaptive integrations, whose step sequence reacts to round-off, so they move by the "
+        "integration error, not by eps): measured at most 2.3e-5 relative (LM-Cor1, a rank-deficient "
+        "Kirwan-Ness flow to T = 100 at rtol 1e-9; all others <= 3.3e-9), factor 40 of safety",
+    ),
+    "repro_information_floor": Tolerance(
+        1e-8,
+        "absolute floor under repro_information for informational errors below 1e-8, integration and finite-"
+        "difference errors whose digits move with the step sequence: measured at most 1.4e-9 absolute "
+        "(LM-Cor1-rates, rtol 1e-9)",
+    ),
+    "repro_monte_carlo": Tolerance(
+        0.25,
+        "change allowed for a Monte Carlo estimate of a stochastic claim, in its standard errors (a z-score: in "
+        "z units): fixed seeds give the same paths, and the estimates moved by at most 6e-13 SE across BLAS "
+        "kernels and SIMD paths; round-off on another platform may flip a Metropolis accept/reject decision, "
+        "which decorrelates one of the 100 chains and moves the mean by about sqrt(2 / 100) = 0.14 SE; a "
+        "reseeded estimate moves by O(1) SE and is caught (probability 0.86 per estimate)",
+    ),
 }
 
 

@@ -29,9 +29,12 @@ rule book_assets:
         datasets=expand("results/{family}.nc", family=BOOK_FAMILIES),
         ledger="results/ledger.json",
         plotting="src/dln/plotting.py",
+        figures="src/dln/figures.py",
+        rules=glob.glob("workflow/rules/*.smk"),
     output:
         numbers="book/_generated/numbers.json",
         figures=directory("book/_generated/figures"),
+        site=directory("book/_generated/site"),
         generated=[f"book/_generated/{name}" for name in BOOK_GENERATED if name != "numbers.json"],
     log:
         "logs/book/book_assets.log",
@@ -46,6 +49,7 @@ rule book:
     input:
         generated=[f"book/_generated/{name}" for name in BOOK_GENERATED],
         figures="book/_generated/figures",
+        site="book/_generated/site",
         pages=expand("book/{page}.md", page=BOOK_PAGES),
         config="book/_config.yml",
         toc="book/_toc.yml",

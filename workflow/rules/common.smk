@@ -2,6 +2,7 @@
 
 import os
 import sys
+import glob
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -32,9 +33,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 FAMILIES = [f for f in dlnwf.FAMILIES if f in config["families"]]
 try:
-    JOBS = {
-        f: dlnwf.expand_jobs(f, config["families"][f], SCHEMA, defaults=dlnwf.default_params(f)) for f in FAMILIES
-    }
+    JOBS = {f: dlnwf.expand_jobs(f, config["families"][f], SCHEMA, defaults=dlnwf.default_params(f)) for f in FAMILIES}
 except (dlnwf.ConfigError, RuntimeError) as _exc:
     raise WorkflowError(str(_exc)) from None
 

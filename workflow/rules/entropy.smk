@@ -7,14 +7,14 @@ rule entropy:
     """One point of the entropy sweep: dln.experiments.entropy.simulate(params) -> netCDF."""
     output:
         "results/entropy/jobs/{job}.nc",
+    log:
+        "logs/entropy/{job}.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="entropy",
         sim=lambda wc: job_params("entropy", wc.job),
-    log:
-        "logs/entropy/{job}.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -25,13 +25,13 @@ rule entropy_aggregate:
         lambda wc: job_files("entropy"),
     output:
         "results/entropy.nc",
+    log:
+        "logs/entropy/aggregate.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="entropy",
         config=lambda wc: family_config("entropy"),
-    log:
-        "logs/entropy/aggregate.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/aggregate.py"

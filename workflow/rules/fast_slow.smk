@@ -7,14 +7,14 @@ rule fast_slow:
     """One point of the fast_slow sweep: dln.experiments.fast_slow.simulate(params) -> netCDF."""
     output:
         "results/fast_slow/jobs/{job}.nc",
+    log:
+        "logs/fast_slow/{job}.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="fast_slow",
         sim=lambda wc: job_params("fast_slow", wc.job),
-    log:
-        "logs/fast_slow/{job}.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -25,13 +25,13 @@ rule fast_slow_aggregate:
         lambda wc: job_files("fast_slow"),
     output:
         "results/fast_slow.nc",
+    log:
+        "logs/fast_slow/aggregate.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="fast_slow",
         config=lambda wc: family_config("fast_slow"),
-    log:
-        "logs/fast_slow/aggregate.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/aggregate.py"

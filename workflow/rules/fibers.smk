@@ -7,14 +7,14 @@ rule fibers:
     """One point of the fibers sweep: dln.experiments.fibers.simulate(params) -> netCDF."""
     output:
         "results/fibers/jobs/{job}.nc",
+    log:
+        "logs/fibers/{job}.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="fibers",
         sim=lambda wc: job_params("fibers", wc.job),
-    log:
-        "logs/fibers/{job}.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -25,13 +25,13 @@ rule fibers_aggregate:
         lambda wc: job_files("fibers"),
     output:
         "results/fibers.nc",
+    log:
+        "logs/fibers/aggregate.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="fibers",
         config=lambda wc: family_config("fibers"),
-    log:
-        "logs/fibers/aggregate.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/aggregate.py"

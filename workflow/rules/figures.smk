@@ -14,14 +14,14 @@ rule figure:
             subcategory="{family}",
             labels={"family": "{family}", "figure": "overview"},
         ),
-    params:
-        family="{family}",
     log:
         "logs/figures/{family}.log",
     wildcard_constraints:
         family="|".join(dlnwf.FAMILIES),
-    threads: 1
     conda:
         "../envs/dln.yaml"
+    threads: 1
+    params:
+        family="{family}",
     script:
         "../scripts/plot.py"

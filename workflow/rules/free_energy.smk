@@ -7,14 +7,14 @@ rule free_energy:
     """One point of the free_energy sweep: dln.experiments.free_energy.simulate(params) -> netCDF."""
     output:
         "results/free_energy/jobs/{job}.nc",
+    log:
+        "logs/free_energy/{job}.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="free_energy",
         sim=lambda wc: job_params("free_energy", wc.job),
-    log:
-        "logs/free_energy/{job}.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -25,13 +25,13 @@ rule free_energy_aggregate:
         lambda wc: job_files("free_energy"),
     output:
         "results/free_energy.nc",
+    log:
+        "logs/free_energy/aggregate.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="free_energy",
         config=lambda wc: family_config("free_energy"),
-    log:
-        "logs/free_energy/aggregate.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/aggregate.py"

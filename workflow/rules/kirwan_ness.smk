@@ -7,14 +7,14 @@ rule kirwan_ness:
     """One point of the kirwan_ness sweep: dln.experiments.kirwan_ness.simulate(params) -> netCDF."""
     output:
         "results/kirwan_ness/jobs/{job}.nc",
+    log:
+        "logs/kirwan_ness/{job}.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="kirwan_ness",
         sim=lambda wc: job_params("kirwan_ness", wc.job),
-    log:
-        "logs/kirwan_ness/{job}.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -25,13 +25,13 @@ rule kirwan_ness_aggregate:
         lambda wc: job_files("kirwan_ness"),
     output:
         "results/kirwan_ness.nc",
+    log:
+        "logs/kirwan_ness/aggregate.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="kirwan_ness",
         config=lambda wc: family_config("kirwan_ness"),
-    log:
-        "logs/kirwan_ness/aggregate.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/aggregate.py"

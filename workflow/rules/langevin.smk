@@ -7,14 +7,14 @@ rule langevin:
     """One point of the langevin sweep: dln.experiments.langevin.simulate(params) -> netCDF."""
     output:
         "results/langevin/jobs/{job}.nc",
+    log:
+        "logs/langevin/{job}.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="langevin",
         sim=lambda wc: job_params("langevin", wc.job),
-    log:
-        "logs/langevin/{job}.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -25,13 +25,13 @@ rule langevin_aggregate:
         lambda wc: job_files("langevin"),
     output:
         "results/langevin.nc",
+    log:
+        "logs/langevin/aggregate.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="langevin",
         config=lambda wc: family_config("langevin"),
-    log:
-        "logs/langevin/aggregate.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/aggregate.py"

@@ -7,14 +7,14 @@ rule learning_flow:
     """One point of the learning_flow sweep: dln.experiments.learning_flow.simulate(params) -> netCDF."""
     output:
         "results/learning_flow/jobs/{job}.nc",
+    log:
+        "logs/learning_flow/{job}.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="learning_flow",
         sim=lambda wc: job_params("learning_flow", wc.job),
-    log:
-        "logs/learning_flow/{job}.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -25,13 +25,13 @@ rule learning_flow_aggregate:
         lambda wc: job_files("learning_flow"),
     output:
         "results/learning_flow.nc",
+    log:
+        "logs/learning_flow/aggregate.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="learning_flow",
         config=lambda wc: family_config("learning_flow"),
-    log:
-        "logs/learning_flow/aggregate.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/aggregate.py"

@@ -12,8 +12,8 @@ rule ledger:
         nc="results/ledger.nc",
     log:
         "logs/ledger.log",
-    threads: 1
     conda:
         "../envs/dln.yaml"
+    threads: 1
     script:
         "../scripts/ledger.py"

@@ -12,5 +12,3 @@ rule lm_figures:
         "../envs/dln.yaml"
     script:
         "../scripts/lm_figures.py"
-
-

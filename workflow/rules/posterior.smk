@@ -7,14 +7,14 @@ rule posterior:
     """One point of the posterior sweep: dln.experiments.posterior.simulate(params) -> netCDF."""
     output:
         "results/posterior/jobs/{job}.nc",
+    log:
+        "logs/posterior/{job}.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="posterior",
         sim=lambda wc: job_params("posterior", wc.job),
-    log:
-        "logs/posterior/{job}.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -25,13 +25,13 @@ rule posterior_aggregate:
         lambda wc: job_files("posterior"),
     output:
         "results/posterior.nc",
+    log:
+        "logs/posterior/aggregate.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="posterior",
         config=lambda wc: family_config("posterior"),
-    log:
-        "logs/posterior/aggregate.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/aggregate.py"

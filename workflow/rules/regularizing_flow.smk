@@ -7,14 +7,14 @@ rule regularizing_flow:
     """One point of the regularizing_flow sweep: dln.experiments.regularizing_flow.simulate(params) -> netCDF."""
     output:
         "results/regularizing_flow/jobs/{job}.nc",
+    log:
+        "logs/regularizing_flow/{job}.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="regularizing_flow",
         sim=lambda wc: job_params("regularizing_flow", wc.job),
-    log:
-        "logs/regularizing_flow/{job}.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -25,13 +25,13 @@ rule regularizing_flow_aggregate:
         lambda wc: job_files("regularizing_flow"),
     output:
         "results/regularizing_flow.nc",
+    log:
+        "logs/regularizing_flow/aggregate.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="regularizing_flow",
         config=lambda wc: family_config("regularizing_flow"),
-    log:
-        "logs/regularizing_flow/aggregate.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/aggregate.py"

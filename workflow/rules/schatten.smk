@@ -7,14 +7,14 @@ rule schatten:
     """One point of the schatten sweep: dln.experiments.schatten.simulate(params) -> netCDF."""
     output:
         "results/schatten/jobs/{job}.nc",
+    log:
+        "logs/schatten/{job}.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="schatten",
         sim=lambda wc: job_params("schatten", wc.job),
-    log:
-        "logs/schatten/{job}.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -25,13 +25,13 @@ rule schatten_aggregate:
         lambda wc: job_files("schatten"),
     output:
         "results/schatten.nc",
+    log:
+        "logs/schatten/aggregate.log",
+    conda:
+        "../envs/dln.yaml"
+    threads: 1
     params:
         family="schatten",
         config=lambda wc: family_config("schatten"),
-    log:
-        "logs/schatten/aggregate.log",
-    threads: 1
-    conda:
-        "../envs/dln.yaml"
     script:
         "../scripts/aggregate.py"

@@ -12,7 +12,11 @@ into ``<out>`` (``book/_generated``):
   ``errata_list.md`` (errata and notation), ``tolerances.md``, ``provenance_table.md``;
 - ``blueprint*.svg`` (the dependency graph: whole, per paper, around LM-Thm2), ``blueprint_counts.md``,
   ``blueprint_definitions.md``;
-- ``figures/<name>.png``: the figures named by each family's ``FIGURES``, drawn by :mod:`dln.plotting`.
+- ``figures/<name>.png``: the figures named by each family's ``FIGURES``, drawn by :mod:`dln.figures`;
+- ``site/``, published with the book as it is: ``data/<family>.nc`` (the datasets the figures are drawn from)
+  and ``code/<path>.html`` (the drawing functions and rules, highlighted, a line anchor ``L-<n>`` per line).
+  Every figure caption ends with ``figure_<name>``: links to its dataset, rule and drawing function and the
+  command that redraws it.
 
 The book builder never runs a simulation. By hand::
 
@@ -23,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -33,13 +38,18 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from dln import plotting  # noqa: E402
-from dln._markdown import fmt, math_md  # noqa: E402
+from dln import __version__, figures  # noqa: E402
+from dln._markdown import fmt, math_block, math_md  # noqa: E402
 from dln.checks import CLAIMS, PAPERS, STATUSES, anchor, blueprint  # noqa: E402
+from dln.checks._claims import repository_root  # noqa: E402
 from dln.checks.definitions import DEFINITIONS  # noqa: E402
 from dln.experiments import FAMILIES, family_module  # noqa: E402
-from dln.experiments._conventions import read_netcdf  # noqa: E402
+from dln.experiments._conventions import git_commit, read_netcdf  # noqa: E402
+from dln.figures import FIGURES, reproduce_command  # noqa: E402
 from dln.tolerances import TOL  # noqa: E402
+
+#: The repository (Snakemake runs a copy of this script from .snakemake/scripts, so not relative to this file).
+ROOT = repository_root()
 
 
 def key(claim_id: str) -> str:
@@ -61,6 +71,14 @@ def commit_of(ds) -> str:
     return sha[:12] + ("-dirty" if sha.endswith("-dirty") and len(sha) > 18 else "")
 
 
+ARXIV = re.compile(r"(?<![\[/\w])arXiv:(\d{4}\.\d{4,5})(v\d+)?")
+
+
+def arxiv_links(text: str) -> str:
+    """Every ``arXiv:NNNN.NNNNN[vK]`` of Markdown prose as a link to its abstract page."""
+    return ARXIV.sub(lambda m: f"[{m.group(0)}](https://arxiv.org/abs/{m.group(1)}{m.group(2) or ''})", text)
+
+
 class Assets:
     """Numbers, figures and Markdown of one build."""
 
@@ -68,6 +86,9 @@ class Assets:
         self.results, self.out = results, out
         self.figdir = out / "figures"
         self.figdir.mkdir(parents=True, exist_ok=True)
+        self.site = out / "site"  # published with the book as it is (Sphinx html_extra_path)
+        shutil.rmtree(self.site, ignore_errors=True)
+        (self.site / "data").mkdir(parents=True)
         self.numbers: dict[str, dict] = {}
         self.figures: list[str] = []
 
@@ -79,10 +100,12 @@ class Assets:
         self.numbers[name] = {"value": value, "definition": definition, "source": source}
 
     def write(self, name: str, text: str) -> None:
+        if name.endswith(".md"):
+            text = arxiv_links(text)
         (self.out / name).write_text(text.rstrip() + "\n")
 
     def save(self, fig, name: str) -> None:
-        fig.savefig(self.figdir / f"{name}.png", dpi=120)
+        figures.save(fig, self.figdir / f"{name}.png")
         self.figures.append(name)
 
 
@@ -171,11 +194,11 @@ def claim_cards(a: Assets, rows: list[dict]) -> None:
                 f"*{r['where']}* ({r['kind']}). Evidence: `results/{r['family']}.nc`, page {{doc}}`{r['family']}`.",
                 "",
             ]
-            out += [f"**Statement.** {math_md(r['statement'])}", ""]
+            out += ["**Statement.**", "", math_block(r["statement"]), ""]
             if r["printed_statement"]:
-                out += [f"**As printed.** {math_md(r['printed_statement'])}", ""]
+                out += ["**As printed.**", "", math_block(r["printed_statement"]), ""]
             if r["reading"]:
-                out += [f"**Reading.** {escape(r['reading'])}", ""]
+                out += [f"**Reading.** {prose(r['reading'])}", ""]
             if c is not None and c.derivation:
                 out += [f"**Derivation.** {c.derivation}", ""]
             out += [f"**Fails if** {escape(r['fails_if'])}.", ""]
@@ -280,13 +303,13 @@ def summary_table(rows: list[dict], link_page: bool = True) -> list[str]:
         "::::{list-table}",
         ":header-rows: 1",
         ":class: dln-ledger",
-        ":widths: 16 10 12 12 50",
+        ":widths: 14 12 14 14 46",
         "",
         "* - claim",
         "  - status",
         "  - measured",
         "  - tolerance",
-        "  - statement",
+        "  - where in the paper (the statement is on the claim's card)",
     ]
     for r in rows:
         lines += [
@@ -294,7 +317,7 @@ def summary_table(rows: list[dict], link_page: bool = True) -> list[str]:
             f"  - {BADGE[r['status']]}",
             f"  - {fmt(r['measured'])}",
             f"  - {fmt(r['tolerance'])}",
-            f"  - {math_md(r['statement'])}" + (f" ({{doc}}`{r['family']}`)" if link_page else ""),
+            f"  - {escape(r['paper'])}: {escape(r['where'])}" + (f" ({{doc}}`{r['family']}`)" if link_page else ""),
         ]
     lines.append("::::")
     return lines
@@ -308,7 +331,15 @@ def checks_tables(a: Assets, rows: list[dict], pages: list[str]) -> None:
         a.write(f"checks_{page}.md", text)
 
 
+def prose(text: str) -> str:
+    """Plain text with ``$...$`` mathematics as Markdown: the text is escaped, the mathematics kept."""
+    parts = re.split(r"(\$[^$]+\$)", str(text))
+    return "".join(p if p.startswith("$") and p.endswith("$") and len(p) > 1 else escape(p) for p in parts)
+
+
 def errata(a: Assets, rows: list[dict]) -> None:
+    """Every erratum and notation claim: the statement as printed and corrected (display mathematics, one line per
+    part), the reading, and each measured residual as a formula with its value."""
     out = []
     for kind, title in (("erratum", "Errata"), ("notation", "Notation and wording")):
         prs = [r for r in rows if r["kind"] == kind]
@@ -316,6 +347,7 @@ def errata(a: Assets, rows: list[dict]) -> None:
         if not prs:
             out += ["None in this build.", ""]
         for r in prs:
+            c = CLAIMS[r["id"]]
             out += [
                 f"### {r['id']}: {BADGE[r['status']]}",
                 "",
@@ -323,24 +355,35 @@ def errata(a: Assets, rows: list[dict]) -> None:
                 "",
                 f"*{r['where']}*. Discussed on {{doc}}`{r['family']}`.",
                 "",
-                f"- **As printed:** {math_md(r['printed_statement'])}",
-                f"- **{'Corrected' if kind == 'erratum' else 'Read as'}:** {math_md(r['statement'])}",
+                "- **As printed:**",
+                "",
+                math_block(r["printed_statement"], indent="  "),
+                f"- **{'Corrected' if kind == 'erratum' else 'Read as'}:**",
+                "",
+                math_block(r["statement"], indent="  "),
             ]
             if r["reading"]:
-                out.append(f"- **Why it is not an error:** {escape(r['reading'])}")
+                out.append(f"- **Why it is not an error:** {prose(r['reading'])}")
             if r["measured"] is not None:
-                out.append(
-                    f"- **Corrected statement:** {escape(r['measured_definition'])} = {fmt(r['measured'])} "
-                    f"(tolerance {fmt(r['tolerance'])})"
-                )
+                out += [
+                    f"- **{'Corrected statement' if kind == 'erratum' else 'Under this reading'}, measured:** "
+                    f"the residual",
+                    "",
+                    math_block(c.residual_tex, indent="  "),
+                    "",
+                    f"  is {fmt(r['measured'])} (tolerance {fmt(r['tolerance'])}).",
+                ]
             if r["printed"] is not None:
                 p = r["printed"]
                 forced = (p.get("extra") or {}).get("forced_by_algebra")
-                out.append(
-                    f"- **Printed statement:** {escape(p['definition'])} = {fmt(p['value'])} "
-                    f"(it holds only below {fmt(p.get('tolerance'))})"
-                    + (f"; derived by algebra, not an independent measurement: {escape(forced)}" if forced else "")
-                )
+                out += [
+                    "- **Printed statement, measured:** the residual",
+                    "",
+                    math_block(c.printed_residual_tex or escape(p["definition"]), indent="  "),
+                    "",
+                    f"  is {fmt(p['value'])} (the printed statement would need it below {fmt(p.get('tolerance'))})"
+                    + (f"; derived by algebra, not an independent measurement: {escape(forced)}." if forced else "."),
+                ]
             out.append("")
     a.write("errata_list.md", "\n".join(out))
     a.num("errata_n", sum(r["kind"] == "erratum" for r in rows), "number of errata claims", "ledger")
@@ -408,25 +451,62 @@ def descriptive(a: Assets, family: str, ds) -> None:
     )
 
 
-#: The function drawing each figure named in a family's ``FIGURES``.
-FIGURE_FUNCTIONS = {
-    "lm_fig_1_1": plotting.fig_1_1,
-    "lm_fig_1_2": plotting.fig_1_2,
-    "lm_fig_1_3": plotting.fig_1_3,
-    "regularizing_flow_errors": plotting.fig_regularizing_flow,
-    "kirwan_ness": plotting.fig_kirwan_ness,
-    "schatten_gap": plotting.fig_schatten,
-    "schatten_hessian": plotting.fig_schatten_hessian,
-    "learning_flow": plotting.fig_learning_flow,
-    "fast_slow_scales": plotting.fig_fast_slow_scales,
-    "fast_slow_shadowing": plotting.fig_fast_slow_shadowing,
-    "noise_mean_G": plotting.fig_noise_mean_G,
-    "noise_stationary": plotting.fig_noise_stationary,
-    "posterior": plotting.fig_posterior,
-    "entropy": plotting.fig_entropy,
-    "ckm_fig_1": plotting.fig_ckm_1,
-    "free_energy_panels": plotting.fig_free_energy_panels,
-}
+def rule_source(family: str) -> tuple[str, int]:
+    """The workflow file (relative to the repository) defining the rule ``family``, and the rule's line."""
+    pattern = re.compile(rf"(?:use\s+)?rule\s+{re.escape(family)}\b")
+    for path in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        for i, text in enumerate(path.read_text().splitlines(), 1):
+            if pattern.match(text):
+                return path.relative_to(ROOT).as_posix(), i
+    raise KeyError(f"no workflow/rules/*.smk defines the rule {family!r}")
+
+
+def code_page(a: Assets, rel: str, commit: str) -> str:
+    """Publish one source file of the repository as a highlighted HTML page with a line anchor ``L-<n>`` per line;
+    return its path in the published site."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_for_filename, guess_lexer_for_filename
+
+    text = (ROOT / rel).read_text()
+    try:
+        lexer = get_lexer_for_filename(rel if not rel.endswith(".smk") else rel[: -len(".smk")] + ".py")
+    except Exception:  # an unknown suffix: pygments guesses from the content
+        lexer = guess_lexer_for_filename(rel, text)
+    title = f"{rel} (dln {__version__}, commit {commit})"
+    fmt_ = HtmlFormatter(full=True, linenos="table", lineanchors="L", anchorlinenos=True, title=title, wrapcode=True)
+    site_path = f"code/{rel}.html"
+    out = a.site / site_path
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(highlight(text, lexer, fmt_))
+    return site_path
+
+
+def figure_captions(a: Assets, datasets: dict) -> None:
+    """Per figure, the caption's last line: its dataset (a link to the published copy), the rule and the drawing
+    function (links to their source at this build's commit) and the command that redraws it."""
+    commit = git_commit()
+    short = commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
+    for family in datasets:
+        shutil.copyfile(a.results / f"{family}.nc", a.site / "data" / f"{family}.nc")
+    pages: dict[str, str] = {}
+    for name, fig in FIGURES.items():
+        rel, line = fig.source()
+        if rel not in pages:
+            pages[rel] = code_page(a, rel, short)
+        rule, rule_line = rule_source(fig.family)
+        if rule not in pages:
+            pages[rule] = code_page(a, rule, short)
+        a.num(
+            f"figure_{name}",
+            f'Data: <a class="dln-dataset" href="data/{fig.family}.nc">results/{fig.family}.nc</a> '
+            f"(commit `{commit_of(datasets[fig.family])}`), from the rule "
+            f'<a class="dln-rule" href="{pages[rule]}#L-{rule_line}">{fig.family}</a>; drawn by '
+            f'<a class="dln-code" href="{pages[rel]}#L-{line}">dln.plotting.{fig.function}</a> '
+            f"(commit `{short}`). Reproduce: `{reproduce_command(name)}`",
+            f"provenance of figure {name}: dataset, rule, drawing function, command",
+            f"dataset:{fig.family}:attrs:source",
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -448,17 +528,11 @@ def main(argv: list[str] | None = None) -> int:
     for family in FAMILIES:
         ds = read_netcdf(a.results / f"{family}.nc")
         datasets[family] = ds
-        a.num(
-            f"prov_{family}",
-            f"Data: rule `{family}`, file `results/{family}.nc`, commit `{commit_of(ds)}`; drawn "
-            "by rule `book_assets` with `dln.plotting`.",
-            f"provenance of results/{family}.nc",
-            f"dataset:{family}:attrs:source",
-        )
         descriptive(a, family, ds)
         for name in family_module(family).FIGURES:
-            a.save(FIGURE_FUNCTIONS[name](ds), name)
+            a.save(figures.draw(name, ds), name)
     provenance(a, datasets)
+    figure_captions(a, datasets)
     (a.out / "numbers.json").write_text(json.dumps(a.numbers, indent=1, sort_keys=True) + "\n")
     print(
         f"book_assets: {len(a.figures)} figures, {len(a.numbers)} numbers in {time.perf_counter() - t0:.1f} s",

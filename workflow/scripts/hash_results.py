@@ -9,7 +9,8 @@ Two clean runs of the workflow must print the same hashes (CI checks it):
 Each file's hash covers, for every variable (data variables and coordinates, sorted by
 name): its name, dimensions, shape, dtype and raw values as stored. Global and variable
 attributes (``history``, ``date_created``, ``source`` ...) are deliberately excluded.
-Prints one JSON object {relative path: sha256 hex, ..., "total": sha256 of all}.
+Prints one JSON object {relative path: sha256 hex, ..., "total": sha256 of all}. The hashing is
+:func:`dln.repro.hash_dataset` (``dln repro compare`` stores the same hashes in its reference).
 """
 
 from __future__ import annotations
@@ -18,38 +19,8 @@ import argparse
 import hashlib
 import json
 import sys
-from pathlib import Path
 
-
-def hash_file(path: str | Path, ignore_vars: tuple[str, ...] = ()) -> str:
-    import netCDF4
-    import numpy as np
-
-    h = hashlib.sha256()
-    with netCDF4.Dataset(path) as nc:
-        nc.set_auto_maskandscale(False)
-        for name in sorted(nc.variables):
-            if name in ignore_vars:
-                continue
-            var = nc.variables[name]
-            values = np.ascontiguousarray(var[...])
-            h.update(name.encode())
-            h.update(repr((var.dimensions, values.shape, values.dtype.str)).encode())
-            if values.dtype.kind == "O":
-                h.update("\x00".join(map(str, values.ravel())).encode())
-            else:
-                h.update(values.tobytes())
-    return h.hexdigest()
-
-
-def hash_results(results: str | Path, jobs: bool = False, ignore_vars: tuple[str, ...] = ()) -> dict[str, str]:
-    results = Path(results)
-    files = sorted(results.glob("*.nc"))
-    if jobs:
-        files += sorted(results.glob("*/jobs/*.nc"))
-    out = {str(p.relative_to(results)): hash_file(p, ignore_vars) for p in files}
-    total = hashlib.sha256(json.dumps(out, sort_keys=True).encode()).hexdigest()
-    return {**out, "total": total}
+from dln.repro import hash_results
 
 
 def main(argv: list[str] | None = None) -> int:

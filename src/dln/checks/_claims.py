@@ -310,6 +310,8 @@ class Claim:
     uses: tuple[str, ...] = ()
     proof_uses: tuple[str, ...] = ()
     dependency_note: str = ""
+    residual_tex: str = ""
+    printed_residual_tex: str = ""
 
     @property
     def status_if_holds(self) -> str:
@@ -337,6 +339,8 @@ def claim(
     uses: tuple[str, ...] | list[str] = (),
     proof_uses: tuple[str, ...] | list[str] = (),
     dependency_note: str = "",
+    residual_tex: str = "",
+    printed_residual_tex: str = "",
     registry: dict | None = None,
 ):
     """Register ``measure(ds) -> Evidence`` as the claim ``id`` (decorator).
@@ -371,6 +375,11 @@ def claim(
         IDs the printed proof invokes (for findings and numerical claims: what the derivation rests on).
     dependency_note : str
         Where in the paper the dependencies are visible (one sentence).
+    residual_tex : str
+        Errata and notation: the primary measured residual of the (corrected) statement, in LaTeX (the same
+        quantity as the measurement's plain-text definition; the errata page shows it as mathematics).
+    printed_residual_tex : str
+        Errata with a printed-statement measurement: that residual, in LaTeX.
     """
     reg = CLAIMS if registry is None else registry
     if paper not in PAPERS:
@@ -382,6 +391,8 @@ def claim(
             raise ValueError(f"claim {id}: {name} must be a non-empty string")
     if kind in ("erratum", "notation") and not printed_statement:
         raise ValueError(f"claim {id}: a {kind} claim needs printed_statement")
+    if kind in ("erratum", "notation") and not residual_tex:
+        raise ValueError(f"claim {id}: a {kind} claim needs residual_tex (its measured residual in LaTeX)")
     if kind == "finding" and not derivation:
         raise ValueError(f"claim {id}: a finding needs its derivation")
     if not implements:
@@ -407,6 +418,8 @@ def claim(
             uses=tuple(uses),
             proof_uses=tuple(proof_uses),
             dependency_note=dependency_note,
+            residual_tex=residual_tex,
+            printed_residual_tex=printed_residual_tex,
         )
         return fn
 

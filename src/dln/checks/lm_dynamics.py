@@ -227,6 +227,10 @@ def _where(ds, name):
     r"\mathbf G_0e^{-2\kappa t} \text{ for (4.4) with any } E;\ \mathbb E\|\mathbf G\|^2_\infty = "
     r"\frac{2(N-1)d^2(d+1)}{(\beta\kappa)^2}\ (\mathbb R),\ \frac{8(N-1)d^3}{(\beta\kappa)^2}\ (\mathbb C)",
     kind="erratum",
+    residual_tex=r"\max_j \lvert\hat\theta_j - \theta_j\rvert / \widehat{\mathrm{SE}}_j \text{ over every Monte "
+    r"Carlo estimate } j \text{ of the family, tested together}",
+    printed_residual_tex=r"\min \bigl|\widehat{\mathrm{Var}}(T) - \tfrac{1}{2\beta\kappa}\bigr| / "
+    r"\widehat{\mathrm{SE}} \text{ over the stationary OU ensembles (the law printed in (4.3))}",
     printed_statement=r"\rho_{\beta,\kappa} \propto e^{-\beta\kappa\|\mathbf W\|^2}\ (4.3)\ (\text{variance } "
     r"1/(2\beta\kappa))",
     stochastic=True,

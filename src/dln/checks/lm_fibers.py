@@ -52,6 +52,10 @@ def lm_cons(ds) -> Evidence:
     statement=r"\mathbf W \in \mathcal F_X \iff \mathbf W = \mathbf A\cdot\mathbf C;\ \text{in sequence: } "
     r"A_{N-1} = W_N^{-1} Q_N\Lambda,\ A_{k-1} = W_k^{-1} A_k \Lambda",
     kind="erratum",
+    residual_tex=r"\max \lVert\mathbf A\cdot\mathbf C - \mathbf W\rVert / \lVert\mathbf W\rVert \text{ with } "
+    r"A_{N-1} = W_N^{-1}Q_N\Lambda,\ A_{k-1} = W_k^{-1}A_k\Lambda",
+    printed_residual_tex=r"\min \lVert\mathbf A\cdot\mathbf C - \mathbf W\rVert / \lVert\mathbf W\rVert \text{ with } "
+    r"A_{N-1} = Q_N\Lambda W_N^{-1} \text{ as printed}",
     printed_statement=r"A_{N-1} = Q_N \Lambda W_N^{-1} \text{ (then } A_{N-2}, \dots \text{ in sequence)}",
     family=FAMILY,
     implements=("fiber_coordinates", "center", "svd_center", "act"),
@@ -213,6 +217,10 @@ def lm_lem5(ds) -> Evidence:
     statement=r"H_k(\mathbf b) + H_k(\mathbf b)^* = -W_k(b_{k-1} + b_{k-1}^*)W_k^* + \dots = 2G_k;\ "
     r"\text{rank} = (N-1)d(d+1)/2\ (\mathbb R),\ (N-1)d^2\ (\mathbb C) < \dim_{\mathbb R} gl(d)^{N-1}",
     kind="erratum",
+    residual_tex=r"\max \lVert\mathrm{lhs}(2.21) - 2\mathbf G\rVert / \lVert 2\mathbf G\rVert \text{ with the "
+    r"factor } W_k^* \text{ of the first term restored}",
+    printed_residual_tex=r"\min \lVert\mathrm{lhs}(2.21) - 2\mathbf G\rVert / \lVert 2\mathbf G\rVert "
+    r"\text{ with (2.21) as printed}",
     printed_statement=r"-W_k(b_{k-1} + b_{k-1}^*) + b_kW_kW_k^* + \dots = 2G_k \text{ (first term without } W_k^*);"
     r"\text{ (2.21) equivalent to (2.19)}",
     family=FAMILY,
@@ -309,6 +317,9 @@ def num_solvers(ds) -> Evidence:
     statement=r"d\mathbf G\,\mathbf w_{\mathbf b} = d\mathbf G\,\mathbf W = +2\mathbf G,\ \text{hence } "
     r"\dot{\mathbf G} = -d\mathbf G\,\mathbf w_{\mathbf b} = -2\mathbf G",
     kind="erratum",
+    residual_tex=r"\max \lVert d\mathbf G\,\mathbf W - 2\mathbf G\rVert / \lVert 2\mathbf G\rVert",
+    printed_residual_tex=r"\min \lVert d\mathbf G\,\mathbf w_{\mathbf b} - (-2\mathbf G)\rVert / "
+    r"\lVert 2\mathbf G\rVert \text{ (the sign as printed)}",
     printed_statement=r"d\mathbf G\,\mathbf w_{\mathbf b} = d\mathbf G\,\mathbf W = -2\mathbf G;\ "
     r"\dot{\mathbf G} = d\mathbf G\,\mathbf w_{\mathbf b} = -2\mathbf G\ (2.23)",
     family=FAMILY,
@@ -372,9 +383,13 @@ def lm_thm10(ds) -> Evidence:
     r"A\cdot\mathbf W\|^2;"
     r"\ d\psi(e)(\mathbf a) = 2\sum_k\mathrm{Re\,Tr}(G_k^*a_k) \text{ for } \psi = \|\mathbf A\cdot\mathbf W\|^2",
     kind="notation",
+    residual_tex=r"\max \Bigl|d\psi(e)(\mathbf a) - 2\sum_k\mathrm{Re\,Tr}(G_k^*a_k)\Bigr| / \bigl(\lVert\mathbf "
+    r"W\rVert^2\lVert\mathbf a\rVert\bigr) \text{ for } \psi(\mathbf A) = \lVert\mathbf "
+    r"A\cdot\mathbf W\rVert^2 \text{ (central difference)}",
     printed_statement=r"\mu(\mathbf W) = \mathbf G(\mathbf W) \text{ with } \psi_x(g) = \|g\cdot x\|^2\ (3.4)",
-    reading="With psi as printed in (3.4) (no factor 1/2) the moment map is 2G; the remark holds for "
-    "psi = |A.W|^2 / 2, the normalization of Lemma 2. A factor of normalization, not a mathematical error.",
+    reading=r"With $\psi$ as printed in (3.4) (no factor $\tfrac12$) the moment map is $2\mathbf G$; the remark "
+    r"holds for $\psi(\mathbf A) = \tfrac12\lVert\mathbf A\cdot\mathbf W\rVert^2$, the normalization of Lemma 2. "
+    "A factor of normalization, not a mathematical error.",
     family=FAMILY,
     implements=("act",),
     fails_if="the central difference of |e^{ta}.W|^2 at t = 0 differs from 2 sum Re Tr(G^* a) by more than "
@@ -476,6 +491,10 @@ def lm_27(ds) -> Evidence:
     statement=r"\mathbf W\in\mathcal M,\ W_k = U_k\Lambda_kV_k^*:\ \Lambda_k = \Sigma^{1/N},\ V_{k+1} = U_k\ "
     r"\text{(up to phases)},\ \|W_k\|^2 \text{ independent of } k",
     kind="erratum",
+    residual_tex=r"\max\max_k \lvert\sigma(W_k) - \sigma(X)^{1/N}\rvert / \sigma(X)^{1/N} \text{ at a balanced "
+    r"point}",
+    printed_residual_tex=r"\min\max \bigl|\,|V_k^*U_{k+1}| - I\,\bigr| "
+    r"\text{ at a balanced point (as printed, entrywise)}",
     printed_statement=r"V_k = U_{k+1},\ 1 \le k \le N-1",
     family=FAMILY,
     implements=("balanced_point",),

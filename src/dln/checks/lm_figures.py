@@ -26,10 +26,11 @@ FAMILY = "lm_figures"
     statement=r"d=1,\ N=2,\ x>0:\ \operatorname{argmin}_{w_2w_1=x}|w|^2 = \{(\sqrt x,\sqrt x),(-\sqrt x,-\sqrt x)\},"
     r"\ \min = 2x",
     kind="notation",
+    residual_tex=r"\max_x \bigl|\min_{w_2w_1 = x}|w|^2 - 2x\bigr| / x \text{ (over a dense scan of each fiber)}",
     printed_statement=r"\text{the minimizers of } |w|^2 \text{ on the fiber } w_2w_1 = x \text{ are the points } "
     r"(\pm\sqrt x, \pm\sqrt x)",
-    reading="The two signs go together: the mixed-sign points (sqrt x, -sqrt x), (-sqrt x, sqrt x) lie on "
-    "w2 w1 = -x, not on the fiber. A wording issue of the caption, not a mathematical error.",
+    reading=r"The two signs go together: the mixed-sign points $(\sqrt x, -\sqrt x)$ and $(-\sqrt x, \sqrt x)$ lie on "
+    r"$w_2w_1 = -x$, not on the fiber. A wording issue of the caption, not a mathematical error.",
     family=FAMILY,
     implements=("regularizing_flow",),
     fails_if="the minimum of |w|^2 over a dense scan of the hyperbola w2 w1 = x differs from 2x or is not at "

@@ -225,6 +225,10 @@ def lm_cor1_rates(ds) -> Evidence:
     statement=r"\tfrac{d}{dt}\tfrac12\|\mathbf G\|^2 = -4\|\mathbf w_{\mathbf G}\|^2 = -\|\mathbf w_{2\mathbf G}\|^2"
     r" \text{ along the Kirwan-Ness flow}",
     kind="erratum",
+    residual_tex=r"\max_{t:\ \lVert\mathbf G(t)\rVert > 10^{-9}\lVert\mathbf W_0\rVert^2} \lvert r(t) + "
+    r"4\rvert,\quad r = \frac{\frac{d}{dt}\frac12\lVert\mathbf G\rVert^2}{\lVert\mathbf w_{\mathbf "
+    r"G}\rVert^2}",
+    printed_residual_tex=r"\min_t \lvert r(t) - (-2)\rvert \text{ over the same states}",
     printed_statement=r"\tfrac{d}{dt}\tfrac12\|\mathbf G\|_2^2 = -2\|\mathbf w_{\mathbf G}\|_2^2",
     family="kirwan_ness",
     implements=("kirwan_ness_flow",),

@@ -165,12 +165,26 @@ def _ensemble(p: dict, W0, grad, dt: float, rng, progress=None):
     }
 
 
+#: A standard error below this fraction of the prediction's scale is round-off: the estimate is deterministic
+#: there (a coordinate the noise does not reach), and its z-score compares it with the prediction at that scale.
+SE_ROUNDOFF = 1e-12
+
+
 def _z(est, se, pred):
-    """|est - pred| / se and se / |pred| (0 where se = 0: the deterministic t = 0)."""
+    """|est - pred| / se and se / |pred| (0 where se = 0: the deterministic t = 0).
+
+    For ``(n_t, n_coords)`` arrays the scale at each time is the largest |prediction| over the coordinates; a
+    standard error below ``SE_ROUNDOFF`` times that scale is replaced by it (round-off over round-off is no
+    z-score), and such an entry detects no relative deviation (``se / |pred|`` is 0 there, as at t = 0)."""
     est, se, pred = np.asarray(est, float), np.asarray(se, float), np.asarray(pred, float)
+    scale = np.max(np.abs(pred), axis=-1, keepdims=True) if pred.ndim == 2 else np.abs(pred)
+    floor = SE_ROUNDOFF * np.broadcast_to(scale, np.broadcast_shapes(se.shape, np.shape(scale)))
+    roundoff = (se > 0) & (se < floor)
+    se_eff = np.where(roundoff, floor, se)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, np.abs(est - pred) / np.where(se > 0, se, 1.0), 0.0)
+        z = np.where(se_eff > 0, np.abs(est - pred) / np.where(se_eff > 0, se_eff, 1.0), 0.0)
         sop = np.where(np.abs(pred) > 0, se / np.abs(pred), 0.0)
+        sop = np.where(roundoff, 0.0, sop)
     return z, sop
 
 
@@ -339,7 +353,9 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         )
         pred_label = "G_0 exp(-2 kappa t)"
     z_g[0] = 0.0  # t = 0: every path is W_0
-    sop_g = np.where(sop_g > 0, sop_g, np.nan)
+    detects = sop_g > 0  # entries with a statistical error (not t = 0, not round-off)
+    sop_g_min = np.where(detects.any(axis=1), np.min(np.where(detects, sop_g, np.inf), axis=1), 0.0)
+    sop_g_max = np.max(np.where(detects, sop_g, 0.0), axis=1)
     data.update(
         {
             "z_G": _da(
@@ -348,12 +364,8 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
                 f"max over the real coordinates of the entries of G of |E[G(t)] - {pred_label}| / SE",
             ),
             "z_G_count": _da(np.int64(z_g.shape[1]), (), "number of z-scores behind each z_G (real coordinates of G)"),
-            "sop_G_min": _da(
-                np.nan_to_num(np.nanmin(sop_g, axis=1)), ("t",), "min over coordinates of SE / |prediction|"
-            ),
-            "sop_G_max": _da(
-                np.nan_to_num(np.nanmax(sop_g, axis=1)), ("t",), "max over coordinates of SE / |prediction|"
-            ),
+            "sop_G_min": _da(sop_g_min, ("t",), "min over coordinates of SE / |prediction|"),
+            "sop_G_max": _da(sop_g_max, ("t",), "max over coordinates of SE / |prediction|"),
             "G_proj": _da(e["proj"], ("t",), "<E[G(t)], G_0> / |G_0|^2 (ensemble mean)"),
             "G_proj_se": _da(e["proj_se"], ("t",), "standard error of G_proj"),
             "G_proj_predicted": _da(np.exp(-2.0 * kappa * t), ("t",), "exp(-2 kappa t)"),
