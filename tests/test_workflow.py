@@ -234,3 +234,42 @@ def test_ci_config_end_to_end(tmp_path, ci_run):
     h1 = {k: v for k, v in _hashes(repo, "seconds").items() if k in compared}
     h2 = {k: v for k, v in _hashes(repo2, "seconds").items() if k in compared}
     assert h1 == h2 and set(h1) == compared
+
+
+@pytest.mark.slow
+def test_editing_one_module_reruns_only_the_families_that_use_it(ci_run):
+    """Each job's params carry the hash of its family's import closure inside dln: after a full run, a one-line
+    edit of dln/_posterior.py makes exactly the posterior jobs (and the ledger and book built from them) stale,
+    an edit of dln/plotting.py only the book, and the dry run says why."""
+    repo = ci_run["repo"]
+    env = {"PYTHONPATH": str(repo / "src")}  # the copy's dln: the hashes follow the files the jobs would run
+    args = ("-n", "--cores", "2", "--configfile", "config/ci.yaml")
+    out = _ok(snakemake(repo, *args, env=env))
+    assert NOTHING_TO_DO in out, "the code hashes depend on the checkout's location:\n" + out[-3000:]
+
+    def stale_after_editing(module: str) -> dict[str, int]:
+        path = repo / "src" / "dln" / module
+        text = path.read_text()
+        try:
+            path.write_text(text + "\n# one more line\n")
+            out = _ok(snakemake(repo, *args, env=env))
+        finally:
+            path.write_text(text)
+        stats = out.split("Job stats:", 1)[1].split("Reasons:", 1)[0]
+        jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", stats, re.M))
+        assert "Params have changed" in out or "params have changed" in out, out[-2000:]
+        return {k: int(v) for k, v in jobs.items() if k != "total"}
+
+    posterior = stale_after_editing("_posterior.py")
+    n_jobs = len(list((repo / "results" / "posterior" / "jobs").glob("*.nc")))
+    assert posterior == {
+        "posterior": n_jobs,
+        "posterior_aggregate": 1,
+        "figure": 1,
+        "ledger": 1,
+        "book_assets": 1,
+        "book": 1,
+        "all": 1,
+    }, posterior
+    assert stale_after_editing("plotting.py") == {"book_assets": 1, "book": 1, "all": 1}
+    assert NOTHING_TO_DO in _ok(snakemake(repo, *args, env=env))

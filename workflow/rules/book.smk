@@ -28,8 +28,6 @@ rule book_assets:
     input:
         datasets=expand("results/{family}.nc", family=BOOK_FAMILIES),
         ledger="results/ledger.json",
-        plotting="src/dln/plotting.py",
-        figures="src/dln/figures.py",
         rules=glob.glob("workflow/rules/*.smk"),
     output:
         numbers="book/_generated/numbers.json",
@@ -40,6 +38,8 @@ rule book_assets:
         "logs/book/book_assets.log",
     conda:
         "../envs/dln.yaml"
+    params:
+        code=step_code("book_assets.py"),
     script:
         "../scripts/book_assets.py"
 

@@ -15,5 +15,7 @@ rule ledger:
     conda:
         "../envs/dln.yaml"
     threads: 1
+    params:
+        code=step_code("ledger.py"),
     script:
         "../scripts/ledger.py"

@@ -10,5 +10,7 @@ rule lm_figures:
         "logs/lm_figures.log",
     conda:
         "../envs/dln.yaml"
+    params:
+        code=family_code("lm_figures"),
     script:
         "../scripts/lm_figures.py"

@@ -8,7 +8,9 @@ scripts ``simulate.py`` and ``aggregate.py`` call.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
 import inspect
 import itertools
 import json
@@ -216,6 +218,58 @@ def expand_jobs(
         point = dict(zip(keys, combo, strict=True))
         jobs[job_id(point)] = {**defaults, **fixed, **point}
     return jobs
+
+
+# --------------------------------------------------------------------------------------------
+# code versions: a rerun trigger for the jobs whose code changed
+# --------------------------------------------------------------------------------------------
+SCRIPTS = Path(__file__).resolve().parent
+
+
+@functools.cache
+def _sources():
+    """``dln._sources`` loaded from its file, without importing ``dln`` (it uses the standard library only)."""
+    spec = importlib.util.find_spec("dln")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the dln package is not installed: run `bash run.sh all` (it installs it)")
+    path = Path(next(iter(spec.submodule_search_locations))) / "_sources.py"
+    mod_spec = importlib.util.spec_from_file_location("_dln_sources", path)
+    module = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(module)
+    return module
+
+
+def module_path(family: str) -> Path:
+    """The source file of a family's experiment module (found without importing it)."""
+    src = _sources()
+    if EXPERIMENTS_PACKAGE == "dln.experiments":
+        return src.PACKAGE_ROOT / "experiments" / f"{family}.py"
+    spec = importlib.util.find_spec(f"{EXPERIMENTS_PACKAGE}.{family}")
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"experiment module {EXPERIMENTS_PACKAGE}.{family} does not exist")
+    return Path(spec.origin)
+
+
+@functools.cache
+def family_code(family: str) -> str:
+    """Version of the code a family's jobs run: a hash of the source of its module's import closure inside
+    ``dln`` (``dln._sources``) and of the job scripts. A rule parameter, so editing a module reruns exactly the
+    families that use it."""
+    scripts = [SCRIPTS / "dlnwf.py", SCRIPTS / "simulate.py", SCRIPTS / "lm_figures.py"]
+    return _sources().code_hash(module_path(family), *scripts)
+
+
+@functools.cache
+def step_code(script: str) -> str:
+    """Version of the code of a step that reads the datasets (``ledger.py``, ``book_assets.py``, ``plot.py``):
+    the script's import closure inside ``dln`` and every family module (read by name at run time)."""
+    return _sources().code_hash(SCRIPTS / script, *(module_path(f) for f in ALL_FAMILIES))
+
+
+@functools.cache
+def figure_code(family: str) -> str:
+    """Version of the code of a family's overview figure: ``plot.py``'s import closure and the family's module."""
+    return _sources().code_hash(SCRIPTS / "plot.py", module_path(family))
 
 
 def default_params(family: str) -> dict:
