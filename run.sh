@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine (Python >= 3.11 and the package registries).
 #
-#   bash run.sh all    set up, then run the whole workflow: simulations, ledger, book
+#   bash run.sh all    set up, then run the whole workflow: simulations, ledger, book (after a hard-killed
+#                      run: its stale lock and temporary files are removed, its incomplete jobs rerun)
 #   bash run.sh test   set up, then run the test suite (what CI runs)
 #
 # Set-up is idempotent: a virtual environment in .venv with the package and its
@@ -69,12 +70,47 @@ setup_system() {
     apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
 }
 
+live_snakemake() {
+    # PIDs of Snakemake main processes working in this directory (not the jobs they started)
+    local pid cmd
+    for pid in $(pgrep -f snakemake 2>/dev/null || true); do
+        [ "$(readlink -f "/proc/$pid/cwd" 2>/dev/null)" = "$(pwd -P)" ] || continue
+        cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null || true)
+        case " $cmd" in
+            *" --unlock"*) ;;
+            *"/snakemake "* | " snakemake "* | *" -m snakemake "*) printf '%s ' "$pid" ;;
+        esac
+    done
+}
+
+recover() {
+    # What a hard-killed run leaves behind: Snakemake's lock (its next run would refuse to start), jobs marked
+    # incomplete (rerun by --rerun-incomplete below) and temporary files of interrupted writes. Cleared only
+    # when no Snakemake is running in this directory; a concurrent run keeps its lock and this one stops.
+    local live tmps
+    live=$(live_snakemake)
+    if [ -n "$live" ]; then
+        log "another Snakemake is running in this directory (pid ${live% }): wait for it to finish"
+        exit 1
+    fi
+    if compgen -G ".snakemake/locks/*" >/dev/null; then
+        log "removing the stale lock of a Snakemake run that is no longer running (.snakemake/locks/)"
+        rm -f .snakemake/locks/*
+    fi
+    tmps=$(find results book/_generated -type f -name '*.tmp' 2>/dev/null || true)
+    if [ -n "$tmps" ]; then
+        log "removing $(printf '%s\n' "$tmps" | wc -l) temporary file(s) of an interrupted run"
+        printf '%s\n' "$tmps" | while IFS= read -r f; do rm -f -- "$f"; done
+    fi
+}
+
 case "${1:-}" in
     all)
         setup_python  # the workflow needs no Debian packages (they serve the tests only)
         export PATH="$(cd "$VENV" && pwd)/bin:$PATH"
+        recover
         # extra arguments (targets, flags) first: --configfile takes every word after it
-        snakemake "${@:2}" --cores "$CORES" --configfile "${CONFIG:-config/config.yaml}"
+        snakemake "${@:2}" --rerun-incomplete --cores "$CORES" --configfile "${CONFIG:-config/config.yaml}"
         ;;
     test)
         setup_python

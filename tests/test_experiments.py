@@ -67,3 +67,22 @@ def test_bad_field_is_an_error(family):
     mod = family_module(family)
     with pytest.raises(dln.DLNError, match="field"):
         mod.simulate({**mod.DEFAULT_PARAMS, "field": "quaternion"})
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
+def test_written_datasets_follow_the_umask(tmp_path, mask):
+    """A dataset is readable by whoever the umask lets read it (a group on a shared cluster), not only its owner."""
+    import os
+    import stat
+
+    import xarray as xr
+
+    from dln.experiments import write_netcdf
+
+    old = os.umask(mask)
+    try:
+        path = write_netcdf(xr.Dataset({"x": ("i", [1.0, 2.0])}), tmp_path / "a.nc")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+    assert not list(tmp_path.glob("*.tmp"))

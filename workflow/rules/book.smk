@@ -39,7 +39,7 @@ rule book_assets:
     conda:
         "../envs/dln.yaml"
     params:
-        code=step_code("book_assets.py"),
+        code=lambda wc: dlnwf.step_code("book_assets.py"),
     script:
         "../scripts/book_assets.py"
 

@@ -33,10 +33,6 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 FAMILIES = [f for f in dlnwf.FAMILIES if f in config["families"]]
 
-# Code versions (rule params, so a change reruns what depends on it): see dlnwf.family_code, figure_code, step_code.
-family_code = dlnwf.family_code
-figure_code = dlnwf.figure_code
-step_code = dlnwf.step_code
 try:
     JOBS = {f: dlnwf.expand_jobs(f, config["families"][f], SCHEMA, defaults=dlnwf.default_params(f)) for f in FAMILIES}
 except (dlnwf.ConfigError, RuntimeError) as _exc:

@@ -14,7 +14,7 @@ rule entropy:
     threads: 1
     params:
         family="entropy",
-        code=family_code("entropy"),
+        code=lambda wc: dlnwf.family_code("entropy"),
         sim=lambda wc: job_params("entropy", wc.job),
     script:
         "../scripts/simulate.py"

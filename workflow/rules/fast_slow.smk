@@ -14,7 +14,7 @@ rule fast_slow:
     threads: 1
     params:
         family="fast_slow",
-        code=family_code("fast_slow"),
+        code=lambda wc: dlnwf.family_code("fast_slow"),
         sim=lambda wc: job_params("fast_slow", wc.job),
     script:
         "../scripts/simulate.py"

@@ -14,7 +14,7 @@ rule fibers:
     threads: 1
     params:
         family="fibers",
-        code=family_code("fibers"),
+        code=lambda wc: dlnwf.family_code("fibers"),
         sim=lambda wc: job_params("fibers", wc.job),
     script:
         "../scripts/simulate.py"

@@ -23,6 +23,6 @@ rule figure:
     threads: 1
     params:
         family="{family}",
-        code=lambda wc: figure_code(wc.family),
+        code=lambda wc: dlnwf.figure_code(wc.family),
     script:
         "../scripts/plot.py"

@@ -14,7 +14,7 @@ rule free_energy:
     threads: 1
     params:
         family="free_energy",
-        code=family_code("free_energy"),
+        code=lambda wc: dlnwf.family_code("free_energy"),
         sim=lambda wc: job_params("free_energy", wc.job),
     script:
         "../scripts/simulate.py"

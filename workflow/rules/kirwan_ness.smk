@@ -14,7 +14,7 @@ rule kirwan_ness:
     threads: 1
     params:
         family="kirwan_ness",
-        code=family_code("kirwan_ness"),
+        code=lambda wc: dlnwf.family_code("kirwan_ness"),
         sim=lambda wc: job_params("kirwan_ness", wc.job),
     script:
         "../scripts/simulate.py"

@@ -14,7 +14,7 @@ rule langevin:
     threads: 1
     params:
         family="langevin",
-        code=family_code("langevin"),
+        code=lambda wc: dlnwf.family_code("langevin"),
         sim=lambda wc: job_params("langevin", wc.job),
     script:
         "../scripts/simulate.py"

@@ -14,7 +14,7 @@ rule learning_flow:
     threads: 1
     params:
         family="learning_flow",
-        code=family_code("learning_flow"),
+        code=lambda wc: dlnwf.family_code("learning_flow"),
         sim=lambda wc: job_params("learning_flow", wc.job),
     script:
         "../scripts/simulate.py"

@@ -16,6 +16,6 @@ rule ledger:
         "../envs/dln.yaml"
     threads: 1
     params:
-        code=step_code("ledger.py"),
+        code=lambda wc: dlnwf.step_code("ledger.py"),
     script:
         "../scripts/ledger.py"

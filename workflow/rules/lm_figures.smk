@@ -11,6 +11,6 @@ rule lm_figures:
     conda:
         "../envs/dln.yaml"
     params:
-        code=family_code("lm_figures"),
+        code=lambda wc: dlnwf.family_code("lm_figures"),
     script:
         "../scripts/lm_figures.py"

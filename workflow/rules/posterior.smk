@@ -14,7 +14,7 @@ rule posterior:
     threads: 1
     params:
         family="posterior",
-        code=family_code("posterior"),
+        code=lambda wc: dlnwf.family_code("posterior"),
         sim=lambda wc: job_params("posterior", wc.job),
     script:
         "../scripts/simulate.py"

@@ -14,7 +14,7 @@ rule regularizing_flow:
     threads: 1
     params:
         family="regularizing_flow",
-        code=family_code("regularizing_flow"),
+        code=lambda wc: dlnwf.family_code("regularizing_flow"),
         sim=lambda wc: job_params("regularizing_flow", wc.job),
     script:
         "../scripts/simulate.py"

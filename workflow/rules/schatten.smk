@@ -14,7 +14,7 @@ rule schatten:
     threads: 1
     params:
         family="schatten",
-        code=family_code("schatten"),
+        code=lambda wc: dlnwf.family_code("schatten"),
         sim=lambda wc: job_params("schatten", wc.job),
     script:
         "../scripts/simulate.py"

@@ -240,7 +240,8 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     ``["real", "complex"]``) is stored as integer codes ``0..n-1`` with the CF
     ``flag_values``/``flag_meanings`` attributes; other string variables as char arrays.
     :func:`read_netcdf` undoes all three. A crash or kill during the write leaves
-    at most a ``<name>.*.tmp`` file (never a half-written ``path``).
+    at most a ``<name>.*.tmp`` file (never a half-written ``path``). The file's permissions follow the umask
+    (0644 under the usual 022), as for any file the user creates.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -249,12 +250,20 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     os.close(fd)
     try:
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is private (0600); the output follows the umask
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 #: Encoding keys kept when writing; others (chunk sizes, shapes, source file names inherited from a

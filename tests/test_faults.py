@@ -1,0 +1,149 @@
+"""Hard kills and concurrent runs of the README's workflow command, on toy experiments.
+
+``bash run.sh all`` is killed with SIGKILL (the whole process group: Snakemake and its jobs, as a lost node or
+an out-of-memory kill would) at spread-out moments of a run; each time the same command, run again, must
+finish the workflow without any manual step, and the data must equal those of an uninterrupted run (hashes of
+the data of every job file and aggregate). A second ``bash run.sh all`` while one is running must refuse with a
+message and leave the running one alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, copy_repo, write_toy_experiments
+
+from dln.repro import hash_results
+
+pytestmark = pytest.mark.slow
+
+VENV = Path(sys.executable).absolute().parents[1]  # the venv running the tests (not the interpreter it links to)
+#: 12 toy jobs and their aggregate: a few seconds on 2 cores, long enough to be killed at many points.
+CONFIG = {
+    "families": {"free_energy": {"sweep": {"p": [1.0, 2.0, 3.0], "seed": [0, 1, 2, 3]}, "fixed": {"N": 3}}},
+    "figures": False,
+    "ledger": False,
+    "book": False,
+}
+#: Seconds after the start at which a run is killed (spread over set-up, the jobs and the aggregate).
+KILL_AT = (0.3, 0.8, 1.5, 2.2, 3.0, 3.8, 4.6, 5.5, 6.5, 8.0)
+
+
+@pytest.fixture(scope="module")
+def toy_repo(tmp_path_factory):
+    base = tmp_path_factory.mktemp("faults")
+    repo = copy_repo(base / "repo")
+    for name in ("run.sh", "pyproject.toml", "requirements.lock"):
+        shutil.copy2(ROOT / name, repo / name)
+    env = write_toy_experiments(base / "toy")
+    (repo / "config" / "faults.yaml").write_text(yaml.safe_dump(CONFIG))
+    env = {
+        **os.environ,
+        **env,
+        "VENV": str(VENV),
+        "CONFIG": "config/faults.yaml",
+        "DLN_TOY_PIDFILE": str(base / "never-sleep.pid"),
+    }
+    (base / "never-sleep.pid").write_text("0")  # the toy sleeps only while this file is absent
+    return repo, env
+
+
+def run_sh(repo: Path, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "run.sh", "all"], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _clean(repo: Path) -> None:
+    for name in ("results", "logs", ".snakemake"):
+        shutil.rmtree(repo / name, ignore_errors=True)
+
+
+def _data(repo: Path) -> dict:
+    hashes = hash_results(repo / "results", jobs=True)
+    hashes.pop("total", None)
+    return hashes
+
+
+def test_hard_kills_recover_with_the_readme_command(toy_repo):
+    repo, env = toy_repo
+    _clean(repo)
+    clean = run_sh(repo, env)
+    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-4000:]
+    reference = _data(repo)
+    assert len(reference) == 13, reference  # 12 job files and the aggregate
+    report = []
+    for at in KILL_AT:
+        _clean(repo)
+        proc = subprocess.Popen(
+            ["bash", "run.sh", "all"],
+            cwd=repo,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(at)
+        finished = proc.poll() is not None
+        if not finished:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        left = sorted(p.name for p in (repo / "results").rglob("*.nc")) if (repo / "results").exists() else []
+        rerun = run_sh(repo, env)
+        assert rerun.returncode == 0, (
+            f"after a kill at {at} s the README command failed:\n{rerun.stdout[-2000:]}\n{rerun.stderr[-4000:]}"
+        )
+        assert _data(repo) == reference, f"after a kill at {at} s the data differ from an uninterrupted run"
+        assert not list(repo.rglob("*.tmp")), "temporary files left behind"
+        report.append((at, finished, len(left), "stale lock" in rerun.stderr, "temporary file" in rerun.stderr))
+    # the kills hit the runs at different stages: some before any job file, some with part of the jobs done
+    assert sum(1 for _, finished, _, _, _ in report if not finished) >= 8, report
+    assert len({n for _, _, n, _, _ in report}) >= 3, report
+    assert any(stale for *_, stale, _ in report), report
+    print("kill at (s), run had finished, job files left, stale lock removed, temporary files removed:")
+    for row in report:
+        print("  ", row)
+
+
+def test_a_second_run_refuses_while_one_is_running(toy_repo):
+    repo, env = toy_repo
+    _clean(repo)
+    pidfile = Path(env["DLN_TOY_PIDFILE"]).with_name("sleeper.pid")
+    sleeping = {**env, "DLN_TOY_PIDFILE": str(pidfile)}
+    pidfile.unlink(missing_ok=True)
+    cfg = {**CONFIG, "families": {"free_energy": {"sweep": {"p": [1.0], "seed": [777]}, "fixed": {"N": 3}}}}
+    (repo / "config" / "sleep.yaml").write_text(yaml.safe_dump(cfg))
+    sleeping["CONFIG"] = "config/sleep.yaml"
+    first = subprocess.Popen(
+        ["bash", "run.sh", "all"],
+        cwd=repo,
+        env=sleeping,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        t0 = time.monotonic()
+        while not pidfile.exists() or not pidfile.read_text().strip():
+            assert first.poll() is None, "the first run ended before its job started"
+            assert time.monotonic() - t0 < 120, "the toy job did not start"
+            time.sleep(0.2)
+        second = run_sh(repo, env)
+        assert second.returncode != 0
+        assert "another Snakemake is running in this directory" in second.stderr, second.stderr[-2000:]
+        assert first.poll() is None, "the second run disturbed the first"
+        assert (repo / ".snakemake" / "locks").exists() and list((repo / ".snakemake" / "locks").iterdir())
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    # the killed first run, then the README command: it recovers and finishes
+    done = run_sh(repo, sleeping)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (repo / "results" / "free_energy.nc").exists()
