@@ -85,8 +85,9 @@ live_snakemake() {
 
 recover() {
     # What a hard-killed run leaves behind: Snakemake's lock (its next run would refuse to start), jobs marked
-    # incomplete (rerun by --rerun-incomplete below) and temporary files of interrupted writes. Cleared only
-    # when no Snakemake is running in this directory; a concurrent run keeps its lock and this one stops.
+    # incomplete (rerun by --rerun-incomplete below) and temporary files of interrupted writes; and job files
+    # damaged since they were written (checksum). Cleared only when no Snakemake is running in this directory;
+    # a concurrent run keeps its lock and this one stops.
     local live tmps
     live=$(live_snakemake)
     if [ -n "$live" ]; then
@@ -97,6 +98,8 @@ recover() {
         log "removing the stale lock of a Snakemake run that is no longer running (.snakemake/locks/)"
         rm -f .snakemake/locks/*
     fi
+    # job files whose data no longer match the checksum written with them (damaged, truncated, edited)
+    [ -d results ] && "$VENV/bin/python" workflow/scripts/dlnwf.py verify-jobs results
     tmps=$(find results book/_generated -type f -name '*.tmp' 2>/dev/null || true)
     if [ -n "$tmps" ]; then
         log "removing $(printf '%s\n' "$tmps" | wc -l) temporary file(s) of an interrupted run"
@@ -109,6 +112,8 @@ case "${1:-}" in
         setup_python  # the workflow needs no Debian packages (they serve the tests only)
         export PATH="$(cd "$VENV" && pwd)/bin:$PATH"
         recover
+        # a YAML syntax error named with its file, line and column (Snakemake says only "not valid YAML")
+        python workflow/scripts/dlnwf.py check-yaml "${CONFIG:-config/config.yaml}"
         # extra arguments (targets, flags) first: --configfile takes every word after it
         snakemake "${@:2}" --rerun-incomplete --cores "$CORES" --configfile "${CONFIG:-config/config.yaml}"
         ;;

@@ -68,6 +68,166 @@ BAD_CONFIGS = [
 ]
 
 
+#: A configuration of three families for the checks of size and sense (dlnwf.check_config).
+SENSE_BASE = {
+    "families": {
+        "schatten": copy.deepcopy(BASE["families"]["schatten"]),
+        "langevin": {
+            "sweep": {"kappa": [1.0]},
+            "fixed": {"N": 3, "d": 2, "T": 1.0, "dt": 0.01, "n_paths": 100, "n_save": 5},
+        },
+        "fast_slow": {
+            "sweep": {"kappa": [1.0]},
+            "fixed": {"N": 3, "d": 2, "imbalance_min": 0.1, "imbalance_max": 1.0, "n_imbalance": 3},
+        },
+    },
+    "figures": True,
+    "ledger": True,
+    "book": False,
+}
+
+
+def sense(path: str, value) -> dict:
+    """SENSE_BASE with the value at a dotted ``path`` replaced."""
+    cfg = copy.deepcopy(SENSE_BASE)
+    *parents, last = path.split(".")
+    node = cfg
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return cfg
+
+
+NAN, INF = float("nan"), float("inf")
+HUGE = {"N": 1024, "d": 16}
+
+# (config, key the message must name, text the message must contain): every one rejected before any job
+CHECKED_CONFIGS = [
+    *BAD_CONFIGS,
+    (sense("families.schatten.fixed.N", "three"), "families.schatten.fixed.N", "integer >= 2"),
+    (sense("families.schatten.fixed.N", True), "families.schatten.fixed.N", "not of type 'integer'"),
+    (sense("families.schatten.fixed.d", 0), "families.schatten.fixed.d", "integer >= 1 <= 16"),
+    (sense("families.schatten.fixed.d", 17), "families.schatten.fixed.d", "integer >= 1 <= 16"),
+    (sense("families.schatten.sweep.field", "real"), "families.schatten.sweep.field", "a list of one of"),
+    (sense("families.schatten.sweep.objective", ["nope"]), "families.schatten.sweep.objective[0]", '"norms"'),
+    (sense("families.schatten", []), "families.schatten", "a mapping with keys fixed, sweep"),
+    (sense("families", []), "'families'", "a mapping with keys"),
+    (sense("ledger", 1), "'ledger'", "boolean"),
+    (sense("book", "no"), "'book'", "boolean"),
+    (sense("families.schatten.fixed", [1]), "families.schatten.fixed", "a mapping with keys"),
+    (sense("families.schatten.extra", {}), "families.schatten.extra", "allowed keys here: fixed, sweep"),
+    (sense("families.schatten.sweep.p", [-1.0]), "families.schatten.sweep.p[0]", "number > 0"),
+    (sense("families.schatten.sweep.p", ["1.0"]), "families.schatten.sweep.p[0]", "not of type 'number'"),
+    (sense("families.schatten.fixed.n_restarts", 1001), "families.schatten.fixed.n_restarts", "<= 1000"),
+    (sense("families.schatten.sweep.N", [2, 2.5]), "families.schatten.sweep.N[1]", "integer"),
+    (sense("families.langevin.fixed.zeta", 1.0), "families.langevin.fixed.zeta", "allowed keys here: N, T"),
+    (sense("families.langevin.sweep.loss", ["cubic"]), "families.langevin.sweep.loss[0]", '"quadratic"'),
+    (sense("families.fast_slow.fixed.mask_density", 1.5), "families.fast_slow.fixed.mask_density", "<= 1"),
+    (sense("families.langevin.fixed.dt", 0.0), "families.langevin.fixed.dt", "number > 0"),
+    (sense("families.fast_slow.fixed.n_imbalance", 0), "families.fast_slow.fixed.n_imbalance", "integer >= 1"),
+    (sense("families.langevin.fixed.n_paths", 0), "families.langevin.fixed.n_paths", "integer >= 1"),
+    (sense("families.fast_slow.sweep.loss", ["hinge"]), "families.fast_slow.sweep.loss[0]", '"completion"'),
+    (sense("families.langevin.fixed.kappa", 1.0), "families.langevin", "both 'sweep' and 'fixed'"),
+    (sense("families.fast_slow.fixed.rtol", 0.5), "families.fast_slow.fixed.rtol", "<= 0.1"),
+    (sense("families.langevin.fixed.n_save", 2), "families.langevin.fixed.n_save", "integer >= 3"),
+    (sense("families.schatten.sweep.p", [1e9]), "families.schatten.sweep.p[0]", "<= 1000"),
+    # NaN and infinities, wherever they stand
+    (sense("families.langevin.fixed.T", NAN), "families.langevin.fixed.T", "nan is not a finite number"),
+    (sense("families.schatten.sweep.p", [1.0, NAN]), "families.schatten.sweep.p[1]", "not a finite number"),
+    (sense("families.langevin.fixed.T", INF), "families.langevin.fixed.T", "not a finite number"),
+    (sense("families.langevin.fixed.beta", -INF), "families.langevin.fixed.beta", "not a finite number"),
+    (sense("families.fast_slow.fixed.imbalance_max", NAN), "families.fast_slow.fixed.imbalance_max", "finite"),
+    # sizes: jobs per family, jobs in total, memory of one job
+    (
+        sense("families.schatten.sweep.p", [0.01 * (i + 1) for i in range(2001)]),
+        "families.schatten.sweep",
+        "is 4,002, above the limit 2,000 (set DLN_MAX_JOBS_PER_FAMILY",
+    ),
+    (
+        sense(
+            "families",
+            {
+                f: {"sweep": {("p" if f == "schatten" else "kappa"): [0.1 * (i + 1) for i in range(1800)]}, "fixed": {}}
+                for f in ("schatten", "langevin", "fast_slow")
+            },
+        ),
+        "'families'",
+        "all families together is 5,400, above the limit 5,000 (set DLN_MAX_JOBS",
+    ),
+    (
+        sense("families.langevin.fixed", {**HUGE, "T": 1.0, "dt": 0.01, "n_paths": 10_000_000, "n_save": 5}),
+        "families.langevin.fixed.n_paths",
+        "estimated memory of one job's largest arrays (GB) is 41,943, above the limit 8",
+    ),
+    (
+        sense("families.schatten.fixed", {**HUGE, "n_seeds": 10000, "n_restarts": 2}),
+        "families.schatten.fixed.n_seeds",
+        "DLN_MAX_JOB_MEMORY_GB",
+    ),
+    (
+        sense("families.langevin.fixed", {**HUGE, "T": 1.0, "dt": 0.01, "n_paths": 1_000_000, "n_save": 5}),
+        "families.langevin.fixed.n_paths",
+        "above the limit 8",
+    ),
+    # rules between parameters of one job
+    (sense("families.langevin.fixed.T", 0.001), "families.langevin.fixed.dt", "breaks dt < T"),
+    (sense("families.langevin.fixed.n_save", 1000), "families.langevin.fixed.n_save", "n_save <= T/dt + 1"),
+    (
+        sense(
+            "families.langevin",
+            {"sweep": {"kappa": [1.0], "dt": [0.001, 0.5]}, "fixed": {"N": 3, "d": 2, "T": 0.1, "n_save": 5}},
+        ),
+        "families.langevin.sweep.dt",
+        "breaks dt < T (job kappa=1.0,dt=0.5)",
+    ),
+    (
+        sense("families.fast_slow.fixed.imbalance_min", 2.0),
+        "families.fast_slow.fixed.imbalance_min",
+        "breaks imbalance_min <= imbalance_max",
+    ),
+    (
+        sense("families.fast_slow.fixed.imbalance_max", 0.1),
+        "families.fast_slow.fixed.imbalance_min",
+        "imbalance_min < imbalance_max when n_imbalance > 1",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("cfg", "key", "text"), CHECKED_CONFIGS, ids=[f"{i}-{c[1]}" for i, c in enumerate(CHECKED_CONFIGS)]
+)
+def test_bad_config_rejected_before_any_job_naming_the_key(cfg, key, text):
+    """The whole check the workflow runs at parse time, before any job (dlnwf.check_config): schema, finite
+    numbers, sizes, memory, rules between parameters. Every message names the key."""
+    with pytest.raises(dlnwf.ConfigError) as info:
+        dlnwf.check_config(cfg)
+    msg = str(info.value)
+    assert key in msg, msg
+    assert text in msg, msg
+
+
+def test_corpus_is_large_and_the_base_configs_pass():
+    assert len(CHECKED_CONFIGS) >= 50
+    jobs = dlnwf.check_config(copy.deepcopy(SENSE_BASE))
+    assert {f: len(j) for f, j in jobs.items()} == {"schatten": 4, "langevin": 1, "fast_slow": 1}
+
+
+def test_limits_are_overridable_on_purpose(monkeypatch):
+    cfg = sense("families.schatten.sweep.p", [0.01 * (i + 1) for i in range(2001)])
+    monkeypatch.setenv("DLN_MAX_JOBS_PER_FAMILY", "5000")
+    assert len(dlnwf.check_config(cfg)["schatten"]) == 4002
+    monkeypatch.setenv("DLN_MAX_JOBS_PER_FAMILY", "many")
+    with pytest.raises(dlnwf.ConfigError, match="DLN_MAX_JOBS_PER_FAMILY='many' is not a number"):
+        dlnwf.check_config(cfg)
+
+
+def test_job_memory_estimate():
+    # an ensemble of 10^6 complex layer tuples of N = 8 layers of 16 x 16: 16 bytes x 8 x 256 x 10^6
+    assert dlnwf.job_memory_bytes({"N": 8, "d": 16, "n_paths": 10**6}) == pytest.approx(16 * 8 * 256 * 1e6)
+    # saved trajectories: n_t times per seed
+    assert dlnwf.job_memory_bytes({"N": 2, "d": 2, "n_t": 100, "n_seeds": 3}) == pytest.approx(16 * 8 * 100 * 3)
+
+
 @pytest.mark.parametrize(("cfg", "key", "allowed"), BAD_CONFIGS, ids=[b[1] for b in BAD_CONFIGS])
 def test_bad_config_rejected_naming_key_and_allowed(cfg, key, allowed):
     with pytest.raises(dlnwf.ConfigError) as info:
@@ -153,3 +313,36 @@ def test_snakemake_rejects_bad_config_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "config key 'families.schatten.sweep.field[0]'" in out and '"real", "complex"' in out, out
     assert not (repo / "results").exists() or not any((repo / "results").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        (
+            "families:\n  fibers:\n    sweep: {field: [real, complex]\n    fixed:\n      d: 3\n",
+            "line 4, column 5",
+            "flow mapping",
+        ),
+        ("families:\n\tfibers: {}\n", "line 2, column 1", "'\\t'"),
+        ("families: [a, b\n", "line 2, column 1", "flow sequence"),
+        ("families:\n  fibers:\n    sweep: 'x\n", "line 4, column 1", "quoted scalar"),
+        ("- just\n- a list\n", "", "must be a mapping"),
+    ],
+)
+def test_yaml_errors_name_file_line_and_column(tmp_path, text, where, what):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    msg = dlnwf.yaml_error(path)
+    assert msg is not None and str(path) in msg and where in msg and what in msg, msg
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "workflow" / "scripts" / "dlnwf.py"), "check-yaml", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and msg in proc.stderr
+
+
+def test_shipped_config_files_parse():
+    for path in sorted((ROOT / "config").glob("*.yaml")):
+        assert dlnwf.yaml_error(path) is None, path

@@ -86,3 +86,26 @@ def test_written_datasets_follow_the_umask(tmp_path, mask):
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_checksums_of_written_datasets(tmp_path):
+    """``write_netcdf(checksum=True)`` stores the SHA-256 of the data; a changed value is caught, naming the file."""
+    import netCDF4
+    import xarray as xr
+
+    from dln import DLNError
+    from dln.experiments import write_netcdf
+    from dln.experiments._conventions import verify_checksum
+
+    ds = xr.Dataset({"x": ("i", [1.0, 2.0, 3.0])})
+    plain = write_netcdf(ds, tmp_path / "plain.nc")
+    assert verify_checksum(plain) is False  # no checksum written: nothing to check
+    path = write_netcdf(ds, tmp_path / "a.nc", checksum=True)
+    assert verify_checksum(path, rule="fibers") is True
+    with netCDF4.Dataset(path, "a") as nc:
+        nc.variables["x"][1] = 2.0 + 1e-12
+    with pytest.raises(DLNError, match=r"a\.nc.*do not match the checksum.*rerun the rule 'fibers'"):
+        verify_checksum(path, rule="fibers")
+    path.write_bytes(path.read_bytes()[:100])  # truncated
+    with pytest.raises(DLNError, match="not a readable netCDF dataset"):
+        verify_checksum(path)

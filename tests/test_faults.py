@@ -147,3 +147,43 @@ def test_a_second_run_refuses_while_one_is_running(toy_repo):
     done = run_sh(repo, sleeping)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (repo / "results" / "free_energy.nc").exists()
+
+
+def _damage(path: Path) -> None:
+    """Change one stored value of a netCDF file in place and give the file back its old times."""
+    import netCDF4
+
+    st = path.stat()
+    with netCDF4.Dataset(path, "a") as nc:
+        var = next(v for v in nc.variables.values() if v.dtype.kind == "f" and v.size > 1)
+        flat = var[...].ravel()
+        flat[0] = flat[0] + 1.0
+        var[...] = flat.reshape(var.shape)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_damaged_job_file_is_found_by_its_checksum_and_rerun(toy_repo):
+    repo, env = toy_repo
+    _clean(repo)
+    assert run_sh(repo, env).returncode == 0
+    reference = _data(repo)
+    job = sorted((repo / "results" / "free_energy" / "jobs").glob("*.nc"))[3]
+    _damage(job)
+    # Snakemake alone sees nothing (same times); the aggregate, when it runs, refuses the damaged file
+    snakemake = str(VENV / "bin" / "snakemake")
+    forced = subprocess.run(
+        [snakemake, "--cores", "1", "--configfile", "config/faults.yaml", "--forcerun", "free_energy_aggregate"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert forced.returncode != 0
+    log = (repo / "logs" / "free_energy" / "aggregate.log").read_text()
+    assert job.name in forced.stdout + forced.stderr + log and "checksum" in log, log[-2000:]
+    # the README command finds it, removes it, reruns that job and the aggregate: the data of a clean run
+    again = run_sh(repo, env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "removing a damaged job file" in again.stderr and job.name in again.stderr
+    assert _data(repo) == reference

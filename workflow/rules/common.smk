@@ -33,8 +33,9 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 FAMILIES = [f for f in dlnwf.FAMILIES if f in config["families"]]
 
+# Size and sense before any job: job counts, memory estimates, rules between parameters (dlnwf.check_config).
 try:
-    JOBS = {f: dlnwf.expand_jobs(f, config["families"][f], SCHEMA, defaults=dlnwf.default_params(f)) for f in FAMILIES}
+    JOBS = dlnwf.check_config(config, SCHEMA)
 except (dlnwf.ConfigError, RuntimeError) as _exc:
     raise WorkflowError(str(_exc)) from None
 

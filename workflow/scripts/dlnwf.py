@@ -136,6 +136,29 @@ def config_errors(config: dict, schema: dict | None = None) -> list[str]:
     return messages
 
 
+def yaml_error(path: str | os.PathLike) -> str | None:
+    """The syntax error of a YAML config file, naming the file, line and column (None if it parses).
+
+    Snakemake reports only that a config file "is not valid JSON or YAML"; ``run.sh`` calls this first."""
+    import yaml
+
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        return f"{path}: cannot be read ({exc.strerror})"
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        what = "; ".join(x for x in (exc.context, exc.problem) if x)
+        return f"{where}: {what}"
+    except yaml.YAMLError as exc:
+        return f"{path}: {exc}"
+    if not isinstance(data, dict):
+        return f"{path}: the config must be a mapping (keys families, figures, ledger, book), not {type(data).__name__}"
+    return None
+
+
 def validate_config(config: dict, schema: dict | None = None) -> None:
     """Raise :class:`ConfigError` listing every invalid key of ``config`` (no-op if valid)."""
     errors = config_errors(config, schema)
@@ -217,6 +240,167 @@ def expand_jobs(
     for combo in itertools.product(*(sweep[k] for k in keys)):
         point = dict(zip(keys, combo, strict=True))
         jobs[job_id(point)] = {**defaults, **fixed, **point}
+    return jobs
+
+
+# --------------------------------------------------------------------------------------------
+# size and sense: checked before any job, after the schema
+# --------------------------------------------------------------------------------------------
+#: Limits of one configuration, each overridable on purpose by its environment variable: (default, what).
+LIMITS: dict[str, tuple[float, str]] = {
+    "DLN_MAX_JOBS_PER_FAMILY": (2000, "the number of jobs of this family (the product of its sweep's lengths)"),
+    "DLN_MAX_JOBS": (5000, "the number of jobs of all families together"),
+    "DLN_MAX_JOB_MEMORY_GB": (8.0, "the estimated memory of one job's largest arrays (GB)"),
+}
+
+
+def limit(name: str) -> float:
+    """The limit ``name`` of :data:`LIMITS`: its environment variable if set, else the default."""
+    default, _ = LIMITS[name]
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name}={raw!r} is not a number") from None
+    if not value > 0:
+        raise ConfigError(f"environment variable {name}={raw!r} must be positive")
+    return value
+
+
+def _over(name: str, value: float, where: str) -> str:
+    _, what = LIMITS[name]
+    return (
+        f"config key {where!r}: {what} is {value:,.6g}, above the limit {limit(name):,.6g} "
+        f"(set {name} to allow more on purpose)"
+    )
+
+
+def nonfinite_errors(node, path: str = "") -> list[str]:
+    """Every NaN or infinite number of a configuration, named by its key."""
+    out = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += nonfinite_errors(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += nonfinite_errors(v, f"{path}[{i}]")
+    elif isinstance(node, float) and not math.isfinite(node):
+        out.append(f"config key {path!r}: {node!r} is not a finite number; allowed: finite numbers")
+    return out
+
+
+def job_count(family_config: dict) -> int:
+    """The number of jobs of a family's sweep (the product of its lists' lengths), without expanding it."""
+    return math.prod(len(v) if isinstance(v, list) else 1 for v in family_config.get("sweep", {}).values())
+
+
+def job_memory_bytes(p: dict) -> float:
+    """Order-of-magnitude estimate of the largest arrays one job holds, in bytes (16 per complex entry).
+
+    The largest of: an ensemble of layer tuples (``N d^2`` entries times the number of paths, chains, samples,
+    starts or seeds), saved trajectories of layer tuples (``N d^2`` times the saved times, per seed), and a
+    two-dimensional grid of ``n_grid^2`` fields (free energy)."""
+    layers = 16.0 * p.get("N", 1) * p.get("d", 1) ** 2
+    batch = max([1, *(p.get(k, 1) for k in ("n_paths", "n_chains", "n_samples", "n_starts", "n_seeds"))])
+    times = max([1, *(p.get(k, 1) for k in ("n_save", "n_t"))])
+    grid = 16.0 * p.get("n_grid", 1) ** 2 * p.get("d", 1) ** 2
+    return max(layers * batch, layers * times * p.get("n_seeds", 1), grid)
+
+
+def _where(family: str, family_config: dict, key: str) -> str:
+    section = "sweep" if key in family_config.get("sweep", {}) else "fixed"
+    return f"families.{family}.{section}.{key}"
+
+
+#: Rules between parameters of one job: (family, the keys, the rule as text, the test).
+CROSS_RULES = [
+    ("langevin", ("dt", "T"), "dt < T", lambda p: p["dt"] < p["T"]),
+    (
+        "langevin",
+        ("n_save", "T", "dt"),
+        "n_save <= T/dt + 1 (no more saved times than steps)",
+        lambda p: p["n_save"] <= round(p["T"] / p["dt"]) + 1,
+    ),
+    (
+        "fast_slow",
+        ("imbalance_min", "imbalance_max"),
+        "imbalance_min <= imbalance_max",
+        lambda p: p["imbalance_min"] <= p["imbalance_max"],
+    ),
+    (
+        "fast_slow",
+        ("imbalance_min", "imbalance_max", "n_imbalance"),
+        "imbalance_min < imbalance_max when n_imbalance > 1",
+        lambda p: p["n_imbalance"] == 1 or p["imbalance_min"] < p["imbalance_max"],
+    ),
+]
+
+
+def sense_errors(family: str, family_config: dict, jobs: dict[str, dict]) -> list[str]:
+    """Per-job memory above :func:`limit` and violated :data:`CROSS_RULES`, each naming the key (first job only)."""
+    out = []
+    mem_limit = limit("DLN_MAX_JOB_MEMORY_GB") * 1e9
+    for job, p in jobs.items():
+        est = job_memory_bytes(p)
+        if est > mem_limit:
+            keys = [
+                k
+                for k in (
+                    "n_paths",
+                    "n_chains",
+                    "n_samples",
+                    "n_starts",
+                    "n_seeds",
+                    "n_save",
+                    "n_t",
+                    "n_grid",
+                    "N",
+                    "d",
+                )
+                if k in family_config.get("sweep", {}) or k in family_config.get("fixed", {})
+            ]
+            where = _where(family, family_config, keys[0]) if keys else f"families.{family}"
+            out.append(_over("DLN_MAX_JOB_MEMORY_GB", est / 1e9, where) + f" (job {job or family})")
+            break
+    for fam, keys, text, ok in CROSS_RULES:
+        if fam != family:
+            continue
+        for job, p in jobs.items():
+            if all(k in p for k in keys) and not ok(p):
+                vals = ", ".join(f"{k} = {p[k]!r}" for k in keys)
+                out.append(
+                    f"config key {_where(family, family_config, keys[0])!r}: {vals} breaks {text} (job {job or family})"
+                )
+                break
+    return out
+
+
+def check_config(config: dict, schema: dict | None = None) -> dict[str, dict[str, dict]]:
+    """Validate a configuration completely before any job: the schema, finite numbers, the number of jobs per
+    family and in total, each job's memory estimate and the rules between parameters. Returns the jobs of
+    every configured family (``{family: {job id: params}}``); raises :class:`ConfigError` listing every
+    problem, each naming its key."""
+    schema = load_schema() if schema is None else schema
+    errors = config_errors(config, schema) + nonfinite_errors(config)
+    if errors:
+        raise ConfigError("invalid workflow configuration:\n  - " + "\n  - ".join(errors))
+    families = {f: c for f, c in config["families"].items() if f in ALL_FAMILIES}
+    counts = {f: job_count(c) for f, c in families.items()}
+    for f, n in counts.items():
+        if n > limit("DLN_MAX_JOBS_PER_FAMILY"):
+            errors.append(_over("DLN_MAX_JOBS_PER_FAMILY", n, f"families.{f}.sweep"))
+    if not errors and sum(counts.values()) > limit("DLN_MAX_JOBS"):
+        errors.append(_over("DLN_MAX_JOBS", sum(counts.values()), "families"))
+    if errors:
+        raise ConfigError("invalid workflow configuration:\n  - " + "\n  - ".join(errors))
+    jobs = {}
+    for f, c in families.items():
+        jobs[f] = expand_jobs(f, c, schema, defaults=default_params(f))
+        errors += sense_errors(f, c, jobs[f])
+    if errors:
+        raise ConfigError("invalid workflow configuration:\n  - " + "\n  - ".join(errors))
     return jobs
 
 
@@ -412,14 +596,18 @@ def run_simulate(family: str, params: dict, output: str, log_path: str | None, h
         msg = str(exc) if str(exc).startswith(ctx) else f"{ctx}: {exc}"
         logger.error(msg)
         raise type(exc)(msg) from exc
+    except Exception:
+        logger.exception(f"{ctx}: failed")  # the traceback reaches the job's log
+        raise
     ds = restamp(
         ds,
         config={**_config_attr(ds), **params},
         history=history or f"snakemake rule {family}: dln.experiments.{family}.simulate({params!r}) -> {output}",
     )
     try:
-        write_netcdf(ds, output)
+        write_netcdf(ds, output, checksum=True)
     except Exception as exc:
+        logger.exception(f"{ctx}: writing {output} failed")
         raise DLNError(f"{ctx}: writing {output} failed ({type(exc).__name__}: {exc})") from exc
     logger.info(f"done {ctx} in {time.monotonic() - t0:.2f} s -> {output}")
 
@@ -427,21 +615,26 @@ def run_simulate(family: str, params: dict, output: str, log_path: str | None, h
 def run_aggregate(family: str, inputs: list[str], output: str, config: dict, log_path: str | None) -> None:
     """Read every job file of a family, ``aggregate`` them, check, restamp and write atomically."""
     from dln import DLNError
-    from dln.experiments._conventions import check_metadata, read_netcdf, restamp, write_netcdf
+    from dln.experiments._conventions import check_metadata, read_netcdf, restamp, verify_checksum, write_netcdf
 
     logger = get_logger(log_path, f"{family}_aggregate")
     ctx = f"rule {family}_aggregate"
     logger.info(f"{ctx}: reading {len(inputs)} job file(s)")
     t0 = time.monotonic()
-    datasets = [read_netcdf(p) for p in inputs]
-    module = experiment_module(family)
     try:
+        for p in inputs:  # every job file's data against the checksum written with them
+            verify_checksum(p, rule=family)
+        datasets = [read_netcdf(p) for p in inputs]
+        module = experiment_module(family)
         ds = module.aggregate(datasets)
         check_metadata(ds, ctx)
     except DLNError as exc:
         msg = str(exc) if str(exc).startswith(ctx) else f"{ctx}: {exc}"
         logger.error(msg)
         raise type(exc)(msg) from exc
+    except Exception:
+        logger.exception(f"{ctx}: failed")
+        raise
     ds = restamp(
         ds,
         config={**_config_attr(ds), "family": family, "workflow": config},
@@ -453,3 +646,28 @@ def run_aggregate(family: str, inputs: list[str], output: str, config: dict, log
     except Exception as exc:
         raise DLNError(f"{ctx}: writing {output} failed ({type(exc).__name__}: {exc})") from exc
     logger.info(f"{ctx}: wrote {output} in {time.monotonic() - t0:.2f} s")
+
+
+if __name__ == "__main__":  # run.sh, before Snakemake: `dlnwf.py check-yaml FILE`, `dlnwf.py verify-jobs RESULTS`
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "verify-jobs":  # run.sh: damaged job files are removed, then rerun
+        from dln import DLNError
+        from dln.experiments._conventions import verify_checksum
+
+        bad = 0
+        for path in sorted(Path(sys.argv[2]).glob("*/jobs/*.nc")):
+            try:
+                verify_checksum(path, rule=path.parent.parent.name)
+            except DLNError as exc:
+                print(f"[run.sh] removing a damaged job file (it will be rerun): {exc}", file=sys.stderr)
+                path.unlink()
+                bad += 1
+        sys.exit(0)
+    if len(sys.argv) == 3 and sys.argv[1] == "check-yaml":
+        error = yaml_error(sys.argv[2])
+        if error:
+            print(f"invalid config file {error}", file=sys.stderr)
+        sys.exit(2 if error else 0)
+    print("usage: dlnwf.py check-yaml FILE | verify-jobs RESULTS", file=sys.stderr)
+    sys.exit(2)

@@ -28,6 +28,7 @@ __all__ = [
     "REFERENCES",
     "finalize",
     "write_netcdf",
+    "verify_checksum",
     "read_netcdf",
     "git_commit",
     "check_finite_dataset",
@@ -231,7 +232,7 @@ def restamp(ds: xr.Dataset, *, config: dict | None = None, history: str | None =
     return ds
 
 
-def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, checksum: bool = False) -> Path:
     """Write ``ds`` to ``path`` atomically: a temporary file in the same folder, then rename.
 
     netCDF has no complex or string-coordinate type that every CF tool reads, so:
@@ -241,7 +242,8 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     ``flag_values``/``flag_meanings`` attributes; other string variables as char arrays.
     :func:`read_netcdf` undoes all three. A crash or kill during the write leaves
     at most a ``<name>.*.tmp`` file (never a half-written ``path``). The file's permissions follow the umask
-    (0644 under the usual 022), as for any file the user creates.
+    (0644 under the usual 022), as for any file the user creates. With ``checksum``, the SHA-256 of the data as
+    written is stored in the global attribute ``data_sha256`` (:func:`verify_checksum` checks it).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,6 +252,8 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     os.close(fd)
     try:
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
+        if checksum:
+            _stamp_checksum(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is private (0600); the output follows the umask
         os.replace(tmp, path)
     except BaseException:
@@ -257,6 +261,48 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+#: Global attribute holding the SHA-256 of a file's data as written (:func:`dln.repro.hash_dataset`).
+CHECKSUM_ATTR = "data_sha256"
+
+
+def _stamp_checksum(path) -> None:
+    import netCDF4
+
+    from ..repro import hash_dataset
+
+    digest = hash_dataset(path)  # of the variables only: setting the attribute below does not change it
+    with netCDF4.Dataset(path, "a") as nc:
+        nc.setncattr(CHECKSUM_ATTR, digest)
+
+
+def verify_checksum(path: str | os.PathLike, rule: str = "") -> bool:
+    """Check a file's data against the checksum written with them (``data_sha256``).
+
+    Returns False for a file without a checksum; raises :class:`DLNError` naming the file (and ``rule``, the
+    rule that writes it) if the file is unreadable or its data differ from the checksum: it was damaged or
+    changed after it was written."""
+    import netCDF4
+
+    from ..repro import hash_dataset
+
+    path = Path(path)
+    again = f"; delete it and rerun the rule {rule!r} that writes it" if rule else "; delete it and rerun its rule"
+    try:
+        with netCDF4.Dataset(path) as nc:
+            want = nc.getncattr(CHECKSUM_ATTR) if CHECKSUM_ATTR in nc.ncattrs() else None
+        if want is None:
+            return False
+        got = hash_dataset(path)
+    except OSError as exc:
+        raise DLNError(f"input file {str(path)!r} is not a readable netCDF dataset ({exc}){again}") from exc
+    if got != want:
+        raise DLNError(
+            f"input file {str(path)!r}: its data do not match the checksum written with them ({CHECKSUM_ATTR}); "
+            f"the file was damaged or changed after it was written{again}"
+        )
+    return True
 
 
 def _umask() -> int:
