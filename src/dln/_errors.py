@@ -108,3 +108,140 @@ def check_full_rank(X: np.ndarray, name: str = "X", max_cond: float | None = Non
             f"> {max_cond:.3g}); this method needs a full-rank end-to-end matrix"
         )
     return s
+
+
+def as_real(
+    x,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    allow_inf: bool = False,
+) -> float:
+    """A real scalar argument: a finite number (``allow_inf``: +inf too) in ``[low, high]`` (``low_open``:
+    ``(low, high]``). Raises :class:`DLNError` naming ``name`` for anything else (None, strings, booleans,
+    arrays of more than one entry, NaN)."""
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        raise DLNError(f"{name}: expected a real number, got {x!r}")
+    arr = np.asarray(x)
+    if arr.size != 1 or arr.dtype.kind not in "biuf":
+        raise DLNError(f"{name}: expected a real number, got {x!r}")
+    v = float(arr.reshape(()))
+    if np.isnan(v) or (np.isinf(v) and not (allow_inf and v > 0)):
+        raise DLNError(f"{name}: expected a finite number, got {x!r}")
+    if low is not None and (v < low or (low_open and v == low)):
+        raise DLNError(f"{name}: expected a number {'>' if low_open else '>='} {low:g}, got {x!r}")
+    if high is not None and v > high:
+        raise DLNError(f"{name}: expected a number <= {high:g}, got {x!r}")
+    return v
+
+
+def as_int(x, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """An integer scalar argument in ``[low, high]`` (an integral float such as ``3.0`` is accepted)."""
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        raise DLNError(f"{name}: expected an integer, got {x!r}")
+    arr = np.asarray(x)
+    if arr.size != 1 or arr.dtype.kind not in "iuf":
+        raise DLNError(f"{name}: expected an integer, got {x!r}")
+    v = arr.reshape(()).item()
+    if isinstance(v, float) and not (np.isfinite(v) and v == int(v)):
+        raise DLNError(f"{name}: expected an integer, got {x!r}")
+    v = int(v)
+    if low is not None and v < low:
+        raise DLNError(f"{name}: expected an integer >= {low}, got {x!r}")
+    if high is not None and v > high:
+        raise DLNError(f"{name}: expected an integer <= {high}, got {x!r}")
+    return v
+
+
+def as_rng(rng, name: str = "rng") -> np.random.Generator:
+    """A :class:`numpy.random.Generator` argument (random streams are explicit, for reproducibility), or an
+    object standing in for one (with its ``standard_normal`` and ``random`` methods, e.g. a recording wrapper);
+    the legacy :class:`numpy.random.RandomState` is refused (it lacks ``standard_normal(out=...)``)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    duck = callable(getattr(rng, "standard_normal", None)) and callable(getattr(rng, "random", None))
+    if not duck or isinstance(rng, np.random.RandomState):
+        raise DLNError(
+            f"{name}: expected a numpy.random.Generator (e.g. numpy.random.default_rng(seed) or "
+            f"dln.rng_from_params(...)), got {rng!r}"
+        )
+    return rng
+
+
+def as_times(t, name: str = "t", *, nonnegative: bool = True, increasing: bool = True) -> np.ndarray:
+    """Times: a finite real array (scalar or 1-d), non-negative and non-decreasing unless said otherwise."""
+    arr = _as_float_array(t, name)
+    if arr.dtype.kind == "c" or arr.ndim > 1 or arr.size == 0:
+        raise DLNError(f"{name}: expected a real scalar or a 1-d array of times, got shape {arr.shape}")
+    check_finite(arr, name)
+    if nonnegative and np.any(arr < 0):
+        raise DLNError(f"{name}: times must be >= 0, got min {float(arr.min()):g}")
+    if increasing and arr.ndim == 1 and np.any(np.diff(arr) < 0):
+        raise DLNError(f"{name}: times must be non-decreasing")
+    return arr
+
+
+def checked_output(value, name: str, shape: tuple | None = None) -> np.ndarray:
+    """The output of a user callable ``name``: numeric, of ``shape`` when given, every entry finite."""
+    arr = _as_float_array(value, f"{name} (its output)")
+    if shape is not None and arr.shape != tuple(shape):
+        raise ShapeError(f"{name}: must return shape {tuple(shape)}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        n_bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise NonFiniteError(f"{name}: returned {n_bad} NaN or Inf entries")
+    return arr
+
+
+def _all_finite(out) -> bool:
+    if isinstance(out, dict):
+        return all(_all_finite(v) for v in out.values())
+    if isinstance(out, tuple | list):
+        return all(_all_finite(v) for v in out)
+    if hasattr(out, "__dataclass_fields__"):
+        return all(_all_finite(getattr(out, f)) for f in out.__dataclass_fields__)
+    if out is None or isinstance(out, str | bool | int):
+        return True
+    arr = np.asarray(out)
+    return arr.dtype.kind not in "fc" or bool(np.all(np.isfinite(arr)))
+
+
+def finite_result(*names: str):
+    """Decorator: the function's result is finite, or a :class:`DLNError` names the scalar arguments ``names``
+    with their values (an overflow or underflow at this scale); an arithmetic error from inside NumPy or SciPy
+    (overflow, division by zero, a failed factorization, an impossible allocation) becomes such an error too."""
+    import functools
+    import inspect
+
+    def deco(fn):
+        sig = inspect.signature(fn)
+
+        def scales(args, kwargs) -> str:
+            try:
+                bound = sig.bind_partial(*args, **kwargs)
+            except TypeError:
+                return ", ".join(names)
+            bound.apply_defaults()
+            return ", ".join(f"{n} = {bound.arguments[n]!r}" for n in names if n in bound.arguments)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+                    out = fn(*args, **kwargs)
+            except DLNError:
+                raise
+            except (ArithmeticError, np.linalg.LinAlgError, MemoryError, ValueError) as exc:
+                raise DLNError(
+                    f"{scales(args, kwargs)}: {fn.__name__} failed at this scale ({type(exc).__name__}: {exc})"
+                ) from exc
+            if not _all_finite(out):
+                raise NonFiniteError(
+                    f"{scales(args, kwargs)}: the result of {fn.__name__} overflows or is undefined at this scale"
+                )
+            return out
+
+        return wrapper
+
+    return deco

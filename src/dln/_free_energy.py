@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._entropy import _check_field, _check_N, _check_sigma, _mult, entropy, entropy_gradient
-from ._errors import DLNError, as_square
+from ._errors import DLNError, as_int, as_real, as_square, as_times, finite_result
 
 __all__ = [
     "entropic_constant",
@@ -55,10 +55,10 @@ Energy = float | Callable[[np.ndarray], np.ndarray]
 
 
 def _check_beta(beta) -> float:
-    b = float(beta)
-    if not (np.isfinite(b) and b > 0):
-        raise DLNError(f"beta: expected a positive inverse temperature, got {beta!r}")
-    return b
+    try:
+        return as_real(beta, "beta", low=0.0, low_open=True)
+    except DLNError:
+        raise DLNError(f"beta: expected a positive inverse temperature, got {beta!r}") from None
 
 
 def _check_energy(energy):
@@ -82,12 +82,14 @@ def _dE(energy, s: np.ndarray) -> np.ndarray:
     return s ** (energy - 1.0)
 
 
+@finite_result("d", "N", "beta")
 def entropic_constant(d: int, N: int, beta: float, field: str = "real") -> float:
     """c = sigma dS_N/dsigma_i / beta at equal singular values (CKM-Thm1.2).
 
     c = (d-1)(N-1)/(2 N beta) (real) and c = d(N-1)/(N beta) (complex).
     """
     field = _check_field(field)
+    d = as_int(d, "d", low=1, high=10**6)
     N = _check_N(N)
     beta = _check_beta(beta)
     if field == "real":
@@ -106,6 +108,7 @@ def chamber_metric(sigma: ArrayLike, N: int) -> np.ndarray:
     return N * s ** (2.0 - 2.0 / N)
 
 
+@finite_result("N", "beta", "p")
 def free_energy(
     sigma: ArrayLike, N: int, beta: float, p: float, field: str = "real", *, constant: bool = True
 ) -> np.ndarray:
@@ -130,6 +133,7 @@ def free_energy_field(sigma: ArrayLike, N: int, beta: float, energy: Energy, fie
     return -chamber_metric(s, N) * free_energy_gradient(s, N, beta, energy, field)
 
 
+@finite_result("N", "beta", "energy", "t")
 def free_energy_flow(
     sigma0: ArrayLike,
     t: ArrayLike,
@@ -162,9 +166,16 @@ def free_energy_flow(
     beta = _check_beta(beta)
     energy = _check_energy(energy)
     _check_field(field)
-    t = np.asarray(t, dtype=float)
+    t = as_times(t, "t", nonnegative=False, increasing=False)
     if t.ndim != 1 or t.size < 1 or np.any(np.diff(t) <= 0):
         raise DLNError(f"t: expected an increasing 1-D array of times, got shape {t.shape}")
+    with np.errstate(all="ignore"):
+        f0 = free_energy_field(s0, N, beta, energy, field)
+    if not np.all(np.isfinite(f0)):
+        raise DLNError(
+            f"N, beta, energy: the free-energy field at sigma0 is not finite (beta = {beta!r}, energy = {energy!r}): "
+            "these parameters are out of the floating-point range"
+        )
     shape = s0.shape
 
     def rhs(_t, y):
@@ -196,6 +207,7 @@ def free_energy_jacobian(
     return np.stack(cols, axis=-1)
 
 
+@finite_result("d", "N", "beta", "energy")
 def equilibrium(d: int, N: int, beta: float, energy: Energy, field: str = "real") -> float:
     """sigma_star of CKM-Thm1.2: the unique equilibrium is sigma_i = sigma_star, sigma_star f'(sigma_star) = c.
 
@@ -225,6 +237,7 @@ def equilibrium(d: int, N: int, beta: float, energy: Energy, field: str = "real"
     return brentq(h, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
 
 
+@finite_result("d", "N", "beta", "energy")
 def relaxation_rates(d: int, N: int, beta: float, energy: Energy, field: str = "real") -> tuple[float, float]:
     """Relaxation rates at sigma_star (CKM-Thm1.3): eigenvalues of -J, J the Jacobian of the CKM-flow.
 
@@ -338,6 +351,7 @@ def equal_sv_solution(
     return out ** (N / 2.0)
 
 
+@finite_result("d", "p", "beta")
 def infinite_depth_limits(d: int, p: float, beta: float, field: str = "real") -> dict:
     """N -> infinity limits (CKM-Rmk1.4) for the Schatten-p energy.
 
@@ -349,7 +363,11 @@ def infinite_depth_limits(d: int, p: float, beta: float, field: str = "real") ->
     Rates grow like N, so time should be rescaled by N.
     """
     field = _check_field(field)
+    d = as_int(d, "d", low=1, high=10**6)
     beta = _check_beta(beta)
+    p = _check_energy(p)
+    if callable(p):
+        raise DLNError("p: expected a Schatten exponent p > 0, got a callable")
     c = (d - 1) / (2 * beta) if field == "real" else d / beta
     return {
         "c": c,
@@ -396,6 +414,7 @@ def matrix_free_energy_field(X: ArrayLike, N: int, beta: float, energy: Energy, 
     return -riemannian_gradient(X, G, N)
 
 
+@finite_result("N", "beta", "energy", "t")
 def matrix_free_energy_flow(
     X0: ArrayLike,
     t: ArrayLike,
@@ -428,9 +447,19 @@ def matrix_free_energy_flow(
     from scipy.integrate import solve_ivp
 
     X0 = as_square(X0, "X0")
-    t = np.asarray(t, dtype=float)
+    t = as_times(t, "t", nonnegative=False, increasing=False)
     if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
         raise DLNError(f"t: expected an increasing 1-D array of >= 2 times, got shape {t.shape}")
+    try:
+        with np.errstate(all="ignore"):
+            f0 = matrix_free_energy_field(X0, N, beta, energy, field)
+    except DLNError as exc:
+        raise DLNError(f"N, beta, energy: the field at X0 cannot be evaluated ({exc})") from exc
+    if not np.all(np.isfinite(f0)):
+        raise DLNError(
+            f"N, beta, energy: the matrix free-energy field at X0 is not finite (beta = {beta!r}, "
+            f"energy = {energy!r}): these parameters are out of the floating-point range"
+        )
     cplx = np.iscomplexobj(X0)
     shape = X0.shape
     calls = [0]

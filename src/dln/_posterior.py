@@ -27,7 +27,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._action import center
-from ._errors import DLNError, as_square
+from ._errors import DLNError, as_int, as_layers, as_real, as_rng, as_square, check_finite, finite_result
 from ._linalg import H, sqnorm
 from ._product import _moments
 from ._random import random_matrix
@@ -60,6 +60,7 @@ def _fast_act(A: np.ndarray, C: np.ndarray) -> np.ndarray:
     return W
 
 
+@finite_result("beta", "kappa")
 def fiber_log_density(W: np.ndarray, beta: float, kappa: float) -> np.ndarray:
     """log pi = -beta kappa |W|^2 / 2 + (m/2) log det H(W), the posterior density w.r.t. Haar measure.
 
@@ -72,8 +73,13 @@ def fiber_log_density(W: np.ndarray, beta: float, kappa: float) -> np.ndarray:
     -------
     ndarray, shape (...)
     """
+    W = as_layers(W, "W")
+    beta = as_real(beta, "beta", low=0.0, low_open=True)
+    kappa = as_real(kappa, "kappa", low=0.0, low_open=True)
     m = 2.0 if np.iscomplexobj(W) else 1.0
-    _, logdet = np.linalg.slogdet(gram_matrix(W))
+    sign, logdet = np.linalg.slogdet(gram_matrix(W))
+    if np.any(sign == 0):
+        raise DLNError("W: the Gram operator H(W) is singular (W is not on the fiber of a full-rank X)")
     return -0.5 * beta * kappa * sqnorm(W, 3) + 0.5 * m * logdet
 
 
@@ -82,6 +88,7 @@ def _cayley(xi: np.ndarray) -> np.ndarray:
     return np.linalg.solve(eye - 0.5 * xi, eye + 0.5 * xi)
 
 
+@finite_result("N", "beta", "kappa", "n_chains", "n_steps")
 def sample_fiber_posterior(
     X,
     N: int,
@@ -124,9 +131,16 @@ def sample_fiber_posterior(
     X = as_square(X, "X")
     if X.ndim != 2:
         raise DLNError(f"X: expected one matrix of shape (d, d), got {X.shape}")
-    beta, kappa = float(beta), float(kappa)
-    if not (beta > 0 and kappa > 0 and np.isfinite(beta * kappa)):
-        raise DLNError(f"beta, kappa: expected positive finite numbers, got beta = {beta}, kappa = {kappa}")
+    N = as_int(N, "N", low=2, high=4096)
+    beta = as_real(beta, "beta", low=0.0, low_open=True)
+    kappa = as_real(kappa, "kappa", low=0.0, low_open=True)
+    if not np.isfinite(beta * kappa):
+        raise DLNError(f"beta, kappa: beta * kappa overflows (beta = {beta:g}, kappa = {kappa:g})")
+    rng = as_rng(rng)
+    n_chains = as_int(n_chains, "n_chains", low=1, high=10**8)
+    n_steps = as_int(n_steps, "n_steps", low=1, high=10**10)
+    n_burn = None if n_burn is None else as_int(n_burn, "n_burn", low=0)
+    target_accept = as_real(target_accept, "target_accept", low=0.0, low_open=True, high=1.0)
     if n_chains < 1 or n_steps < 1:
         raise DLNError(f"n_chains, n_steps: expected positive integers, got {n_chains}, {n_steps}")
     n_burn = n_steps // 2 if n_burn is None else int(n_burn)
@@ -153,7 +167,13 @@ def sample_fiber_posterior(
         xi = s_h[:, None, None, None] * herm + s_k[:, None, None, None] * skew
         A_new = _cayley(xi) @ A
         W_new = _fast_act(A_new, C)
-        logp_new = fiber_log_density(W_new, beta, kappa)
+        try:
+            logp_new = fiber_log_density(W_new, beta, kappa)
+        except DLNError as exc:
+            raise DLNError(
+                f"beta, kappa: the chains left the floating-point range at step {it} (beta kappa = "
+                f"{beta * kappa:.3g}: a posterior this flat has no scale the walk can resolve; {exc})"
+            ) from exc
         accept = np.log(rng.random(n_chains)) < logp_new - logp
         A[accept] = A_new[accept]
         W[accept] = W_new[accept]
@@ -178,15 +198,15 @@ def sample_fiber_posterior(
     }
 
 
+@finite_result("c")
 def integrated_autocorr_time(y: np.ndarray, c: float = 5.0) -> float:
     """Integrated autocorrelation time of chains ``y`` of shape (n_steps, n_chains).
 
     The autocovariance is averaged over chains (FFT, each chain centred at the grand mean) and summed
     with Sokal's automatic window: the smallest M with M >= c tau(M).
     """
-    y = np.asarray(y, dtype=float)
-    if y.ndim == 1:
-        y = y[:, None]
+    y = _chains(y)
+    c = as_real(c, "c", low=0.0, low_open=True)
     n = y.shape[0]
     z = y - y.mean()
     f = np.fft.rfft(z, n=2 * n, axis=0)
@@ -200,17 +220,31 @@ def integrated_autocorr_time(y: np.ndarray, c: float = 5.0) -> float:
     return float(max(taus[M], 1.0))
 
 
+def _chains(y) -> np.ndarray:
+    """Chains of a scalar observable: a finite real array of shape (n_steps,) or (n_steps, n_chains)."""
+    try:
+        arr = np.asarray(y, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DLNError(f"y: expected a real array of shape (n_steps, n_chains), got {type(y).__name__}") from exc
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 1:
+        raise DLNError(f"y: expected shape (n_steps >= 2,) or (n_steps >= 2, n_chains), got {np.shape(y)}")
+    return check_finite(arr, "y")
+
+
 def effective_sample_size(y: np.ndarray) -> tuple[float, float, float]:
     """Mean, its standard error and the effective sample size of chains ``y`` of shape (n_steps, n_chains).
 
     ESS = n_steps n_chains / tau (:func:`integrated_autocorr_time`); SE = std / sqrt(ESS).
     """
-    y = np.asarray(y, dtype=float)
+    y = _chains(y)
     tau = integrated_autocorr_time(y)
     ess = y.size / tau
     return float(y.mean()), float(y.std() / np.sqrt(ess)), float(ess)
 
 
+@finite_result("x", "beta", "kappa")
 def posterior_quadrature_d1(x: float, beta: float, kappa: float, field: str = "real") -> dict:
     """Posterior moments of G for d = 1, N = 2 by quadrature (claim LM-4.3).
 
@@ -223,9 +257,13 @@ def posterior_quadrature_d1(x: float, beta: float, kappa: float, field: str = "r
     """
     from scipy.integrate import quad
 
-    x = float(abs(x))
+    x = abs(as_real(x, "x"))
     if x <= 0:
         raise DLNError("x: the end-to-end scalar must be nonzero")
+    beta = as_real(beta, "beta", low=0.0, low_open=True)
+    kappa = as_real(kappa, "kappa", low=0.0, low_open=True)
+    if not np.isfinite(beta * kappa * x):
+        raise DLNError(f"beta, kappa, x: beta kappa x overflows ({beta:g} * {kappa:g} * {x:g})")
     if field not in ("real", "complex"):
         raise DLNError(f"field: expected 'real' or 'complex', got {field!r}")
     m = 1.0 if field == "real" else 2.0
@@ -258,6 +296,7 @@ def _hermitian_basis(d: int, field: str) -> np.ndarray:
     return np.stack(basis)
 
 
+@finite_result("N")
 def posterior_laplace_G2(X, N: int) -> float:
     """The large-beta constant c = lim beta kappa E|G|^2 of the fiber posterior (Laplace approximation).
 
@@ -275,6 +314,9 @@ def posterior_laplace_G2(X, N: int) -> float:
     from ._tangent import gram_operator, orbit_tangent
 
     X = as_square(X, "X")
+    if X.ndim != 2:
+        raise DLNError(f"X: expected one matrix of shape (d, d), got {X.shape}")
+    N = as_int(N, "N", low=2, high=4096)
     C = center(X, N)
     d = X.shape[-1]
     field = "complex" if np.iscomplexobj(X) else "real"

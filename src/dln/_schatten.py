@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._action import _check_N, center
-from ._errors import DLNError, ShapeError, as_square, check_full_rank
+from ._errors import DLNError, ShapeError, as_square, check_full_rank, finite_result
 from ._linalg import H
 from ._product import end_to_end, moments
 
@@ -331,6 +331,7 @@ def _minimize_from(W0: np.ndarray, p: float, objective: str, gtol: float, max_ou
     return W, val, rel, iters, newton
 
 
+@finite_result("p", "N")
 def schatten_minimize(
     X,
     N: int,
@@ -427,9 +428,22 @@ def schatten_minimize(
     vals = np.array([r[1] for r in runs])
     Wbest, val, rel, iters, newton = runs[int(np.argmin(vals))]
     G_rel = np.array([float(np.linalg.norm(moments(r[0])) / np.sum(np.abs(r[0]) ** 2)) for r in runs])
+    if not (np.all(np.isfinite(Wbest)) and np.isfinite(val) and np.isfinite(rel)):
+        raise DLNError(
+            f"X: the Schatten minimization left the floating-point range (objective {float(val)!r}, relative "
+            f"gradient {float(rel)!r}); the entries of X (largest {float(np.max(np.abs(X))):.3g}) are too large or "
+            f"too small for p = {p:g}: rescale X"
+        )
     G = moments(Wbest)
     Gn = float(np.linalg.norm(G))
     Xw = end_to_end(Wbest)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below, by name
+        X_err = float(np.linalg.norm(Xw - X) / np.linalg.norm(X))
+    if not np.isfinite(X_err):
+        raise DLNError(
+            f"X: the minimizer's end-to-end error is not finite (largest |X_ij| = {float(np.max(np.abs(X))):.3g}): "
+            "rescale X"
+        )
     return SchattenResult(
         W=Wbest,
         value=float(val),
@@ -438,7 +452,7 @@ def schatten_minimize(
         G_norm=Gn,
         G_rel=Gn / float(np.sum(np.abs(Wbest) ** 2)),
         grad_rel=float(rel),
-        X_err=float(np.linalg.norm(Xw - X) / np.linalg.norm(X)),
+        X_err=X_err,
         iterations=int(iters),
         newton_steps=int(newton),
         restart_values=vals,

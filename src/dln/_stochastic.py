@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._errors import DLNError, as_layers
+from ._errors import DLNError, as_int, as_layers, as_real, as_rng, as_times, checked_output, finite_result
 from ._linalg import sqnorm
 from ._product import _dphi_adjoint, _moments, _partial_products
 
@@ -47,15 +47,10 @@ def _field_of(W: np.ndarray) -> str:
 
 
 def _check_pos(x, name: str, allow_zero: bool = False) -> float:
-    try:
-        v = float(x)
-    except Exception as exc:
-        raise DLNError(f"{name}: expected a real number, got {x!r}") from exc
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise DLNError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} finite number, got {x!r}")
-    return v
+    return as_real(x, name, low=0.0, low_open=not allow_zero)
 
 
+@finite_result("dt")
 def brownian_increments(rng: np.random.Generator, shape: tuple, dt: float, field: str = "real") -> np.ndarray:
     """Increments of standard Brownian motion on M_d^N over a step ``dt``.
 
@@ -68,6 +63,12 @@ def brownian_increments(rng: np.random.Generator, shape: tuple, dt: float, field
     """
     if field not in ("real", "complex"):
         raise DLNError(f"field: expected 'real' or 'complex', got {field!r}")
+    rng = as_rng(rng)
+    dt = as_real(dt, "dt", low=0.0)
+    try:
+        shape = tuple(as_int(n, "shape", low=0) for n in np.atleast_1d(np.asarray(shape, dtype=object)))
+    except (TypeError, ValueError) as exc:
+        raise DLNError(f"shape: expected a tuple of non-negative integers, got {shape!r}") from exc
     out = np.empty(shape, dtype=np.float64 if field == "real" else np.complex128)
     return _fill_increments(rng, out, dt)
 
@@ -150,6 +151,25 @@ def _drift_last(WL: np.ndarray, grad_E: GradE | None, kappa: float, batch: tuple
     return out
 
 
+def _check_grad(grad_E, W: np.ndarray) -> None:
+    """grad_E must be None or a callable returning finite (..., d, d) arrays: checked once at the start state
+    (a NaN or Inf later makes the run diverge, reported with the step)."""
+    if grad_E is None:
+        return
+    if not callable(grad_E):
+        raise DLNError(f"grad_E: expected a callable X -> grad E(X) or None, got {grad_E!r}")
+    X = W[..., -1, :, :]
+    for k in range(W.shape[-3] - 2, -1, -1):
+        X = X @ W[..., k, :, :]
+    try:
+        out = grad_E(X)
+    except DLNError:
+        raise
+    except Exception as exc:
+        raise DLNError(f"grad_E: raised {type(exc).__name__} at the initial state ({exc})") from exc
+    checked_output(out, "grad_E", shape=X.shape)
+
+
 def _prepare(W0, n_paths):
     W0 = as_layers(W0, "W0")
     if n_paths is not None:
@@ -159,6 +179,7 @@ def _prepare(W0, n_paths):
     return np.array(W0, order="C")
 
 
+@finite_result("kappa", "beta", "dt", "n_steps")
 def langevin_em(
     W0,
     grad_E: GradE | None,
@@ -207,14 +228,22 @@ def langevin_em(
     out : ndarray, shape (n_saved,) + observe(W).shape
     """
     kappa = _check_pos(kappa, "kappa", allow_zero=True)
-    beta = np.inf if beta == np.inf else _check_pos(beta, "beta")
+    beta = as_real(beta, "beta", low=0.0, low_open=True, allow_inf=True)
     dt = _check_pos(dt, "dt")
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
         raise DLNError(f"n_steps: expected a non-negative integer, got {n_steps!r}")
+    if kappa * dt >= 2.0:
+        raise DLNError(
+            f"kappa, dt: kappa dt = {kappa * dt:.3g} >= 2, the explicit Euler step of the decay -kappa W is unstable; "
+            "take dt < 2 / kappa"
+        )
     W = _prepare(W0, n_paths)
     batch = W.shape[:-3]
     sig = np.sqrt(2.0 / beta) if np.isfinite(beta) else 0.0
-    every = n_steps if not save_every else int(save_every)
+    if sig and n_steps:
+        rng = as_rng(rng)
+    _check_grad(grad_E, W)
+    every = n_steps if not save_every else as_int(save_every, "save_every", low=1)
     obs = observe if observe is not None else (lambda w: w.copy())
     times, outs = [0.0], [np.asarray(obs(W))]
     WL = _to_last(W)
@@ -238,6 +267,7 @@ def langevin_em(
     return np.asarray(times), np.stack(outs)
 
 
+@finite_result("kappa", "beta", "T", "n_fine")
 def langevin_em_ladder(
     W0,
     grad_E: GradE | None,
@@ -269,10 +299,24 @@ def langevin_em_ladder(
     """
     T = _check_pos(T, "T")
     beta = _check_pos(beta, "beta")
-    ratios = tuple(int(r) for r in ratios)
+    kappa = _check_pos(kappa, "kappa", allow_zero=True)
+    rng = as_rng(rng)
+    n_fine = as_int(n_fine, "n_fine", low=1, high=10**9)
+    try:
+        ratios = tuple(as_int(r, "ratios", low=1) for r in ratios)
+    except TypeError as exc:
+        raise DLNError(f"ratios: expected a sequence of positive integers, got {ratios!r}") from exc
+    if not ratios:
+        raise DLNError("ratios: expected at least one step ratio")
+    if kappa * max(ratios) * T / n_fine >= 2.0:
+        raise DLNError(
+            f"kappa, T, n_fine: the coarsest step {max(ratios)} T / n_fine = {max(ratios) * T / n_fine:.3g} times "
+            f"kappa = {kappa:g} is >= 2, an unstable explicit Euler step; take more fine steps"
+        )
     if any(r < 1 or n_fine % r for r in ratios):
         raise DLNError(f"ratios: every ratio must be a positive divisor of n_fine = {n_fine}, got {ratios}")
     W = _prepare(W0, n_paths)
+    _check_grad(grad_E, W)
     batch = W.shape[:-3]
     h = T / n_fine
     sig = np.sqrt(2.0 / beta)
@@ -307,6 +351,7 @@ def _check_finite(WL: np.ndarray, n: int, dt: float) -> None:
         )
 
 
+@finite_result("kappa", "beta", "t")
 def ou_exact(
     W0,
     kappa: float,
@@ -335,7 +380,10 @@ def ou_exact(
     """
     kappa = _check_pos(kappa, "kappa", allow_zero=True)
     beta = _check_pos(beta, "beta")
+    rng = as_rng(rng)
     W = _prepare(W0, n_paths)
+    if not (np.ndim(t) == 0 and float(np.asarray(t, dtype=float)) == np.inf):  # t = inf: the stationary law
+        t = as_times(t, "t", increasing=False)
     t = np.asarray(t, dtype=float)
     if np.any(t < 0):
         raise DLNError(f"t: times must be non-negative, got min {t.min()}")
@@ -358,11 +406,16 @@ def _ou_factors(t: np.ndarray, kappa: float, beta: float) -> tuple[np.ndarray, n
     return mean_f, var
 
 
+@finite_result("N", "d", "beta", "kappa")
 def ou_stationary_G2(N: int, d: int, beta: float, kappa: float, field: str = "real") -> float:
     """Stationary E|G|^2 of the OU process (claim LM-4.2).
 
     (N-1) 2 d^2 (d+1) / (beta kappa)^2 (real), (N-1) 8 d^3 / (beta kappa)^2 (complex).
     """
+    N = as_int(N, "N", low=2, high=10**6)
+    d = as_int(d, "d", low=1, high=10**6)
+    beta = _check_pos(beta, "beta")
+    kappa = as_real(kappa, "kappa", low=0.0, low_open=True)  # kappa = 0 has no stationary law
     return _quartic_coefficient(N, d, field) / (beta * kappa) ** 2
 
 
@@ -397,6 +450,7 @@ def noise_growth_coefficient(W) -> np.ndarray:
     return c * (s[..., :-1] + s[..., 1:]).sum(axis=-1)
 
 
+@finite_result("kappa", "beta", "t")
 def ou_moment_G(W0, kappa: float, beta: float, t) -> tuple[np.ndarray, np.ndarray]:
     """Exact mean and second moment of G(t) under the OU process (LM eq. 4.2) from W_0.
 
@@ -426,6 +480,8 @@ def ou_moment_G(W0, kappa: float, beta: float, t) -> tuple[np.ndarray, np.ndarra
     kappa = _check_pos(kappa, "kappa", allow_zero=True)
     beta = _check_pos(beta, "beta")
     N, d = W0.shape[-3], W0.shape[-1]
+    if not (np.ndim(t) == 0 and float(np.asarray(t, dtype=float)) == np.inf):  # t = inf: the stationary law
+        t = as_times(t, "t", increasing=False)
     m, var = _ou_factors(np.asarray(t, dtype=float), kappa, beta)
     G0 = _moments(W0)
     mean = (m**2)[..., None, None, None] * G0
