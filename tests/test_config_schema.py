@@ -31,9 +31,9 @@ BASE = {
 }
 
 
-def bad(path: str, value) -> dict:
-    """BASE with the value at a dotted ``path`` replaced (``value=DELETE`` removes the key)."""
-    cfg = copy.deepcopy(BASE)
+def bad(path: str, value, base: dict | None = None) -> dict:
+    """``base`` (default BASE) with the value at a dotted ``path`` replaced (``value=DELETE`` removes the key)."""
+    cfg = copy.deepcopy(BASE if base is None else base)
     *parents, last = path.split(".")
     node = cfg
     for key in parents:
@@ -89,13 +89,7 @@ SENSE_BASE = {
 
 def sense(path: str, value) -> dict:
     """SENSE_BASE with the value at a dotted ``path`` replaced."""
-    cfg = copy.deepcopy(SENSE_BASE)
-    *parents, last = path.split(".")
-    node = cfg
-    for key in parents:
-        node = node[key]
-    node[last] = value
-    return cfg
+    return bad(path, value, SENSE_BASE)
 
 
 NAN, INF = float("nan"), float("inf")

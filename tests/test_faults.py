@@ -60,6 +60,18 @@ def run_sh(repo: Path, env: dict, timeout: float = 300) -> subprocess.CompletedP
     return subprocess.run(["bash", "run.sh", "all"], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def start_run_sh(repo: Path, env: dict) -> subprocess.Popen:
+    """``bash run.sh all`` in its own process group (so that the whole run can be killed at once)."""
+    return subprocess.Popen(
+        ["bash", "run.sh", "all"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def _clean(repo: Path) -> None:
     for name in ("results", "logs", ".snakemake"):
         shutil.rmtree(repo / name, ignore_errors=True)
@@ -81,14 +93,7 @@ def test_hard_kills_recover_with_the_readme_command(toy_repo):
     report = []
     for at in KILL_AT:
         _clean(repo)
-        proc = subprocess.Popen(
-            ["bash", "run.sh", "all"],
-            cwd=repo,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        proc = start_run_sh(repo, env)
         time.sleep(at)
         finished = proc.poll() is not None
         if not finished:
@@ -120,14 +125,7 @@ def test_a_second_run_refuses_while_one_is_running(toy_repo):
     cfg = {**CONFIG, "families": {"free_energy": {"sweep": {"p": [1.0], "seed": [777]}, "fixed": {"N": 3}}}}
     (repo / "config" / "sleep.yaml").write_text(yaml.safe_dump(cfg))
     sleeping["CONFIG"] = "config/sleep.yaml"
-    first = subprocess.Popen(
-        ["bash", "run.sh", "all"],
-        cwd=repo,
-        env=sleeping,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    first = start_run_sh(repo, sleeping)
     try:
         t0 = time.monotonic()
         while not pidfile.exists() or not pidfile.read_text().strip():
