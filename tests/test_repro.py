@@ -352,35 +352,20 @@ def test_the_hash_script_prints_the_package_hashes(tmp_path):
 # ------------------------------------------------------------------------------------------------ the real run
 
 
-def _compare_real(results: Path, numbers: Path) -> None:
-    if not REFERENCE.exists():
-        pytest.fail(f"{REFERENCE} is missing: write it with `dln repro compare --update` from the CI run")
+@pytest.mark.slow
+def test_the_ci_run_matches_the_reference(ci_run):
+    """A fresh run of the CI configuration (the session's shared one) against the committed reference: every
+    ledger value and book number within its tolerance, none missing."""
+    results = ci_run["repo"] / "results"
+    numbers = ci_run["repo"] / "book" / "_generated" / "numbers.json"
     run = repro.snapshot(results, numbers, config=ROOT / "config" / "ci.yaml")
-    if run.notes:
-        pytest.skip(f"{results} is not a run of config/ci.yaml: {run.notes[0]}")
+    assert not run.notes, run.notes  # the run is of config/ci.yaml, as the reference
     comparison = repro.compare(repro.read_reference(REFERENCE), run)
     bad = [r for r in comparison.rows if r.status in ("OUT", "missing")]
     report = "\n".join(f"{r.name}: {r.reference!r} -> {r.run!r} ({r.tolerance_name}, {r.status})" for r in bad[:40])
     assert comparison.ok, (
         f"{comparison.summary()}; if the change is deliberate, refresh the reference (reference/README.md):\n{report}"
     )
-
-
-def test_the_repository_run_matches_the_reference():
-    """The repository's own CI-configuration run (results/ and the book's numbers), when one is present."""
-    results, numbers = ROOT / "results", ROOT / "book" / "_generated" / "numbers.json"
-    if not (results / "ledger.json").exists() or not numbers.exists():
-        pytest.skip("no workflow run in results/ (CONFIG=config/ci.yaml bash run.sh all)")
-    newest_code = max(p.stat().st_mtime for p in (ROOT / "src" / "dln").rglob("*.py"))
-    if (results / "ledger.json").stat().st_mtime < newest_code:
-        pytest.skip("results/ledger.json is older than the code of dln: rerun the workflow")
-    _compare_real(results, numbers)
-
-
-@pytest.mark.slow
-def test_the_ci_run_matches_the_reference(book_build):
-    """The CI configuration's run (the repository's own when current, else a fresh one) against the reference."""
-    _compare_real(book_build["results"], book_build["generated"] / "numbers.json")
 
 
 def test_notes_on_the_configuration_and_on_changed_tolerances(tmp_path, capsys, reference):
