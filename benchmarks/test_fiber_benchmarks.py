@@ -1,7 +1,9 @@
-"""pytest-benchmark: fiber-gradient solvers, new ("auto") vs dense vs block (and normal), same run.
+"""pytest-benchmark: fiber-gradient solvers, new ("auto") vs dense vs block (and normal) and the KN field, same run.
 
 Run with ``pytest benchmarks/ --benchmark-enable`` (add ``--benchmark-group-by=group``
-to compare the methods of one case side by side). Cases: d in {8, 16, 32},
+to compare the methods of one case side by side; ``kn_field`` is one evaluation of
+:func:`dln.kirwan_ness_field`, the reference cost). The full table with all ensembles,
+ratios and errors: ``benchmarks/fiber_auto_table.py``. Cases: d in {8, 16, 32},
 N in {4, 8, 16}, a well-conditioned (cond(X) = 1e2) and an ill-conditioned
 (cond(X) = 1e12) point of the "conditioned" ensemble of :mod:`dln._fiber_inputs`.
 
@@ -38,8 +40,13 @@ def _dense_too_slow(d: int, N: int) -> bool:
 @pytest.mark.parametrize("cond", [1e2, 1e12], ids=["well", "ill"])
 @pytest.mark.parametrize("N", [4, 8, 16])
 @pytest.mark.parametrize("d", [8, 16, 32])
-@pytest.mark.parametrize("method", ["auto", "block", "dense", "normal"])
+@pytest.mark.parametrize("method", ["auto", "block", "dense", "normal", "kn_field"])
 def test_fiber_gradient_speed(benchmark, method, d, N, cond):
+    if method == "kn_field":  # the reference cost: one Kirwan-Ness field evaluation
+        W, _ = _case(d, N, cond)
+        benchmark.group = f"d={d} N={N} cond(X)={cond:.0e}"
+        benchmark.pedantic(dln.kirwan_ness_field, args=(W,), rounds=20, iterations=1)
+        return
     if method == "dense" and _dense_too_slow(d, N):
         pytest.skip(f"dense lstsq needs ~{N * d * d * ((N - 1) * d * d) ** 2:.1e} flops (> 5 s per call)")
     W, ref = _case(d, N, cond)

@@ -289,7 +289,7 @@ def test_experiment_lm_figures():
     """LM Figs. 1.1-1.3 data: fibers and moment level sets preserved, balanced x(t) = reduced flow."""
     from dln.experiments import lm_figures as ex
 
-    ds = ex.simulate(dict(ex.DEFAULT_PARAMS, n_t=21))
+    ds = ex.simulate(dict(ex.SPEC.defaults, n_t=21))
     assert float(ds["fiber_err"]) <= tol("identity_tight")  # X conserved by the group integrator
     assert float(ds["learn_G_drift"]) <= tol("identity")  # LM-Cons along the learning flow
     assert float(ds["x_reduced_err"]) <= tol("ode_tight")  # LM Remark 5 for d = 1, N = 2
@@ -300,3 +300,82 @@ def test_experiment_lm_figures():
     # each regularizing trajectory ends near the balanced variety w2 = +-w1
     w1, w2 = ds["reg_w1"].values[-1], ds["reg_w2"].values[-1]
     assert np.all(np.abs(w1**2 - w2**2) <= np.abs(ds["reg_w1"].values[0] ** 2 - ds["reg_w2"].values[0] ** 2) * 0.01)
+
+
+# ----------------------------------------------------------------------------- batched small-d H-solve
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize(("N", "d", "batch"), [(2, 1, ()), (2, 3, (2,)), (5, 3, (2,)), (6, 4, ()), (9, 2, (3, 2))])
+def test_dense_generator_matches_the_library_solvers(field, N, d, batch):
+    """The assembled H equals gram_matrix (the tangent matrix's Gram) and its solve the block and dense solvers."""
+    from dln._flow_generator import generator_dense, gram_matrix_batched
+    from dln._flows import _generator_direct
+
+    W = dln.random_layers(_rng("gen-dense", field, N, d), N, d, field, batch=batch)
+    Hm = gram_matrix_batched(W)
+    ref_H = dln.gram_matrix(W)
+    assert Hm.shape == ref_H.shape and Hm.dtype == W.dtype
+    assert np.max(np.abs(Hm - ref_H)) <= tol("identity_tight") * np.max(np.abs(ref_H))
+    b = generator_dense(W)
+    assert b.shape == W.shape[:-3] + (N - 1, d, d)
+    ref = dln.regularizing_generator(W, method="dense")
+    scale = la.norm(ref, 3)
+    assert np.all(la.norm(b - ref, 3) <= tol("solver_agreement") * scale)
+    assert np.all(la.norm(b - _generator_direct(W), 3) <= tol("solver_agreement") * scale)
+    # residual of H(b) = G in the operator form
+    res = dln.gram_operator(W, b) - dln.moments(W)
+    assert np.all(la.norm(res, 3) <= tol("linear_solve") * la.norm(dln.moments(W), 3))
+
+
+def test_dense_generator_raises_on_rank_deficient_layers():
+    from dln._flow_generator import generator_dense
+
+    W = dln.random_layers(_rng("gen-dense-sing"), 3, 2, "real", batch=(2,))
+    W[1, 0] = W[1, 1] = 0.0  # W_1 = W_2 = 0: w_a = 0 for every a_1, so H is singular
+    W[1, 2] = np.diag([1.0, 0.0])
+    with pytest.raises(dln.RankDeficientError, match="singular"):
+        generator_dense(W)
+
+
+def test_auto_solver_picks_the_dense_solve_for_small_systems():
+    from dln._flow_generator import DENSE_MAX, use_dense
+
+    assert use_dense(np.zeros((6, 4, 4)))  # n = 80
+    assert use_dense(np.zeros((3, 2, 4, 3, 3)))  # n = 27, 6 items
+    assert not use_dense(np.zeros((8, 6, 4, 4)))  # 8 items of n = 80: the batched block solve is cheaper
+    assert not use_dense(np.zeros((2 + DENSE_MAX // 4, 2, 2)))  # n = (N-1) 4 > DENSE_MAX
+    assert not use_dense(np.zeros((6, 4, 4), dtype=complex))  # complex n = 80 > DENSE_MAX_COMPLEX
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_regularizing_flow_methods_agree(field):
+    """The default RKMK 8(5,3) (Cayley) and RKMK 5(4) (exp) give the same trajectory; both keep X to round-off."""
+    W0 = dln.random_layers(_rng("methods", field), 4, 3, field)
+    t = np.linspace(0.0, 2.0, 5)
+    stats = {}
+    Wa = dln.regularizing_flow(W0, t, stats=stats)
+    Wb = dln.regularizing_flow(W0, t, method="dp54", rtol=1e-12)
+    assert np.max(la.norm(Wa - Wb, 3) / la.norm(Wb, 3)) <= tol("ode_tight")
+    G = dln.moments(Wa)
+    pred = G[0] * np.exp(-2.0 * t)[:, None, None, None]
+    assert np.max(la.norm(G - pred, 3) / la.norm(pred, 3)) <= 1e-10
+    for W in (Wa, Wb):
+        X = dln.end_to_end(W)
+        assert np.max(la.norm(X - X[0]) / la.norm(X[0])) <= tol("group_conservation")
+    assert stats["n_evals"] == 12 * (stats["n_steps"] + stats["n_rejected"]) + 1
+
+
+def test_moment_decay_curves_match_the_per_point_dense_solves():
+    """|G(t)| for a batch in one integration (batched dense H) = the per-item least-squares solves of solver="dense"."""
+    from dln._lm_curves import regularizing_moment_decay
+
+    for field in FIELDS:
+        W = dln.random_layers(_rng("lm-curves", field), 4, 3, field, batch=(3,))
+        t = np.linspace(0.0, 1.0, 6)
+        G = regularizing_moment_decay(W, t)
+        Wt = dln.regularizing_flow(W, t, solver="dense")
+        ref = np.sqrt(np.sum(np.abs(dln.moments(Wt)) ** 2, axis=(-3, -2, -1)))
+        assert G.shape == (t.size, 3)
+        assert np.max(np.abs(G - ref) / ref) <= tol("ode_tight")
+        assert np.max(np.abs(G / (G[0] * np.exp(-2.0 * t)[:, None]) - 1.0)) <= 1e-10

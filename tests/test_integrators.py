@@ -10,7 +10,17 @@ from hypothesis import strategies as st
 
 import dln
 from dln import _linalg as la
-from dln._integrators import check_times, dexpinv, exp_act, expm_batched, integrate_group, integrate_vector
+from dln._flow_generator import generator_dense
+from dln._integrators import (
+    cay_act,
+    check_times,
+    dcayinv,
+    dexpinv,
+    exp_act,
+    expm_batched,
+    integrate_group,
+    integrate_vector,
+)
 from dln.tolerances import tol
 
 FIELDS = ("real", "complex")
@@ -239,3 +249,112 @@ def test_property_group_flows_conserve_X_and_decrease_their_energy(N, d, field, 
         assert np.max(la.norm(X - X[0]) / la.norm(X[0])) <= tol("group_conservation")
         e = energy(Wt)
         assert np.all(np.diff(e) <= 1e-12 * (1.0 + e[0]))
+
+
+# ----------------------------------------------------------------------------- order-8 pair, Cayley coordinates
+
+
+def _cay(u):
+    eye = np.eye(u.shape[-1])
+    return np.linalg.solve(eye - u / 2, eye + u / 2)
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_cay_act_is_the_group_action_and_conserves_X(field):
+    rng = _rng("cay_act", field)
+    W = dln.random_layers(rng, 5, 3, field, batch=(2,))
+    u = 0.5 * dln.random_matrix(rng, (2, 4, 3, 3), field)
+    V = cay_act(u, W)
+    assert V.shape == W.shape and V.dtype == W.dtype
+    assert la.norm(V - dln.act(_cay(u), W), 3).max() <= tol("identity") * la.norm(W, 3).max()
+    X = dln.end_to_end(W)
+    assert (la.norm(dln.end_to_end(V) - X) / la.norm(X)).max() <= tol("identity_tight") * 10
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_dcayinv_inverts_dcay(field):
+    """d/ds cay(u + s w) cay(u)^{-1} at s = 0 equals v for w = dcayinv(u, v) (exact: no truncation)."""
+    rng = _rng("dcayinv", field)
+    u = 0.4 * dln.random_matrix(rng, (3, 3, 3), field)
+    v = dln.random_matrix(rng, (3, 3, 3), field)
+    w = dcayinv(u, v)
+    eps = 1e-5
+    dcay = (_cay(u + eps * w) - _cay(u - eps * w)) / (2 * eps) @ np.linalg.inv(_cay(u))
+    assert la.norm(dcay - v, 3) / la.norm(v, 3) <= 1e-8
+
+
+def test_dexpinv_degree_six_is_two_orders_more_accurate():
+    """Truncation after ad_u^4 leaves O(|u|^6 |v|), after ad_u^6 O(|u|^8 |v|): both against the series to ad_u^10."""
+    rng = _rng("dexpinv6")
+    u0 = dln.random_matrix(rng, (1, 4, 4), "real")
+    v = dln.random_matrix(rng, (1, 4, 4), "real")
+    # B_k / k! for k = 1, 2, 4, 6, 8, 10 (B_1 = -1/2, B_2 = 1/6, B_4 = -1/30, B_6 = 1/42, B_8 = -1/30, B_10 = 5/66)
+    coef = {1: -0.5, 2: 1 / 12, 4: -1 / 720, 6: 1 / 30240, 8: -1 / 1209600, 10: 1 / 47900160}
+    for scale in (0.1, 0.2):
+        u = scale * u0 / la.norm(u0, 3)
+        exact, ad = v.copy(), v
+        for k in range(1, 11):
+            ad = u @ ad - ad @ u
+            exact = exact + coef.get(k, 0.0) * ad
+        e4 = la.norm(dexpinv(u, v) - exact, 3) / la.norm(v, 3)
+        e6 = la.norm(dexpinv(u, v, 6) - exact, 3) / la.norm(v, 3)
+        assert e6 <= 1e-2 * e4
+    with pytest.raises(dln.DLNError, match="degree"):
+        dexpinv(u, v, 5)
+
+
+@pytest.mark.parametrize("coordinates", ["cayley", "exp"])
+@pytest.mark.parametrize("field", FIELDS)
+def test_rkmk853_fixed_step_order(field, coordinates):
+    """RKMK with the DOP853 weights used fixed-step on the regularizing flow: fitted order 8 +- order_band."""
+    rng = _rng("rkmk8-order", field)
+    W0 = _near_identity(rng, 4, 3, field)
+    t = np.array([0.0, 1.0])
+    ref = dln.regularizing_flow(W0, t, rtol=1e-14, atol=0.0)[-1]
+
+    def xi(W):
+        return -generator_dense(W)
+
+    hs = np.array([0.5, 0.25, 0.125, 1 / 12])
+    errs = [
+        la.norm(integrate_group(xi, W0, t, method="dop853", dt=h, coordinates=coordinates)[-1] - ref, 3) for h in hs
+    ]
+    assert abs(_slope(hs, errs) - 8.0) <= tol("order_band")
+
+
+def test_dop853_vector_fixed_step_order():
+    """DOP853 weights on y' = A y (exact solution expm(tA) y0): fitted order 8 +- order_band."""
+    rng = _rng("dop853-vector")
+    A = dln.random_matrix(rng, (4, 4), "real") / 2
+    y0 = dln.random_matrix(rng, (4,), "real")
+    ref = scipy.linalg.expm(A) @ y0
+    hs = np.array([0.5, 0.25, 0.2, 0.125])
+    errs = [
+        np.linalg.norm(
+            integrate_vector(lambda y: y @ A.T, y0, [0.0, 1.0], n_state_axes=1, method="dop853", dt=h)[-1] - ref
+        )
+        for h in hs
+    ]
+    assert abs(_slope(hs, errs) - 8.0) <= tol("order_band")
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_adaptive_dop853_group_meets_tolerance_and_conserves_X(field):
+    """Adaptive RKMK 8(5,3) in both coordinate maps: global error O(rtol), X kept to round-off."""
+    rng = _rng("adaptive-853", field)
+    W0 = dln.random_layers(rng, 4, 3, field)
+    t = np.linspace(0.0, 2.0, 5)
+
+    def xi(W):
+        return -generator_dense(W)
+
+    ref = integrate_group(xi, W0, t, rtol=1e-13, method="dop853", coordinates="exp")
+    for coordinates in ("cayley", "exp"):
+        stats = {}
+        W = integrate_group(xi, W0, t, rtol=1e-8, method="dop853", coordinates=coordinates, stats=stats)
+        assert np.max(la.norm(W - ref, 3) / la.norm(ref, 3)) <= 10 * 1e-8
+        X = dln.end_to_end(W)
+        assert np.max(la.norm(X - X[0]) / la.norm(X[0])) <= tol("group_conservation")
+        assert stats["n_evals"] == 12 * (stats["n_steps"] + stats["n_rejected"]) + 1  # FSAL: 12 new stages a step
+    with pytest.raises(dln.DLNError, match="coordinates"):
+        integrate_group(xi, W0, t, coordinates="euler")

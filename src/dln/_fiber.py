@@ -7,12 +7,23 @@ onto the tangent space T F_X = range(w), i.e. b = argmin |W - w_b|.
 Solvers (``method``):
 
 ``"auto"`` (default)
-    ``"block"`` for small layers (d <= 11, where its O(N d^6) cost is below
-    that of the iteration: measured crossover d ~ 11 on one core, N = 8, 16), else
-    ``"pcg"`` with an a-posteriori error estimate; every batch item whose
-    iteration does not reach the tolerance (or is predicted not to reach it
-    within the iteration cap) is solved again by ``"block"``. Never returns an
-    unverified iterate.
+    For b (:func:`regularizing_generator`): ``"block"`` for small layers
+    (d <= 11, where its O(N d^6) cost is below that of the iteration: measured
+    crossover d ~ 11 on one core, N = 8, 16), else ``"pcg"`` with an
+    a-posteriori error estimate; every batch item whose iteration does not
+    reach the tolerance (or is predicted not to reach it within the iteration
+    cap) is solved again by ``"block"``. Never returns an unverified iterate.
+    For w_b (:func:`fiber_gradient`): a cost model
+    (:func:`dln._fiber_normal.cost_model`) chooses between the direct solve
+    and conjugate gradients on the d^2-dimensional normal-space system in the
+    SVD frame of X (:mod:`dln._fiber_normal`; a two-sided block preconditioner,
+    exact at balanced points, a-posteriori error estimate of w_b); the iteration is
+    capped at the number of iterations that cost ``AUTO_NORMAL_BUDGET`` times
+    the predicted block solve (and stopped earlier when the convergence bound
+    predicts more), and the items that do not reach the tolerance are solved
+    again by ``"block"`` (by the ``"auto"`` solve of b where ``"block"`` is
+    predicted to take more than ``AUTO_DIRECT_MAX_SECONDS``), so a failed
+    iteration costs at most ~1.2 direct solves.
 ``"pcg"``
     Matrix-free preconditioned conjugate gradients on H b = G in per-layer
     eigenbases (:mod:`dln._fiber_cg`): in the coordinates c_k = Ub_k chat_k Ua_k^*
@@ -41,9 +52,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._errors import DLNError, RankDeficientError, as_layers, check_full_rank
+from ._errors import (
+    DLNError,
+    RankDeficientError,
+    ShapeError,
+    as_dict,
+    as_int,
+    as_layers,
+    as_real,
+    check_full_rank,
+    check_result,
+)
 from ._fiber_block import block_cholesky_solve
 from ._fiber_cg import hat_pcg
+from ._fiber_normal import cost_model, normal_pcg
 from ._linalg import H
 from ._product import _dphi_adjoint, _moments, _partial_products, end_to_end
 from ._tangent import (
@@ -66,6 +88,17 @@ SOLVERS = ("auto", "pcg", "dense", "block", "normal")
 PCG_TOL = 1e-11
 #: "auto" uses the direct block solver up to this layer size
 AUTO_BLOCK_MAX_D = 11
+#: fiber_gradient("auto"): iterations of the normal-space CG at most cost this fraction of the predicted block solve
+AUTO_NORMAL_BUDGET = 0.2
+#: fiber_gradient("auto"): the block solve is chosen up front unless it costs more than
+#: AUTO_NORMAL_MARGIN times the setup and AUTO_NORMAL_TYPICAL_ITS iterations
+AUTO_NORMAL_TYPICAL_ITS = 40
+AUTO_NORMAL_MARGIN = 5.0
+#: fiber_gradient("auto"): hard cap of the normal-space iterations
+AUTO_NORMAL_MAXITER = 20000
+#: fiber_gradient("auto"): items the iteration fails on are solved by "block" when its predicted time is below
+#: this (seconds; its memory grows like N d^4), else by regularizing_generator("auto")
+AUTO_DIRECT_MAX_SECONDS = 60.0
 
 
 def _prepare(W, check_rank: bool = True) -> np.ndarray:
@@ -73,6 +106,39 @@ def _prepare(W, check_rank: bool = True) -> np.ndarray:
     if check_rank:
         check_full_rank(end_to_end(W), "X = end_to_end(W)", max_cond=1e14)
     return W
+
+
+#: The bounds of the iteration's options: a relative tolerance in [TOL_MIN, 1), an iteration cap up to MAXITER_MAX.
+TOL_MIN, MAXITER_MAX = 1e-16, 10**7
+#: Entries of an initial guess b0 beyond this magnitude overflow the products of the iteration.
+B0_MAX = 1e150
+
+
+def _options(W: np.ndarray, tol, maxiter, b0, info) -> tuple:
+    """``tol``, ``maxiter``, ``b0`` and ``info`` of the solvers, checked (a :class:`DLNError` names the argument)."""
+    tol = as_real(tol, "tol", low=TOL_MIN, high=1.0)
+    if tol >= 1.0:
+        raise DLNError(f"tol: a relative tolerance must be < 1, got {tol!r}")
+    if maxiter is not None:
+        maxiter = as_int(maxiter, "maxiter", low=1, high=MAXITER_MAX)
+    info = as_dict(info, "info")
+    if b0 is not None:
+        if isinstance(b0, str | bytes | dict) or b0 is True or b0 is False:
+            raise DLNError(f"b0: expected an array of shape (..., N-1, d, d), got {b0!r}")
+        b0 = np.asarray(b0)
+        if b0.dtype.kind not in "iufc":
+            raise DLNError(f"b0: expected a real or complex array, got dtype {b0.dtype}")
+        if b0.dtype.kind == "c" and not np.iscomplexobj(W):
+            raise DLNError("b0: a complex initial guess for real layers W; give a real one")
+        N, d = W.shape[-3], W.shape[-1]
+        if b0.shape[-3:] != (N - 1, d, d) or b0.shape[:-3] != W.shape[:-3]:
+            raise ShapeError(f"b0: expected shape {W.shape[:-3] + (N - 1, d, d)} (the batch of W), got {b0.shape}")
+        if not np.all(np.isfinite(b0)):
+            raise DLNError("b0: the initial guess has NaN or Inf entries")
+        big = float(np.max(np.abs(b0))) if b0.size else 0.0
+        if big > B0_MAX:
+            raise DLNError(f"b0: entries of magnitude up to {big:.3g} (above {B0_MAX:g}) overflow the iteration")
+    return tol, maxiter, b0, info
 
 
 def regularizing_generator(
@@ -118,6 +184,7 @@ def regularizing_generator(
         (``"pcg"`` only) if the iteration does not converge.
     """
     W = _prepare(W)
+    tol, maxiter, b0, info = _options(W, tol, maxiter, b0, info)
     if method in ("auto", "pcg"):
         return _solve_iterative(W, method, tol=tol, maxiter=maxiter, b0=b0, info=info)
     if method == "dense":
@@ -139,6 +206,12 @@ def fiber_gradient(W, method: str = "auto", **kwargs) -> np.ndarray:
         See the module docstring; all agree to round-off for well-conditioned X.
     **kwargs
         Passed to :func:`regularizing_generator` (``tol``, ``maxiter``, ``b0``, ``info``).
+        With ``"auto"``, ``tol`` is the target of the estimated error of w_b
+        relative to |w_b| when the normal-space iteration runs, ``maxiter`` its
+        cap, ``b0`` is used by the direct or fallback solve only, and ``info``
+        also gets ``method`` (per item: ``"normal_pcg"`` or
+        ``"regularizing_generator"``, the solve of H(b) = G); ``err_est`` is
+        the estimated relative error of w_b for the normal-space items.
 
     Returns
     -------
@@ -152,6 +225,15 @@ def fiber_gradient(W, method: str = "auto", **kwargs) -> np.ndarray:
     if method == "normal":
         W = _prepare(W)
         return _gradient_normal(W)
+    if method == "auto":
+        W = _prepare(W)
+        unknown = sorted(set(kwargs) - {"tol", "maxiter", "b0", "info"})
+        if unknown:
+            raise DLNError(f"fiber_gradient: unknown keyword(s) {unknown}; known: tol, maxiter, b0, info")
+        tol, maxiter, b0, info = _options(
+            W, kwargs.get("tol", PCG_TOL), kwargs.get("maxiter"), kwargs.get("b0"), kwargs.get("info")
+        )
+        return _gradient_auto(W, tol=tol, maxiter=maxiter, b0=b0, info=info)
     b = regularizing_generator(W, method=method, **kwargs)
     return _orbit_tangent(np.asarray(W, dtype=b.dtype), b)
 
@@ -171,7 +253,9 @@ def kirwan_ness_field(W) -> np.ndarray:
     ndarray, shape (..., N, d, d)
     """
     W = as_layers(W, "W")
-    return -2.0 * _orbit_tangent(W, _moments(W))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = -2.0 * _orbit_tangent(W, _moments(W))
+    return check_result(out, "W", W)
 
 
 # ----------------------------------------------------------------------------- solvers
@@ -255,6 +339,67 @@ def _solve_iterative(W: np.ndarray, method: str, tol: float, maxiter, b0, info) 
             fallback=fallback.reshape(batch),
         )
     return b.reshape(G.shape)
+
+
+def _gradient_auto(
+    W: np.ndarray, tol: float = PCG_TOL, maxiter: int | None = None, b0=None, info: dict | None = None
+) -> np.ndarray:
+    """fiber_gradient(method="auto"): normal-space CG or the direct solve, chosen by the cost model."""
+    N, d = W.shape[-3], W.shape[-1]
+    batch = W.shape[:-3]
+    if b0 is not None:
+        b0 = np.asarray(b0)
+        if b0.shape[-3:] != (N - 1, d, d):
+            raise DLNError(f"b0: expected shape (..., {N - 1}, {d}, {d}), got {b0.shape}")
+    cost = cost_model(N, d, np.iscomplexobj(W))
+    if (
+        cost["block"] <= AUTO_NORMAL_MARGIN * (cost["setup"] + AUTO_NORMAL_TYPICAL_ITS * cost["iteration"])
+        or 0 in batch
+    ):
+        sub: dict = {}
+        b = _solve_iterative(W, "auto", tol=tol, maxiter=maxiter, b0=b0, info=sub)
+        if info is not None:
+            info.update(sub, method=np.full(batch, "regularizing_generator"))
+        return _orbit_tangent(W, b)
+    if maxiter is None:
+        budget = AUTO_NORMAL_BUDGET * cost["block"] / cost["iteration"]
+        cap = int(min(AUTO_NORMAL_MAXITER, max(AUTO_NORMAL_TYPICAL_ITS, budget)))
+    else:
+        cap = int(maxiter)
+    Wf = W.reshape((-1, N, d, d))
+    w, ok, stats = normal_pcg(Wf, tol=tol, maxiter=cap, give_up=True)
+    fallback = ~ok
+    if np.any(fallback):
+        b0f = None if b0 is None else np.broadcast_to(b0, batch + (N - 1, d, d)).reshape((-1, N - 1, d, d))[fallback]
+        try:
+            if cost["block"] <= AUTO_DIRECT_MAX_SECONDS:  # the iteration failed: solve directly
+                bf = _solve_block(Wf[fallback], _moments(Wf[fallback]))
+            else:
+                bf = _solve_iterative(Wf[fallback], "auto", tol=tol, maxiter=maxiter, b0=b0f, info=None)
+            w[fallback] = _orbit_tangent(Wf[fallback], bf)
+        except RankDeficientError as exc:
+            # H numerically singular for the direct solve: let the normal-space iteration run to its hard cap
+            idx = np.flatnonzero(fallback)
+            w2, ok2, stats2 = normal_pcg(Wf[idx], tol=tol, maxiter=max(cap, AUTO_NORMAL_MAXITER))
+            if not np.all(ok2):
+                raise RankDeficientError(
+                    f"W: neither the normal-space iteration ({int(np.max(stats2['iterations']))} iterations, "
+                    f"estimated relative error {float(np.max(stats2['err_est'])):.2e}) nor the solve of H(b) = G "
+                    "reached the tolerance; the layers or X = end_to_end(W) are too ill-conditioned"
+                ) from exc
+            w[idx] = w2
+            for key in stats:
+                stats[key][idx] = stats2[key]
+            fallback[idx] = False
+    if info is not None:
+        info.update(
+            iterations=stats["iterations"].reshape(batch),
+            err_est=np.where(fallback, np.nan, stats["err_est"]).reshape(batch),
+            cond_est=stats["cond_est"].reshape(batch),
+            fallback=fallback.reshape(batch),
+            method=np.where(fallback, "regularizing_generator", "normal_pcg").reshape(batch),
+        )
+    return w.reshape(W.shape)
 
 
 def _gradient_normal(W: np.ndarray) -> np.ndarray:

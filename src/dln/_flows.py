@@ -28,8 +28,19 @@ from collections.abc import Callable
 import numpy as np
 
 from . import _linalg as la
-from ._errors import DLNError, RankDeficientError, ShapeError, as_layers, as_square, check_full_rank
+from ._errors import (
+    DLNError,
+    RankDeficientError,
+    ShapeError,
+    as_layers,
+    as_square,
+    call_checked,
+    check_full_rank,
+    check_integration,
+    check_result,
+)
 from ._fiber import SOLVERS, regularizing_generator
+from ._flow_generator import generator_dense, use_dense
 from ._integrators import check_times, integrate_group, integrate_vector
 from ._metric import A_operator, _check_N
 from ._product import _dphi_adjoint, _moments, _partial_products, end_to_end
@@ -95,9 +106,24 @@ def _generator_direct(W: np.ndarray) -> np.ndarray:
     return np.stack(b[::-1], axis=-3).reshape(W.shape[:-3] + (N - 1, d, d))
 
 
+def _x0(W0: np.ndarray) -> np.ndarray:
+    """The end-to-end matrix of the initial layers, an overflow named as one of ``W0``."""
+    try:
+        return end_to_end(W0)
+    except DLNError as exc:
+        raise type(exc)(f"W0: {exc}") from None
+
+
+#: the coordinate map of the RKMK steps of each orbit-flow method (see dln._integrators.integrate_group)
+_COORDINATES = {"dop853": "cayley", "dp54": "exp", "rk4": "exp"}
+
+
 def _group_method(method: str, dt) -> str:
-    if method not in ("dp54", "rk4"):
-        raise DLNError(f"method: expected 'dp54' (adaptive RKMK 5(4)) or 'rk4' (fixed-step RKMK4), got {method!r}")
+    if method not in _COORDINATES:
+        raise DLNError(
+            f"method: expected 'dop853' (adaptive RKMK 8(5,3)), 'dp54' (adaptive RKMK 5(4)) or 'rk4' "
+            f"(fixed-step RKMK4), got {method!r}"
+        )
     return method
 
 
@@ -106,7 +132,7 @@ def regularizing_flow(
     t,
     rtol: float = 1e-10,
     atol: float = 1e-14,
-    method: str = "dp54",
+    method: str = "dop853",
     dt: float | None = None,
     solver: str = "auto",
     progress: Callable | None = None,
@@ -116,9 +142,11 @@ def regularizing_flow(
 
     The velocity is -w_b with H(b) = G (LM eq. 2.19, :func:`dln.regularizing_generator`),
     i.e. the flow moves along the GL(d)^{N-1}-orbit with group velocity -b. It is
-    integrated by a Runge-Kutta-Munthe-Kaas method (steps W <- exp(u).W), so
-    X = W_N ... W_1 is conserved to round-off; along the exact flow
-    G(t) = G_0 e^{-2t} and W(t) -> the minimizing orbit O_X.
+    integrated by a Runge-Kutta-Munthe-Kaas method (steps W <- phi(u).W with phi the
+    Cayley map for ``"dop853"`` and exp otherwise), so X = W_N ... W_1 is conserved to
+    round-off; along the exact flow G(t) = G_0 e^{-2t} and W(t) -> the minimizing orbit O_X.
+    With the defaults the relative error of G(t) stays below ~1e-10 (d = 4, N = 6,
+    t in [0, 5]: ~3e-11).
 
     Parameters
     ----------
@@ -129,14 +157,18 @@ def regularizing_flow(
     rtol, atol : float
         Local error tolerances of the group increment per step (relative and
         absolute; see :mod:`dln._integrators`).
-    method : {"dp54", "rk4"}
-        Adaptive RKMK with the Dormand-Prince 5(4) pair, or fixed-step RKMK4 (needs ``dt``).
+    method : {"dop853", "dp54", "rk4"}
+        Adaptive RKMK with the Dormand-Prince 8(5,3) pair in Cayley coordinates (default),
+        adaptive RKMK with the Dormand-Prince 5(4) pair in exponential coordinates, or
+        fixed-step RKMK4 (needs ``dt``).
     dt : float, optional
-        Fixed step size (with ``method="rk4"``; with ``"dp54"`` it switches error control off).
+        Fixed step size (with ``method="rk4"``; with an adaptive method it switches error control off).
     solver : str
         Solver of H(b) = G passed to :func:`dln.regularizing_generator` (``"auto"``,
-        ``"pcg"``, ``"dense"`` or ``"block"``). ``"auto"`` uses a batched block-LU
-        solve of the block-tridiagonal H for d <= 8 and the library's ``"auto"`` otherwise. The
+        ``"pcg"``, ``"dense"`` or ``"block"``). ``"auto"`` solves small systems directly,
+        batched over the leading axes: the assembled dense H (:func:`dln._flow_generator.generator_dense`)
+        while (N-1) d^2 <= 128 (48 for complex layers) and the batch is small, else the block LU of the
+        block-tridiagonal H for d <= 8, and the library's ``"auto"`` otherwise. The
         iterative solvers are warm-started from the previous stage's generator.
     progress : callable, optional
         ``progress(t, T, n_steps)`` after every accepted step.
@@ -155,7 +187,8 @@ def regularizing_flow(
     """
     W0 = as_layers(W0, "W0")
     t = check_times(t)
-    check_full_rank(end_to_end(W0), "X = end_to_end(W0)", max_cond=1e14)
+    check_integration(t, rtol, atol, dt, progress, stats, method=method)
+    check_full_rank(_x0(W0), "X = end_to_end(W0)", max_cond=1e14)
     method = _group_method(method, dt)
     if solver not in SOLVERS or solver == "normal":
         raise DLNError(f"solver: expected one of {tuple(s for s in SOLVERS if s != 'normal')}, got {solver!r}")
@@ -163,7 +196,11 @@ def regularizing_flow(
     warm = solver in ("auto", "pcg") and "b0" in inspect.signature(regularizing_generator).parameters
     last = {}
 
+    dense = solver == "auto" and use_dense(W0)
+
     def xi(W):
+        if dense and W.shape == W0.shape:
+            return -generator_dense(W)  # small systems: one batched solve of the assembled H
         if solver == "auto" and d * d <= _DIRECT_MAX:
             return -_generator_direct(W)  # small blocks: batched block LU of the block-tridiagonal H
         b0 = last.get("b")
@@ -182,6 +219,7 @@ def regularizing_flow(
         atol=atol,
         method=method,
         dt=dt,
+        coordinates=_COORDINATES[method],
         name="regularizing_flow",
         progress=progress,
         stats=stats,
@@ -208,8 +246,13 @@ def kirwan_ness_flow(
     ----------
     W0 : array_like, shape (..., N, d, d)
     t : array_like, shape (n_t,), t[0] = 0, strictly increasing
-    rtol, atol, method, dt, progress, stats
+    rtol, atol, dt, progress, stats
         As in :func:`regularizing_flow`.
+    method : {"dp54", "dop853", "rk4"}
+        As in :func:`regularizing_flow`, but ``"dp54"`` is the default: the field is cheap,
+        so the per-stage cost of the group steps dominates, and the fast modes of the
+        flow (rates ~|W|^2) keep the steps of ``"dop853"`` near its stability bound, where
+        its local errors in those modes reach ~100 rtol before they decay.
 
     Returns
     -------
@@ -217,6 +260,9 @@ def kirwan_ness_flow(
     """
     W0 = as_layers(W0, "W0")
     t = check_times(t)
+    check_integration(t, rtol, atol, dt, progress, stats, method=method)
+    with np.errstate(over="ignore", invalid="ignore"):
+        check_result(_moments(W0), "W0", W0)
     method = _group_method(method, dt)
 
     def xi(W):
@@ -230,6 +276,7 @@ def kirwan_ness_flow(
         atol=atol,
         method=method,
         dt=dt,
+        coordinates=_COORDINATES[method],
         name="kirwan_ness_flow",
         progress=progress,
         stats=stats,
@@ -239,7 +286,7 @@ def kirwan_ness_flow(
 def _check_grad(grad_E, X: np.ndarray) -> None:
     if not callable(grad_E):
         raise DLNError(f"grad_E: expected a callable X -> grad E(X), got {type(grad_E).__name__}")
-    g = np.asarray(grad_E(X))
+    g = call_checked(grad_E, "grad_E", X)
     if g.shape != X.shape:
         raise ShapeError(f"grad_E: returned shape {g.shape} for X of shape {X.shape}; it must return (..., d, d)")
     if np.iscomplexobj(g) and not np.iscomplexobj(X):
@@ -344,7 +391,10 @@ def _integrate_learning(name, W0, grad_E, kappa, t, rtol, atol, method, dt, prog
     """Shared body of :func:`learning_flow` (kappa = 0) and :func:`regularized_flow`."""
     W0 = as_layers(W0, "W0")
     t = check_times(t)
-    _check_grad(grad_E, end_to_end(W0))
+    check_integration(t, rtol, atol, dt, progress, stats, method=method)
+    if kappa * t[-1] > 3e6:
+        raise DLNError(f"kappa: kappa t = {kappa * t[-1]:.3g}: the decay is too stiff for an explicit integrator")
+    _check_grad(grad_E, _x0(W0))
     return integrate_vector(
         _learning_field(grad_E, kappa),
         W0,
@@ -399,8 +449,13 @@ def end_to_end_flow(
     X0 = as_square(X0, "X0")
     N = _check_N(N)
     t = check_times(t)
+    check_integration(t, rtol, atol, dt, progress, stats, method=method)
     check_full_rank(X0, "X0")
     _check_grad(grad_E, X0)
+    try:
+        A_operator(X0, np.asarray(grad_E(X0)), N)
+    except DLNError as exc:
+        raise type(exc)(f"X0: the velocity at X0 cannot be evaluated ({exc})") from None
 
     def f(X):
         return -A_operator(X, np.asarray(grad_E(X)), N).astype(X.dtype, copy=False)

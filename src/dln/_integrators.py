@@ -11,23 +11,31 @@ Two integrators share one Butcher-tableau driver:
     by (A.W)_k = A_k W_k A_{k-1}^{-1} (LM eq. 1.6), for flows W' = w_{xi(W)}
     whose velocity is an infinitesimal action (orbit flows: the regularizing
     flow, xi = -b, and the Kirwan-Ness flow, xi = -2G). Each step is
-    W <- exp(u).W with u in gl(d)^{N-1}, so the end-to-end matrix
-    X = W_N ... W_1 is conserved to round-off (W_N E^{-1} E W_{N-1} ... cancels
-    exactly in exact arithmetic), independent of the step size and tolerance.
+    W <- phi(u).W with u in gl(d)^{N-1} and phi = exp or the Cayley map, so the
+    end-to-end matrix X = W_N ... W_1 is conserved to round-off
+    (W_N E^{-1} E W_{N-1} ... cancels exactly in exact arithmetic), independent
+    of the step size and tolerance.
 
 RKMK stages (Munthe-Kaas 1999; Hairer-Lubich-Wanner, Geometric Numerical
 Integration, IV.8): with u_1 = 0,
 
-    u_i = h sum_j a_ij k_j,    k_i = dexp^{-1}_{u_i}( xi(exp(u_i).W) ),
-    W_new = exp(h sum_j b_j k_j).W.
+    u_i = h sum_j a_ij k_j,    k_i = dphi^{-1}_{u_i}( xi(phi(u_i).W) ),
+    W_new = phi(h sum_j b_j k_j).W.
 
-dexp^{-1}_u(v) = v - [u,v]/2 + [u,[u,v]]/12 - [u,[u,[u,[u,v]]]]/720 + ... is
-truncated after the ad_u^4 term; order q needs only q-2 commutators, so the
-truncation is exact enough for both tableaus here (orders 4 and 5). The
-bracket on gl(d)^{N-1} is componentwise [u_k, v_k] = u_k v_k - v_k u_k.
+Exponential coordinates: dexp^{-1}_u(v) = v - [u,v]/2 + [u,[u,v]]/12 -
+ad_u^4 v/720 + ad_u^6 v/30240 - ... is truncated after ad_u^{q-2} for order q
+(ad_u^4 for RK4 and DP5(4), ad_u^6 for DOP853). Cayley coordinates
+(Iserles 2001; phi(u) = (I - u/2)^{-1}(I + u/2)): dphi^{-1}_u(v) =
+(I - u/2) v (I + u/2) exactly, so any tableau keeps its order; a Cayley stage
+costs one batched inversion and four small products instead of a Pade
+exponential and six commutators. The bracket on gl(d)^{N-1} is componentwise
+[u_k, v_k] = u_k v_k - v_k u_k.
 
-Step-size control (adaptive tableaus, Dormand-Prince 5(4)): the embedded
-pair gives the local error estimate e = h sum_j (b_j - bhat_j) k_j.
+Step-size control (adaptive tableaus, Dormand-Prince 5(4) and 8(5,3)): the
+embedded weights give the local error estimate e = h sum_j (b_j - bhat_j) k_j;
+DOP853 combines its fifth- and third-order estimates e5, e3 into
+err = r5^2 / sqrt(r5^2 + 0.01 r3^2) with r the scaled norms below (Hairer-Norsett-
+Wanner II.10, as in scipy's DOP853).
 
 * Vector space: err = max over the batch of the RMS of
   e / (atol + rtol max(|y_n|, |y_{n+1}|)) (scipy's norm, per batch item).
@@ -39,13 +47,15 @@ pair gives the local error estimate e = h sum_j (b_j - bhat_j) k_j.
   uniform in time, which a state-relative tolerance would not.
 
 A step is accepted when err <= 1; the next step is
-h * min(5, max(0.2, 0.9 err^{-1/5})) (no growth right after a rejection).
+h * min(5, max(0.2, 0.9 err^{-1/(q+1)})) with q the order of the error estimate
+(4 for DP5(4), 7 for DOP853; no growth right after a rejection).
 The driver lands exactly on every requested output time (no interpolation).
 One step size is used for the whole batch (the worst item decides).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -57,11 +67,15 @@ __all__ = [
     "Tableau",
     "RK4",
     "DP54",
+    "DOP853",
     "TABLEAUS",
+    "COORDINATES",
     "check_times",
     "progress_logger",
     "dexpinv",
+    "dcayinv",
     "exp_act",
+    "cay_act",
     "expm_batched",
     "integrate_vector",
     "integrate_group",
@@ -70,14 +84,36 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Tableau:
-    """An explicit Butcher tableau, optionally with an embedded lower-order weight vector."""
+    """An explicit Butcher tableau, optionally with embedded error estimators.
+
+    Attributes
+    ----------
+    name : str
+    c : tuple of float, length s
+    A : tuple of tuples, row i of length i (strictly lower triangular)
+    b : tuple of float, length s
+    bhat : tuple of float, length s, or None
+        Embedded lower-order weights; the error estimate is h sum (b_j - bhat_j) k_j.
+    order : int
+        Order of the propagated solution.
+    e : tuple of float, length s, or None
+        Error weights used instead of b - bhat (DOP853's fifth-order estimator).
+    e_low : tuple of float, length s, or None
+        Second, lower-order error weights: the two estimates are combined as in
+        Hairer-Norsett-Wanner's DOP853, err = r^2 / sqrt(r^2 + 0.01 r_low^2).
+    err_order : int or None
+        Order q of the error estimate (the step factor is err^{-1/(q+1)}); order - 1 when None.
+    """
 
     name: str
     c: tuple
-    A: tuple  # rows of the strictly lower triangular matrix
+    A: tuple
     b: tuple
     bhat: tuple | None
     order: int
+    e: tuple | None = None
+    e_low: tuple | None = None
+    err_order: int | None = None
 
     @property
     def stages(self) -> int:
@@ -85,12 +121,33 @@ class Tableau:
 
     @property
     def adaptive(self) -> bool:
-        return self.bhat is not None
+        return self.bhat is not None or self.e is not None
 
     @property
     def fsal(self) -> bool:
         """First stage of the next step = last stage of this one (c_s = 1, a_s = b)."""
         return self.c[-1] == 1.0 and tuple(self.A[-1]) == tuple(self.b[:-1]) and self.b[-1] == 0.0
+
+    @property
+    def error_order(self) -> int:
+        return self.order - 1 if self.err_order is None else self.err_order
+
+    @functools.cached_property
+    def arrays(self) -> tuple:
+        """(A, b, e, e_low) as float arrays: A of shape (s, s), the others (s,) (e_low may be None)."""
+        s = self.stages
+        A = np.zeros((s, s))
+        for i, row in enumerate(self.A):
+            A[i, : len(row)] = row
+        b = np.asarray(self.b, dtype=np.float64)
+        if self.e is not None:
+            e = np.asarray(self.e, dtype=np.float64)
+        elif self.bhat is not None:
+            e = b - np.asarray(self.bhat, dtype=np.float64)
+        else:
+            e = None
+        e_low = None if self.e_low is None else np.asarray(self.e_low, dtype=np.float64)
+        return A, b, e, e_low
 
 
 RK4 = Tableau(
@@ -119,7 +176,155 @@ DP54 = Tableau(
     order=5,
 )
 
-TABLEAUS = {"rk4": RK4, "dp54": DP54}
+#: Dormand-Prince 8(5,3) (Hairer-Norsett-Wanner, Solving ODEs I, II.10; the coefficients of
+#: scipy.integrate.DOP853), written with its 13th, FSAL stage (c = 1, a = b) so that the
+#: derivative at the new point is reused as the next step's first stage.
+DOP853 = Tableau(
+    name="dop853",
+    c=(
+        0.0,
+        0.05260015195876773,
+        0.0789002279381516,
+        0.1183503419072274,
+        0.2816496580927726,
+        0.3333333333333333,
+        0.25,
+        0.3076923076923077,
+        0.6512820512820513,
+        0.6,
+        0.8571428571428571,
+        1.0,
+        1.0,
+    ),
+    A=(
+        (),
+        (0.05260015195876773,),
+        (0.0197250569845379, 0.0591751709536137),
+        (0.02958758547680685, 0.0, 0.08876275643042054),
+        (0.2413651341592667, 0.0, -0.8845494793282861, 0.924834003261792),
+        (0.037037037037037035, 0.0, 0.0, 0.17082860872947386, 0.12546768756682242),
+        (0.037109375, 0.0, 0.0, 0.17025221101954405, 0.06021653898045596, -0.017578125),
+        (
+            0.03709200011850479,
+            0.0,
+            0.0,
+            0.17038392571223998,
+            0.10726203044637328,
+            -0.015319437748624402,
+            0.008273789163814023,
+        ),
+        (
+            0.6241109587160757,
+            0.0,
+            0.0,
+            -3.3608926294469414,
+            -0.868219346841726,
+            27.59209969944671,
+            20.154067550477894,
+            -43.48988418106996,
+        ),
+        (
+            0.47766253643826434,
+            0.0,
+            0.0,
+            -2.4881146199716677,
+            -0.590290826836843,
+            21.230051448181193,
+            15.279233632882423,
+            -33.28821096898486,
+            -0.020331201708508627,
+        ),
+        (
+            -0.9371424300859873,
+            0.0,
+            0.0,
+            5.186372428844064,
+            1.0914373489967295,
+            -8.149787010746927,
+            -18.52006565999696,
+            22.739487099350505,
+            2.4936055526796523,
+            -3.0467644718982196,
+        ),
+        (
+            2.273310147516538,
+            0.0,
+            0.0,
+            -10.53449546673725,
+            -2.0008720582248625,
+            -17.9589318631188,
+            27.94888452941996,
+            -2.8589982771350235,
+            -8.87285693353063,
+            12.360567175794303,
+            0.6433927460157636,
+        ),
+        (
+            0.054293734116568765,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            4.450312892752409,
+            1.8915178993145003,
+            -5.801203960010585,
+            0.3111643669578199,
+            -0.1521609496625161,
+            0.20136540080403034,
+            0.04471061572777259,
+        ),
+    ),
+    b=(
+        0.054293734116568765,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        4.450312892752409,
+        1.8915178993145003,
+        -5.801203960010585,
+        0.3111643669578199,
+        -0.1521609496625161,
+        0.20136540080403034,
+        0.04471061572777259,
+        0.0,
+    ),
+    e=(
+        0.01312004499419488,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        -1.2251564463762044,
+        -0.4957589496572502,
+        1.6643771824549864,
+        -0.35032884874997366,
+        0.3341791187130175,
+        0.08192320648511571,
+        -0.022355307863886294,
+        0.0,
+    ),
+    e_low=(
+        -0.18980075407240762,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        4.450312892752409,
+        1.8915178993145003,
+        -5.801203960010585,
+        -0.4226823213237919,
+        -0.1521609496625161,
+        0.20136540080403034,
+        0.02265179219836082,
+        0.0,
+    ),
+    bhat=None,
+    order=8,
+    err_order=7,
+)
+
+TABLEAUS = {"rk4": RK4, "dp54": DP54, "dop853": DOP853}
 
 _SAFETY, _FAC_MIN, _FAC_MAX = 0.9, 0.2, 5.0
 
@@ -142,6 +347,12 @@ def progress_logger(log: Callable[[str], None] = print, every: float = 10.0, nam
     """
     import time
 
+    from ._errors import as_callable, as_real
+
+    log = as_callable(log, "log")
+    every = as_real(every, "every", low=0.0, allow_inf=True)
+    if not isinstance(name, str):
+        raise DLNError(f"name: expected a str, got {name!r}")
     start = time.perf_counter()
     last = [start]
 
@@ -259,17 +470,55 @@ def _bracket(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return u @ v - v @ u
 
 
-def dexpinv(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Truncated inverse derivative of exp on gl(d)^{N-1}: v - [u,v]/2 + [u,[u,v]]/12 - ad_u^4 v/720.
+#: B_k / k! for the even k >= 2 of the series dexp^{-1}_u = sum_k B_k / k! ad_u^k (B_1 / 1! = -1/2)
+_BERNOULLI = {2: 1.0 / 12.0, 4: -1.0 / 720.0, 6: 1.0 / 30240.0, 8: -1.0 / 1209600.0}
+
+
+def dexpinv(u: np.ndarray, v: np.ndarray, degree: int = 4) -> np.ndarray:
+    """Truncated inverse derivative of exp on gl(d)^{N-1}: sum_{k <= degree} B_k / k! ad_u^k v.
+
+    v - [u,v]/2 + [u,[u,v]]/12 - ad_u^4 v/720 (+ ad_u^6 v/30240 + ...). An RKMK
+    method of order p needs the terms up to ad_u^{p-2}: ``degree = 4`` serves orders
+    <= 6, ``degree = 6`` orders 7 and 8.
 
     Parameters
     ----------
     u, v : ndarray, shape (..., N-1, d, d) (componentwise brackets)
+    degree : {2, 4, 6, 8}
+        Highest power of ad_u kept.
+
+    Returns
+    -------
+    ndarray, shape (..., N-1, d, d)
     """
-    c1 = _bracket(u, v)
-    c2 = _bracket(u, c1)
-    c4 = _bracket(u, _bracket(u, c2))
-    return v - 0.5 * c1 + c2 / 12.0 - c4 / 720.0
+    if degree not in _BERNOULLI:
+        raise DLNError(f"degree: expected one of {sorted(_BERNOULLI)}, got {degree!r}")
+    c = _bracket(u, v)
+    out = v - 0.5 * c
+    for k in range(2, degree + 1):
+        c = _bracket(u, c)
+        if k % 2 == 0:
+            out = out + _BERNOULLI[k] * c
+    return out
+
+
+def dcayinv(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Inverse (right-trivialized) derivative of the Cayley map: (I - u/2) v (I + u/2), exact.
+
+    With cay(u) = (I - u/2)^{-1} (I + u/2), d/dt cay(u(t)) cay(u)^{-1} = v exactly when
+    u' = dcayinv(u, v), so an RKMK method in Cayley coordinates keeps the order of
+    its tableau without any truncation.
+
+    Parameters
+    ----------
+    u, v : ndarray, shape (..., N-1, d, d)
+
+    Returns
+    -------
+    ndarray, shape (..., N-1, d, d)
+    """
+    a = v - 0.5 * (u @ v)
+    return a + 0.5 * (a @ u)
 
 
 def exp_act(u: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -300,12 +549,46 @@ def exp_act(u: np.ndarray, W: np.ndarray) -> np.ndarray:
     return out
 
 
-def _lincomb(coeffs, ks, h: float):
-    acc = None
-    for a, k in zip(coeffs, ks, strict=True):
-        if a != 0.0:
-            acc = (h * a) * k if acc is None else acc + (h * a) * k
-    return acc
+def cay_act(u: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """cay(u).W = (C_k W_k C_{k-1}^{-1})_k with C = (I - u/2)^{-1} (I + u/2), C_0 = C_N = I.
+
+    C = 2 (I - u/2)^{-1} - I and C^{-1} = 2 (I + u/2)^{-1} - I come from one batched
+    inversion, the action from two batched products.
+
+    Parameters
+    ----------
+    u : ndarray, shape (..., N-1, d, d), with no eigenvalue of u equal to +-2
+    W : ndarray, shape (..., N, d, d)
+
+    Returns
+    -------
+    ndarray, shape (..., N, d, d); X = W_N ... W_1 is reproduced to round-off.
+    """
+    N, d = W.shape[-3], W.shape[-1]
+    eye = np.eye(d)
+    try:
+        CC = 2.0 * np.linalg.inv(_HALF_SIGNS.reshape((2,) + (1,) * u.ndim) * u + eye) - eye  # [C, C^{-1}]
+    except np.linalg.LinAlgError:  # cay(u) exists unless u has an eigenvalue +-2; only for huge or non-finite u
+        return np.full(np.broadcast_shapes(u.shape[:-3], W.shape[:-3]) + W.shape[-3:], np.nan, np.result_type(u, W))
+    out = np.empty(np.broadcast_shapes(u.shape[:-3], W.shape[:-3]) + W.shape[-3:], dtype=np.result_type(CC, W))
+    np.matmul(CC[0], W[..., : N - 1, :, :], out=out[..., : N - 1, :, :])  # C_k W_k, k = 1..N-1
+    out[..., N - 1, :, :] = W[..., N - 1, :, :]
+    out[..., 1:, :, :] = out[..., 1:, :, :] @ CC[1]  # times C_{k-1}^{-1}, k = 2..N
+    return out
+
+
+_HALF_SIGNS = np.array([-0.5, 0.5])
+
+
+#: coordinate maps phi of the RKMK steps W <- phi(u).W (see integrate_group)
+COORDINATES = ("exp", "cayley")
+
+
+def _combine(coef: np.ndarray, K: np.ndarray, n: int, h: float) -> np.ndarray:
+    """h sum_{j<n} coef_j K_j for K of shape (s, ...) (one BLAS call)."""
+    if n == 1:
+        return (h * coef[0]) * K[0]
+    return (h * coef[:n]) @ K[:n].reshape(n, -1)
 
 
 def _rms(a: np.ndarray) -> float:
@@ -315,27 +598,45 @@ def _rms(a: np.ndarray) -> float:
 def _rk_step(tab: Tableau, y, h, f_y, stage, update):
     """One explicit (RK or RKMK) step.
 
-    stage(y, u) -> (k, f_raw, y_stage): the stage slope for the increment u (None = zero
-    increment), the raw field value and the stage state; update(y, u) -> new state.
-    Returns (y_new, u, e, f_new) with u = h sum b_j k_j, e the embedded error increment
-    (None without an embedded pair) and f_new the raw field at y_new when the tableau is FSAL (else None).
+    stage(y, u, need_k) -> (k, f_raw, y_stage): the stage slope for the increment u, the raw
+    field value and the stage state (k may be None when ``need_k`` is False: the FSAL stage
+    of a tableau whose estimators do not weigh it); update(y, u) -> new state.
+    Returns (y_new, u, e, e_low, f_new): u = h sum b_j k_j, e and e_low the embedded error
+    increments (None when the tableau has none) and f_new the raw field at y_new when the
+    tableau is FSAL (else None).
     """
-    k = [f_y]
+    A, b, e_w, el_w = tab.arrays
+    s = tab.stages
+    shape = f_y.shape
+    K = np.empty((s,) + shape, dtype=np.result_type(f_y.dtype, y.dtype))
+    K[0] = f_y
     f_last = y_last = None
-    for i in range(1, tab.stages):
-        ki, f_last, y_last = stage(y, _lincomb(tab.A[i], k, h))
-        k.append(ki)
-    u = _lincomb(tab.b, k, h)
+    u = None
+    weighs_last = any(w is not None and w[-1] != 0.0 for w in (e_w, el_w))
+    for i in range(1, s):
+        ui = _combine(A[i], K, i, h).reshape(shape)
+        last = tab.fsal and i == s - 1
+        ki, f_last, y_last = stage(y, ui, weighs_last or not last)
+        K[i] = 0.0 if ki is None else ki
+        if last:
+            u = ui  # the FSAL stage is evaluated at exactly the new state
     if tab.fsal:
-        y_new = y_last  # the last stage is evaluated at exactly the new state
+        y_new = y_last
     else:
-        y_new = update(y, u) if u is not None else y.copy()
-    e = None
-    if tab.bhat is not None:
-        e = _lincomb([bj - bh for bj, bh in zip(tab.b, tab.bhat, strict=True)], k, h)
-        if e is None:
-            e = np.zeros_like(f_y)
-    return y_new, u, e, (f_last if tab.fsal else None)
+        u = _combine(b, K, s, h).reshape(shape)
+        y_new = update(y, u)
+    e = None if e_w is None else _combine(e_w, K, s, h).reshape(shape)
+    e_low = None if el_w is None else _combine(el_w, K, s, h).reshape(shape)
+    return y_new, u, e, e_low, (f_last if tab.fsal else None)
+
+
+def _combined_error(r: np.ndarray, r_low: np.ndarray | None) -> np.ndarray:
+    """The step's error measure from the scaled norms of the estimators (DOP853's combination with r_low)."""
+    if r_low is None:
+        return r
+    denom = r**2 + 0.01 * r_low**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denom == 0, 0.0, r**2 / np.sqrt(denom))
 
 
 class _Driver:
@@ -493,9 +794,9 @@ def integrate_vector(
     rtol, atol : float
         Local error tolerances of the embedded pair: the per-item RMS of
         e / (atol + rtol max(|y_n|, |y_{n+1}|)) must be <= 1.
-    method : {"dp54", "rk4"} or Tableau
-        ``"dp54"``: adaptive Dormand-Prince 5(4) (default); ``"rk4"``: classical
-        RK4 with fixed step ``dt``.
+    method : {"dp54", "dop853", "rk4"} or Tableau
+        ``"dp54"``: adaptive Dormand-Prince 5(4) (default); ``"dop853"``: adaptive
+        Dormand-Prince 8(5,3); ``"rk4"``: classical RK4 with fixed step ``dt``.
     dt : float, optional
         Fixed step size; with ``dt`` the steps between consecutive output times
         are equal and at most ``dt`` (no error control).
@@ -527,8 +828,8 @@ def integrate_vector(
             raise ShapeError(f"{name}: the vector field returned shape {v.shape}, expected {y.shape}")
         return v
 
-    def stage(y, u):
-        ys = y if u is None else y + u
+    def stage(y, u, need_k):
+        ys = y + u
         v = feval(ys)
         return v, v, ys
 
@@ -539,23 +840,28 @@ def integrate_vector(
     if dt is not None:
 
         def step_fixed(y, h, f_y):
-            y_new, _, _, f_new = _rk_step(tab, y, h, f_y if f_y is not None else feval(y), stage, update)
+            y_new, _, _, _, f_new = _rk_step(tab, y, h, f_y if f_y is not None else feval(y), stage, update)
             return y_new, f_new
 
         out = drv.run_fixed(y0, f0, step_fixed, float(dt))
     else:
 
-        def step(y, h, f_y):
-            y_new, _, e, f_new = _rk_step(tab, y, h, f_y if f_y is not None else feval(y), stage, update)
-            scale = drv.atol + drv.rtol * np.maximum(np.abs(y), np.abs(y_new))
+        def scaled_rms(e, scale):
             with np.errstate(divide="ignore", invalid="ignore"):
                 r = np.where(e == 0, 0.0, np.abs(e) / scale)
-            err = float(np.max(np.sqrt(np.mean(r**2, axis=axes)))) if r.size else 0.0
-            return y_new, err, f_new
+            return np.sqrt(np.mean(r**2, axis=axes))
+
+        def step(y, h, f_y):
+            y_new, _, e, e_low, f_new = _rk_step(tab, y, h, f_y if f_y is not None else feval(y), stage, update)
+            if not e.size:
+                return y_new, 0.0, f_new
+            scale = drv.atol + drv.rtol * np.maximum(np.abs(y), np.abs(y_new))
+            r = _combined_error(scaled_rms(e, scale), None if e_low is None else scaled_rms(e_low, scale))
+            return y_new, float(np.max(r)), f_new
 
         span = float(t_out[-1]) if t_out.size > 1 else 1.0
         h0 = _initial_step(_rms(f0), _rms(y0), tab.order, drv.rtol, span)
-        out = drv.run_adaptive(y0, f0, step, tab.order - 1, h0)
+        out = drv.run_adaptive(y0, f0, step, tab.error_order, h0)
     if stats is not None:
         stats.update(drv.stats)
     return out
@@ -570,6 +876,7 @@ def integrate_group(
     atol: float = 1e-14,
     method: str | Tableau = "dp54",
     dt: float | None = None,
+    coordinates: str = "exp",
     name: str = "orbit flow",
     progress: Callable | None = None,
     max_steps: int = 1_000_000,
@@ -593,11 +900,17 @@ def integrate_group(
         Local error control of the group increment u = h sum b_j k_j: per batch
         item |e|_F <= atol sqrt(n) + rtol |u|_F with e the embedded estimate
         (see the module docstring).
-    method : {"dp54", "rk4"} or Tableau
+    method : {"dp54", "dop853", "rk4"} or Tableau
         ``"dp54"``: RKMK with the Dormand-Prince 5(4) pair (adaptive, order 5);
+        ``"dop853"``: RKMK with the Dormand-Prince 8(5,3) pair (adaptive, order 8);
         ``"rk4"``: RKMK4 with fixed step ``dt`` (order 4).
     dt : float, optional
         Fixed step size (no error control).
+    coordinates : {"exp", "cayley"}
+        The map phi: gl(d)^{N-1} -> GL(d)^{N-1} of the steps W <- phi(u).W: the
+        exponential with the truncated dexp^{-1} (:func:`dexpinv`, degree 4 for
+        orders <= 6 and 6 above), or the Cayley map with its exact inverse derivative
+        (:func:`dcayinv`, cheaper per stage; see :func:`cay_act`).
     name, progress, max_steps, blowup, stats
         As in :func:`integrate_vector`.
 
@@ -608,7 +921,19 @@ def integrate_group(
     t_out = check_times(t)
     W0 = np.asarray(W0)
     tab = _resolve(method, dt)
+    if coordinates not in COORDINATES:
+        raise DLNError(f"coordinates: expected one of {COORDINATES}, got {coordinates!r}")
     drv = _Driver(name, t_out, rtol, atol, max_steps, progress, blowup)
+    if coordinates == "cayley":
+        act, dinv = cay_act, dcayinv
+    else:
+        degree = 4 if tab.order <= 6 else 6
+
+        def act(u, W):
+            return exp_act(u, W)
+
+        def dinv(u, v):
+            return dexpinv(u, v, degree)
 
     def feval(W):
         drv.stats["n_evals"] += 1
@@ -617,43 +942,42 @@ def integrate_group(
             raise ShapeError(f"{name}: the group velocity has shape {v.shape}, expected {W.shape[:-3]} + (N-1, d, d)")
         return v
 
-    def stage(W, u):
-        if u is None:
-            v = feval(W)
-            return v, v, W
-        Ws = exp_act(u, W)
+    def stage(W, u, need_k):
+        Ws = act(u, W)
         v = feval(Ws)
-        return dexpinv(u, v), v, Ws
+        return (dinv(u, v) if need_k else None), v, Ws
 
     def update(W, u):
-        return exp_act(u, W)
+        return act(u, W)
 
     f0 = feval(W0)
     if dt is not None:
 
         def step_fixed(W, h, f_W):
-            W_new, _, _, f_new = _rk_step(tab, W, h, f_W if f_W is not None else feval(W), stage, update)
+            W_new, _, _, _, f_new = _rk_step(tab, W, h, f_W if f_W is not None else feval(W), stage, update)
             return W_new, f_new
 
         out = drv.run_fixed(W0, f0, step_fixed, float(dt))
     else:
         n_entries = float(np.prod(W0.shape[-3:]) / W0.shape[-3] * (W0.shape[-3] - 1))
 
+        def fro(a):
+            return np.sqrt(np.sum(np.abs(a) ** 2, axis=(-3, -2, -1)))
+
         def step(W, h, f_W):
-            W_new, u, e, f_new = _rk_step(tab, W, h, f_W if f_W is not None else feval(W), stage, update)
-            if u is None:
+            W_new, u, e, e_low, f_new = _rk_step(tab, W, h, f_W if f_W is not None else feval(W), stage, update)
+            if not e.size:
                 return W_new, 0.0, f_new
-            en = np.sqrt(np.sum(np.abs(e) ** 2, axis=(-3, -2, -1)))
-            un = np.sqrt(np.sum(np.abs(u) ** 2, axis=(-3, -2, -1)))
-            scale = drv.atol * np.sqrt(n_entries) + drv.rtol * un
+            scale = drv.atol * np.sqrt(n_entries) + drv.rtol * fro(u)
             with np.errstate(divide="ignore", invalid="ignore"):
-                r = np.where(en == 0, 0.0, en / scale)
-            return W_new, float(np.max(r)) if r.size else 0.0, f_new
+                r = np.where(fro(e) == 0, 0.0, fro(e) / scale)
+                r_low = None if e_low is None else np.where(fro(e_low) == 0, 0.0, fro(e_low) / scale)
+            return W_new, float(np.max(_combined_error(r, r_low))), f_new
 
         span = float(t_out[-1]) if t_out.size > 1 else 1.0
         # time scale of the motion: |W| / |w_xi| ~ |W| / (2 |W| |xi|) = 1 / (2 |xi|)
         h0 = _initial_step(2.0 * _rms(f0), 1.0, tab.order, drv.rtol, span)
-        out = drv.run_adaptive(W0, f0, step, tab.order - 1, h0)
+        out = drv.run_adaptive(W0, f0, step, tab.error_order, h0)
     if stats is not None:
         stats.update(drv.stats)
     return out

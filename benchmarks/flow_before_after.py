@@ -1,0 +1,138 @@
+"""Regularizing flow: steps, H-solves, time and G(t) error before/after, against scipy's DOP853.
+
+Run with ``OPENBLAS_NUM_THREADS=1 python benchmarks/flow_before_after.py`` (``--quick`` for
+d = 4, N = 6 only). For each case (d, N, field; Gaussian layers, t in [0, 5], 26 output times):
+
+* ``before``: RKMK with the Dormand-Prince 5(4) pair in exponential coordinates, H(b) = G by
+  the block-tridiagonal elimination of :func:`dln._flows._generator_direct` (the former defaults);
+* ``after``: :func:`dln.regularizing_flow` with its defaults (RKMK 8(5,3) in Cayley coordinates,
+  the H-solve of its ``solver="auto"``: the assembled dense solve of :mod:`dln._flow_generator`
+  for small real systems), and at the loosest rtol of
+  (1e-10, 3e-10, 1e-9) whose G(t) error is <= 1e-10 (equal accuracy);
+* ``DOP853``: :func:`scipy.integrate.solve_ivp` on the flattened ODE W' = -w_b with the same
+  right-hand side (the H-solve :func:`dln.regularizing_flow` picks for these layers), at the
+  loosest tolerance of a ladder whose G(t) error is <= 1e-10.
+
+G error: max over t of |G(t) - G_0 e^{-2t}| / |G_0 e^{-2t}|; X error: max over t of
+|X(t) - X_0| / |X_0|. Times are the best of ``--repeat`` runs, all measured in this one run,
+so the ratios are comparable even on a busy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+import dln
+from dln import _linalg as la
+from dln._flow_generator import generator_dense, use_dense
+from dln._flows import _generator_direct
+from dln._integrators import integrate_group
+
+TARGET = 1e-10
+LADDER = (1e-11, 3e-12, 1e-12, 3e-13, 1e-13, 3e-14)
+AFTER_LADDER = (1e-10, 3e-10, 1e-9)
+
+
+def g_error(Wt: np.ndarray, t: np.ndarray) -> float:
+    G = dln.moments(Wt)
+    pred = G[0] * np.exp(-2.0 * t)[:, None, None, None]
+    return float(np.max(la.norm(G - pred, 3) / la.norm(pred, 3)))
+
+
+def x_error(Wt: np.ndarray) -> float:
+    X = dln.end_to_end(Wt)
+    return float(np.max(la.norm(X - X[0]) / la.norm(X[0])))
+
+
+def best_time(fn, repeat: int):
+    best, out = np.inf, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def before(W0, t):
+    st = {}
+    Wt = integrate_group(lambda W: -_generator_direct(W), W0, t, method="dp54", coordinates="exp", stats=st)
+    return Wt, st
+
+
+def after(W0, t, rtol=1e-10):
+    st = {}
+    return dln.regularizing_flow(W0, t, rtol=rtol, stats=st), st
+
+
+def dop853(W0, t, rtol):
+    shape, cplx = W0.shape, np.iscomplexobj(W0)
+    half = W0.size
+    dense = use_dense(W0)  # the H-solve regularizing_flow uses for these layers
+
+    def rhs(_, y):
+        W = (y[:half] + 1j * y[half:]).reshape(shape) if cplx else y.reshape(shape)
+        b = generator_dense(W) if dense else _generator_direct(W)
+        V = np.zeros_like(W)
+        V[:-1] -= b @ W[:-1]
+        V[1:] += W[1:] @ b
+        return np.concatenate([V.real.ravel(), V.imag.ravel()]) if cplx else V.ravel()
+
+    y0 = np.concatenate([W0.real.ravel(), W0.imag.ravel()]) if cplx else W0.ravel()
+    sol = solve_ivp(rhs, (0.0, float(t[-1])), y0, method="DOP853", t_eval=t, rtol=rtol, atol=1e-3 * rtol)
+    Y = sol.y.T
+    Wt = (Y[:, :half] + 1j * Y[:, half:]).reshape((-1,) + shape) if cplx else Y.reshape((-1,) + shape)
+    return Wt, {"n_steps": "-", "n_evals": int(sol.nfev)}
+
+
+def run_case(d: int, N: int, field: str, repeat: int) -> list[str]:
+    W0 = dln.random_layers(np.random.default_rng([d, N, 0 if field == "real" else 1]), N, d, field)
+    t = np.linspace(0.0, 5.0, 26)
+    rows = []
+    tb, (Wb, sb) = best_time(lambda: before(W0, t), repeat)
+    ta, (Wa, sa) = best_time(lambda: after(W0, t), repeat)
+    matched = 1e-10
+    for rtol in AFTER_LADDER:
+        if g_error(after(W0, t, rtol)[0], t) <= TARGET:
+            matched = rtol
+    tm, (Wm, sm) = best_time(lambda: after(W0, t, matched), repeat)
+    chosen = None
+    for rtol in LADDER:
+        Wd, sd = dop853(W0, t, rtol)
+        if g_error(Wd, t) <= TARGET:
+            chosen = rtol
+            break
+    td, (Wd, sd) = best_time(lambda: dop853(W0, t, chosen if chosen else LADDER[-1]), repeat)
+    cases = (
+        ("before", tb, Wb, sb),
+        ("after (defaults, rtol 1e-10)", ta, Wa, sa),
+        (f"after, rtol {matched:.0e}", tm, Wm, sm),
+        (f"DOP853 rtol {chosen if chosen else LADDER[-1]:.0e}", td, Wd, sd),
+    )
+    for label, T, W, st in cases:
+        rows.append(
+            f"| {d} | {N} | {field} | {label} | {st['n_steps']} | {st['n_evals']} | {1e3 * T:.1f} | "
+            f"{T / td:.2f} | {g_error(W, t):.1e} | {x_error(W):.1e} |"
+        )
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="only d = 4, N = 6")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    cases = [(4, 6)] if args.quick else [(4, 6), (3, 4), (2, 8), (4, 8)]
+    print("| d | N | field | method | steps | H-solves | time [ms] | time / DOP853 | G error | X error |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for d, N in cases:
+        for field in ("real", "complex"):
+            for row in run_case(d, N, field, args.repeat):
+                print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
