@@ -83,3 +83,67 @@ def test_algebra_shape_errors():
         dln.orbit_tangent(GOOD, np.zeros((4, 3, 3)))
     with pytest.raises(dln.ShapeError, match="Y: expected d = 3"):
         dln.dphi_adjoint(GOOD, np.zeros((2, 2)))
+
+
+def test_overflow_names_the_layers():
+    with pytest.raises(dln.NonFiniteError, match=r"^W: the result overflows .* magnitude"):
+        dln.end_to_end(GOOD * 1e200)
+    with pytest.raises(dln.NonFiniteError, match="^W: the result overflows"):
+        dln.moments(GOOD * 1e200)
+
+
+def test_batch_mismatch_is_named():
+    W = np.broadcast_to(GOOD, (2, 4, 3, 3))
+    with pytest.raises(dln.ShapeError, match=r"^V: batch shape \(3,\) does not broadcast"):
+        dln.dphi(W, np.zeros((3, 4, 3, 3)))
+    with pytest.raises(dln.ShapeError, match=r"^P: batch shape \(3,\)"):
+        dln.A_operator(np.broadcast_to(np.eye(3), (2, 3, 3)), np.zeros((3, 3, 3)), 3)
+
+
+def test_scalar_and_option_validators():
+    from dln import _errors as e
+
+    assert e.as_choice("real", "field", ("real", "complex")) == "real"
+    with pytest.raises(dln.DLNError, match="^field: expected one of"):
+        e.as_choice(["real"], "field", ("real", "complex"))
+    with pytest.raises(dln.DLNError, match="^constant: expected True or False"):
+        e.as_bool(1, "constant")
+    assert e.as_callable(None, "progress", optional=True) is None
+    with pytest.raises(dln.DLNError, match="^progress: expected a callable"):
+        e.as_callable("p", "progress")
+    with pytest.raises(dln.DLNError, match="^stats: expected a dict"):
+        e.as_dict([], "stats")
+    assert e.as_shape(3, "shape") == (3,)
+    assert e.as_shape([2, np.int64(3)], "shape") == (2, 3)
+    with pytest.raises(dln.DLNError, match="^shape: the result would have"):
+        e.as_shape((10**6, 10**6), "shape")
+    with pytest.raises(dln.DLNError, match="^shape: expected an integer >= 0"):
+        e.as_shape((2, -1), "shape")
+    with pytest.raises(dln.DLNError, match="^sigma: entries must be >= 0"):
+        e.as_values([1.0, -1.0], "sigma", low=0.0)
+
+
+def test_user_callable_errors_name_the_callable():
+    from dln import _errors as e
+
+    with pytest.raises(dln.DLNError, match=r"^grad_E: raised ZeroDivisionError"):
+        e.call_checked(lambda x: 1 / 0, "grad_E", 1.0)
+    with pytest.raises(dln.NonFiniteError, match="^grad_E: returned 1 NaN"):
+        e.call_checked(lambda x: np.array([np.nan, 1.0]), "grad_E", 1.0)
+    with pytest.raises(dln.ShapeError, match=r"^grad_E: must return shape \(2,\)"):
+        e.call_checked(lambda x: np.ones(3), "grad_E", 1.0, shape=(2,))
+
+
+def test_integration_options():
+    from dln import _errors as e
+
+    t = np.array([0.0, 1.0])
+    e.check_integration(t, 1e-8, 0.0, None, None, None)
+    with pytest.raises(dln.DLNError, match="^rtol: expected a number > 0"):
+        e.check_integration(t, 0.0, 0.0, None, None, None)
+    with pytest.raises(dln.DLNError, match="^dt: .* fixed steps"):
+        e.check_integration(t, 1e-8, 0.0, 1e-320, None, None)
+    with pytest.raises(dln.DLNError, match="^t: the final time"):
+        e.check_integration(np.array([0.0, 1e308]), 1e-8, 0.0, None, None, None)
+    with pytest.raises(dln.DLNError, match="^method: expected the name"):
+        e.check_integration(t, 1e-8, 0.0, None, None, None, method=None)

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._errors import DLNError, RankDeficientError, ShapeError, as_layers, as_square, check_full_rank
+from ._errors import (
+    DLNError,
+    RankDeficientError,
+    ShapeError,
+    as_layers,
+    as_rng,
+    as_square,
+    check_entries,
+    check_full_rank,
+    check_result,
+    common_batch,
+)
 from ._linalg import H
 from ._product import end_to_end
 
@@ -41,18 +52,19 @@ def act(A, W) -> np.ndarray:
     N, d = W.shape[-3], W.shape[-1]
     if A.shape[-3:] != (N - 1, d, d):
         raise ShapeError(f"A: expected shape (..., {N - 1}, {d}, {d}) to act on N = {N} layers, got {A.shape}")
+    batch = common_batch(("W", W, 3), ("A", A, 3))
     _check_group(A, "A")
-    batch = np.broadcast_shapes(A.shape[:-3], W.shape[:-3])
     dtype = np.result_type(A.dtype, W.dtype)
     A = np.broadcast_to(A, batch + A.shape[-3:])
     W = np.broadcast_to(W, batch + W.shape[-3:])
     out = np.empty(batch + (N, d, d), dtype=dtype)
     # W_k A_{k-1}^{-1} = (A_{k-1}^{-T} W_k^T)^T
-    right = np.swapaxes(np.linalg.solve(np.swapaxes(A, -1, -2), np.swapaxes(W[..., 1:, :, :], -1, -2)), -1, -2)
-    out[..., 0, :, :] = A[..., 0, :, :] @ W[..., 0, :, :]
-    out[..., 1 : N - 1, :, :] = A[..., 1:, :, :] @ right[..., : N - 2, :, :]
-    out[..., N - 1, :, :] = right[..., N - 2, :, :]
-    return out
+    with np.errstate(over="ignore", invalid="ignore"):
+        right = np.swapaxes(np.linalg.solve(np.swapaxes(A, -1, -2), np.swapaxes(W[..., 1:, :, :], -1, -2)), -1, -2)
+        out[..., 0, :, :] = A[..., 0, :, :] @ W[..., 0, :, :]
+        out[..., 1 : N - 1, :, :] = A[..., 1:, :, :] @ right[..., : N - 2, :, :]
+        out[..., N - 1, :, :] = right[..., N - 2, :, :]
+    return check_result(out, "A, W", A)
 
 
 def svd_center(X, N: int):
@@ -90,8 +102,10 @@ def center(X, N: int) -> np.ndarray:
     C : ndarray, shape (..., N, d, d) with C_1 = Lambda Q_0*, C_k = Lambda (1 < k < N),
         C_N = Q_N Lambda, so that C_N ... C_1 = X and G(C) = 0.
     """
+    X = as_square(X, "X")
+    N = _check_N(N)
+    check_entries(np.prod(X.shape[:-2], dtype=float) * N * X.shape[-1] ** 2, "N")
     QN, _, Q0, lam = svd_center(X, N)
-    N = int(N)
     d = QN.shape[-1]
     dtype = np.result_type(QN.dtype, np.float64)
     Lam = lam[..., :, None] * np.eye(d)
@@ -119,14 +133,17 @@ def fiber_coordinates(W) -> np.ndarray:
     W = as_layers(W, "W")
     N = W.shape[-3]
     X = end_to_end(W)
-    QN, _, _, lam = svd_center(X, N)
+    try:
+        QN, _, _, lam = svd_center(X, N)
+    except DLNError as exc:
+        raise type(exc)(str(exc).replace("X:", "X = end_to_end(W):", 1)) from None
     A = np.empty(W.shape[:-3] + (N - 1,) + W.shape[-2:], dtype=np.result_type(W.dtype, QN.dtype))
     cur = np.linalg.solve(W[..., N - 1, :, :], QN * lam[..., None, :])
     A[..., N - 2, :, :] = cur
     for k in range(N - 1, 1, -1):
         cur = np.linalg.solve(W[..., k - 1, :, :], cur * lam[..., None, :])
         A[..., k - 2, :, :] = cur
-    return A
+    return check_result(A, "W", W)
 
 
 def balanced_point(X, N: int, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -142,6 +159,7 @@ def balanced_point(X, N: int, rng: np.random.Generator | None = None) -> np.ndar
     -------
     ndarray, shape (..., N, d, d), balanced (G = 0) with end-to-end matrix X.
     """
+    rng = None if rng is None else as_rng(rng)
     C = center(X, N)
     if rng is None:
         return C

@@ -39,7 +39,20 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._errors import DLNError, NonFiniteError, ShapeError, as_layers, as_square
+from ._errors import (
+    DLNError,
+    NonFiniteError,
+    ShapeError,
+    as_bool,
+    as_int,
+    as_layers,
+    as_rng,
+    as_square,
+    as_values,
+    check_entries,
+    check_result,
+    common_batch,
+)
 
 __all__ = [
     "group_volume",
@@ -160,7 +173,8 @@ def group_volume(d: int, field: str = "real") -> float:
     field = _check_field(field)
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
         raise DLNError(f"d: expected an integer >= 1, got {d!r}")
-    return math.exp(_log_group_volume(int(d), field))
+    d = as_int(d, "d", high=10**5)
+    return math.exp(_log_group_volume(d, field))
 
 
 def _log_sphere(k: int) -> float:
@@ -202,6 +216,7 @@ def entropy(sigma: ArrayLike, N: int, field: str = "real", *, constant: bool = T
     field = _check_field(field)
     N = _check_N(N)
     s = _check_sigma(sigma)
+    constant = as_bool(constant, "constant")
     d = s.shape[-1]
     x = np.log(s)
     iu, ju = np.triu_indices(d, 1)
@@ -213,7 +228,7 @@ def entropy(sigma: ArrayLike, N: int, field: str = "real", *, constant: bool = T
         S = S + 0.5 * np.sum(math.log(N) + 2.0 * (N - 1) / N * x, axis=-1)
     if constant:
         S = S + (N - 1) * _log_group_volume(d, field)
-    return S
+    return check_result(S, "sigma", s)
 
 
 def _dS_dx(x: np.ndarray, N: int, field: str) -> np.ndarray:
@@ -247,7 +262,7 @@ def entropy_gradient(sigma: ArrayLike, N: int, field: str = "real") -> np.ndarra
     field = _check_field(field)
     N = _check_N(N)
     s = _check_sigma(sigma)
-    return _dS_dx(np.log(s), N, field) / s
+    return check_result(_dS_dx(np.log(s), N, field) / s, "sigma", s)
 
 
 def entropy_hessian(sigma: ArrayLike, N: int, field: str = "real", coords: str = "sigma") -> np.ndarray:
@@ -269,6 +284,11 @@ def entropy_hessian(sigma: ArrayLike, N: int, field: str = "real", coords: str =
     N = _check_N(N)
     s = _check_sigma(sigma)
     x = np.log(s)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return check_result(_entropy_hessian(s, x, N, field, coords), "sigma", s)
+
+
+def _entropy_hessian(s: np.ndarray, x: np.ndarray, N: int, field: str, coords: str) -> np.ndarray:
     Hx = _d2S_dx2(x, N, field)
     if coords == "log":
         return Hx
@@ -302,12 +322,13 @@ def entropy_infinite_depth(sigma: ArrayLike, field: str = "real") -> np.ndarray:
     out = 0.5 * _mult(field) * np.sum(pair, axis=-1)
     if field == "complex":
         out = out + np.sum(x, axis=-1)
-    return out
+    return check_result(out, "sigma", s)
 
 
 def entropy_log_depth_coefficient(d: int, field: str = "real") -> float:
     """k_d with S_N - (N-1) log c_d = k_d log N + O(1) as N -> inf: d(d-1)/4 (real), d^2/2 (complex)."""
     field = _check_field(field)
+    d = as_int(d, "d", low=1, high=10**5)
     return d * (d - 1) / 4 if field == "real" else d * d / 2
 
 
@@ -368,6 +389,7 @@ def orbit_gram_matrix(W: ArrayLike, field: str | None = None) -> np.ndarray:
 
     b = _algebra_basis(d, field)
     nb = b.shape[0]
+    check_entries(np.prod(W.shape[:-3], dtype=float) * (N - 1) * nb * N * d * d, "W")
     # e_{k, alpha}: basis element alpha in slot k
     E = np.zeros(((N - 1) * nb, N - 1, d, d), dtype=b.dtype)
     for k in range(N - 1):
@@ -376,7 +398,8 @@ def orbit_gram_matrix(W: ArrayLike, field: str | None = None) -> np.ndarray:
     w = w.reshape(w.shape[:-3] + (N * d * d,))
     if np.iscomplexobj(w):  # Re <a, b> = <(Re a, Im a), (Re b, Im b)>
         w = np.concatenate([w.real, w.imag], axis=-1)
-    return w @ np.swapaxes(w, -1, -2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return check_result(w @ np.swapaxes(w, -1, -2), "W", W)
 
 
 def orbit_volume_gram(
@@ -408,6 +431,8 @@ def orbit_volume_gram(
     ndarray, shape (...): 1/2 log det Gram [+ (N-1) log c_d]. Compare with ``entropy(sigma, N, field,
     constant=False)``.
     """
+    constant = as_bool(constant, "constant")
+    rng = None if rng is None else as_rng(rng)
     if N is None:
         W = as_layers(X, "X")
     else:
@@ -441,9 +466,14 @@ def jacobi_block(lam_i: ArrayLike, lam_j: ArrayLike, N: int) -> np.ndarray:
     only) this is lam^2 tridiag(-1, 2, -1) with determinant N lam^{2(N-1)}.
     """
     N = _check_N(N, 2)
-    li = np.asarray(lam_i, dtype=float)[..., None, None]
-    lj = np.asarray(lam_j, dtype=float)[..., None, None]
+    li = as_values(lam_i, "lam_i", low=0.0, min_ndim=0)
+    lj = as_values(lam_j, "lam_j", low=0.0, min_ndim=0)
+    batch = common_batch(("lam_i", li, 0), ("lam_j", lj, 0))
+    check_entries(np.prod(batch, dtype=float) * float(N - 1) ** 2, "N")
+    li, lj = li[..., None, None], lj[..., None, None]
     n = N - 1
     eye = np.eye(n)
     sub = np.eye(n, k=1) + np.eye(n, k=-1)
-    return (li**2 + lj**2) * eye - li * lj * sub
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (li**2 + lj**2) * eye - li * lj * sub
+    return check_result(out, "lam_i, lam_j", np.concatenate([li.ravel(), lj.ravel()]))

@@ -17,7 +17,31 @@ __all__ = [
     "as_square",
     "check_finite",
     "check_full_rank",
+    "as_real",
+    "as_int",
+    "as_rng",
+    "as_times",
+    "as_choice",
+    "as_bool",
+    "as_callable",
+    "as_dict",
+    "as_shape",
+    "as_values",
+    "check_entries",
+    "check_result",
+    "common_batch",
+    "call_checked",
+    "checked_output",
+    "finite_result",
+    "check_integration",
+    "MAX_ENTRIES",
+    "MAX_TIME",
 ]
+
+#: largest final time of an integration (a longer flow would run into the integrators' step cap)
+MAX_TIME = 1e12
+#: largest number of array entries a public function allocates for its result (about 64 GiB of complex128)
+MAX_ENTRIES = 2**32
 
 
 class DLNError(ValueError):
@@ -207,6 +231,14 @@ def _all_finite(out) -> bool:
     return arr.dtype.kind not in "fc" or bool(np.all(np.isfinite(arr)))
 
 
+def _brief(value) -> str:
+    """A short description of an argument's value: its repr, or the shape and magnitude of an array."""
+    if isinstance(value, np.ndarray) and value.size > 4:
+        mag = float(np.max(np.abs(value))) if value.dtype.kind in "biufc" else float("nan")
+        return f"<array of shape {value.shape}, max |entry| {mag:.3g}>"
+    return repr(value)
+
+
 def finite_result(*names: str):
     """Decorator: the function's result is finite, or a :class:`DLNError` names the scalar arguments ``names``
     with their values (an overflow or underflow at this scale); an arithmetic error from inside NumPy or SciPy
@@ -223,7 +255,7 @@ def finite_result(*names: str):
             except TypeError:
                 return ", ".join(names)
             bound.apply_defaults()
-            return ", ".join(f"{n} = {bound.arguments[n]!r}" for n in names if n in bound.arguments)
+            return ", ".join(f"{n} = {_brief(bound.arguments[n])}" for n in names if n in bound.arguments)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -245,3 +277,134 @@ def finite_result(*names: str):
         return wrapper
 
     return deco
+
+
+def as_choice(x, name: str, choices: tuple) -> str:
+    """One of the names ``choices`` (strings compared by equality; anything else is refused)."""
+    if not isinstance(x, str) or x not in choices:
+        raise DLNError(f"{name}: expected one of {tuple(choices)}, got {x!r}")
+    return x
+
+
+def as_bool(x, name: str) -> bool:
+    """A boolean flag (``True``/``False`` or a NumPy boolean; integers and strings are refused)."""
+    if not isinstance(x, bool | np.bool_):
+        raise DLNError(f"{name}: expected True or False, got {x!r}")
+    return bool(x)
+
+
+def as_callable(f, name: str, *, optional: bool = False):
+    """A callable argument (``optional``: ``None`` too)."""
+    if f is None and optional:
+        return None
+    if not callable(f):
+        raise DLNError(f"{name}: expected a callable{' or None' if optional else ''}, got {f!r}")
+    return f
+
+
+def as_dict(x, name: str, *, optional: bool = True):
+    """A dictionary the function fills in (``optional``: ``None`` too)."""
+    if x is None and optional:
+        return None
+    if not isinstance(x, dict):
+        raise DLNError(f"{name}: expected a dict to fill in{' or None' if optional else ''}, got {x!r}")
+    return x
+
+
+def check_entries(n_entries, name: str, limit: int = MAX_ENTRIES) -> int:
+    """Refuse a result of more than ``limit`` entries (the size that ``name`` asks for) before allocating it."""
+    n = int(n_entries)
+    if n > limit:
+        raise DLNError(f"{name}: the result would have {n:.3g} entries, more than the limit {limit:.3g}")
+    return n
+
+
+def as_shape(shape, name: str, *, limit: int = MAX_ENTRIES) -> tuple:
+    """An array shape: a non-negative integer or a sequence of them, with at most ``limit`` entries in all."""
+    if isinstance(shape, int | np.integer) and not isinstance(shape, bool):
+        shape = (shape,)
+    if isinstance(shape, str | bytes | dict) or not hasattr(shape, "__iter__"):
+        raise DLNError(f"{name}: expected a tuple of non-negative integers, got {shape!r}")
+    out = tuple(as_int(n, name, low=0) for n in shape)
+    check_entries(np.prod(out, dtype=float), name, limit)
+    return out
+
+
+def as_values(x, name: str, *, low: float | None = None, low_open: bool = False, min_ndim: int = 1) -> np.ndarray:
+    """A real float64 array of at least ``min_ndim`` dimensions (the last of length >= 1 when ``min_ndim`` >= 1),
+    every entry finite and ``>= low`` (``low_open``: ``> low``)."""
+    arr = _as_float_array(x, name)
+    if arr.dtype.kind == "c":
+        raise DLNError(f"{name}: expected real values, got a complex array")
+    if arr.ndim < min_ndim or (min_ndim >= 1 and arr.shape[-1] < 1):
+        raise ShapeError(f"{name}: expected an array of shape (..., d) with d >= 1, got shape {arr.shape}")
+    check_finite(arr, name)
+    if low is not None and arr.size:
+        m = float(np.min(arr))
+        if m < low or (low_open and m == low):
+            raise DLNError(f"{name}: entries must be {'>' if low_open else '>='} {low:g}, got min {m:.3g}")
+    return arr
+
+
+def common_batch(*items) -> tuple:
+    """The broadcast batch shape of ``(name, array, n_core_axes)`` items; a :class:`ShapeError` names the first
+    argument whose batch shape does not broadcast against the ones before it."""
+    batch: tuple = ()
+    first = None
+    for name, arr, core in items:
+        b = arr.shape[: arr.ndim - core]
+        try:
+            batch = np.broadcast_shapes(batch, b)
+        except ValueError:
+            raise ShapeError(
+                f"{name}: batch shape {b} does not broadcast against the batch shape {batch} of {first}"
+            ) from None
+        first = first or name
+    return batch
+
+
+def check_result(out, name: str, scale=None):
+    """The result computed from the array argument ``name``: every entry finite, or a :class:`NonFiniteError`
+    naming ``name`` and the magnitude of its entries (``scale``: that array), an overflow or underflow."""
+    if not _all_finite(out):
+        size = ""
+        if scale is not None:
+            a = np.abs(np.asarray(scale))
+            if a.size:
+                size = f" (entries of magnitude {float(np.min(a)):.3g} to {float(np.max(a)):.3g})"
+        raise NonFiniteError(f"{name}: the result overflows or is undefined at this scale{size}")
+    return out
+
+
+def call_checked(f, name: str, *args, shape: tuple | None = None) -> np.ndarray:
+    """Call the user callable ``name`` and check its output (numeric, of ``shape``, finite); an exception
+    raised inside it becomes a :class:`DLNError` naming it."""
+    try:
+        value = f(*args)
+    except DLNError:
+        raise
+    except Exception as exc:
+        raise DLNError(f"{name}: raised {type(exc).__name__} ({exc})") from exc
+    return checked_output(value, name, shape)
+
+
+def check_integration(
+    t: np.ndarray, rtol, atol, dt, progress, stats, *, method="dp54", max_steps: int = 1_000_000
+) -> None:
+    """The options of an integration to the validated output times ``t``: tolerances ``rtol > 0`` and
+    ``atol >= 0``, a fixed step ``dt > 0`` (or None) needing at most ``max_steps`` steps, a callable or None
+    ``progress``, a dict or None ``stats``, the name of a ``method``, and a final time of at most
+    :data:`MAX_TIME`."""
+    if not isinstance(method, str):
+        raise DLNError(f"method: expected the name of an integration method, got {method!r}")
+    as_real(rtol, "rtol", low=0.0, low_open=True)
+    as_real(atol, "atol", low=0.0)
+    as_callable(progress, "progress", optional=True)
+    as_dict(stats, "stats")
+    T = float(t[-1]) if np.size(t) else 0.0
+    if T > MAX_TIME:
+        raise DLNError(f"t: the final time {T:.3g} is beyond the longest integration, {MAX_TIME:.0e}")
+    if dt is not None:
+        h = as_real(dt, "dt", low=0.0, low_open=True)
+        if T / h > max_steps:
+            raise DLNError(f"dt: {T / h:.3g} fixed steps of dt = {h:.3g} to t = {T:.3g}, more than {max_steps}")

@@ -32,7 +32,18 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._entropy import _check_field, _check_N, _check_sigma, _mult, entropy, entropy_gradient
-from ._errors import DLNError, as_int, as_real, as_square, as_times, finite_result
+from ._errors import (
+    DLNError,
+    as_callable,
+    as_choice,
+    as_int,
+    as_real,
+    as_square,
+    as_times,
+    call_checked,
+    check_result,
+    finite_result,
+)
 
 __all__ = [
     "entropic_constant",
@@ -75,9 +86,9 @@ def _check_energy(energy):
 
 def _dE(energy, s: np.ndarray) -> np.ndarray:
     if callable(energy):
-        g = np.asarray(energy(s), dtype=float)
-        if g.shape != s.shape:
-            raise DLNError(f"energy: dE(sigma) must return shape {s.shape}, got {g.shape}")
+        g = call_checked(energy, "energy", s, shape=s.shape)
+        if g.dtype.kind == "c":
+            raise DLNError("energy: dE(sigma) must return real values, got complex")
         return g
     return s ** (energy - 1.0)
 
@@ -105,10 +116,11 @@ def chamber_metric(sigma: ArrayLike, N: int) -> np.ndarray:
     """
     N = _check_N(N)
     s = _check_sigma(sigma)
-    return N * s ** (2.0 - 2.0 / N)
+    with np.errstate(over="ignore"):
+        return check_result(N * s ** (2.0 - 2.0 / N), "sigma", s)
 
 
-@finite_result("N", "beta", "p")
+@finite_result("sigma", "N", "beta", "p")
 def free_energy(
     sigma: ArrayLike, N: int, beta: float, p: float, field: str = "real", *, constant: bool = True
 ) -> np.ndarray:
@@ -120,6 +132,7 @@ def free_energy(
     return np.sum(s**p, axis=-1) / p - entropy(s, N, field, constant=constant) / _check_beta(beta)
 
 
+@finite_result("sigma", "N", "beta", "energy")
 def free_energy_gradient(sigma: ArrayLike, N: int, beta: float, energy: Energy, field: str = "real") -> np.ndarray:
     """Euclidean gradient dF/dsigma = dE/dsigma - (1/beta) dS_N/dsigma, shape (..., d)."""
     s = _check_sigma(sigma)
@@ -127,6 +140,7 @@ def free_energy_gradient(sigma: ArrayLike, N: int, beta: float, energy: Energy, 
     return _dE(energy, s) - entropy_gradient(s, N, field) / _check_beta(beta)
 
 
+@finite_result("sigma", "N", "beta", "energy")
 def free_energy_field(sigma: ArrayLike, N: int, beta: float, energy: Energy, field: str = "real") -> np.ndarray:
     """Right-hand side of the CKM-flow, sigma' = -N sigma^{2-2/N} (dE/dsigma - dS_N/dsigma / beta), shape (..., d)."""
     s = _check_sigma(sigma)
@@ -166,11 +180,17 @@ def free_energy_flow(
     beta = _check_beta(beta)
     energy = _check_energy(energy)
     _check_field(field)
+    rtol = as_real(rtol, "rtol", low=0.0, low_open=True)
+    atol = as_real(atol, "atol", low=0.0)
+    method = as_choice(method, "method", ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"))
     t = as_times(t, "t", nonnegative=False, increasing=False)
     if t.ndim != 1 or t.size < 1 or np.any(np.diff(t) <= 0):
         raise DLNError(f"t: expected an increasing 1-D array of times, got shape {t.shape}")
-    with np.errstate(all="ignore"):
-        f0 = free_energy_field(s0, N, beta, energy, field)
+    try:
+        with np.errstate(all="ignore"):
+            f0 = free_energy_field(s0, N, beta, energy, field)
+    except DLNError as exc:
+        raise type(exc)(f"sigma0, N, beta, energy: the field at sigma0 cannot be evaluated ({exc})") from None
     if not np.all(np.isfinite(f0)):
         raise DLNError(
             f"N, beta, energy: the free-energy field at sigma0 is not finite (beta = {beta!r}, energy = {energy!r}): "
@@ -190,11 +210,13 @@ def free_energy_flow(
     return sol.y.T.reshape((t.size,) + shape)
 
 
+@finite_result("sigma", "N", "beta", "energy", "h")
 def free_energy_jacobian(
     sigma: ArrayLike, N: int, beta: float, energy: Energy, field: str = "real", h: float = 1e-5
 ) -> np.ndarray:
     """Central finite-difference Jacobian of the CKM-flow field at sigma, shape (..., d, d)."""
     s = _check_sigma(sigma)
+    h = as_real(h, "h", low=0.0, low_open=True, high=0.5)
     d = s.shape[-1]
     cols = []
     for i in range(d):
@@ -277,6 +299,7 @@ def relaxation_rates(d: int, N: int, beta: float, energy: Energy, field: str = "
     return float(r1), float(rp)
 
 
+@finite_result("sigma0", "d", "N", "beta", "p")
 def equal_sv_solution(
     t: ArrayLike, sigma0: float, d: int, N: int, beta: float, p: float, field: str = "real"
 ) -> np.ndarray:
@@ -302,13 +325,12 @@ def equal_sv_solution(
     from scipy.integrate import IntegrationWarning, quad
     from scipy.optimize import brentq
 
-    t = np.asarray(t, dtype=float)
+    t = as_times(t, "t", increasing=False)
     N = _check_N(N)
-    p = _check_energy(p)
     if callable(p):
         raise DLNError("p: equal_sv_solution needs a Schatten exponent")
-    if not sigma0 > 0:
-        raise DLNError(f"sigma0: must be positive, got {sigma0!r}")
+    p = as_real(p, "p", low=0.0, low_open=True)
+    sigma0 = as_real(sigma0, "sigma0", low=0.0, low_open=True)
     c = entropic_constant(d, N, beta, field)
     q = p * N / 2.0
     v0 = sigma0 ** (2.0 / N)
@@ -394,9 +416,10 @@ def spectral_gradient(X: ArrayLike, dfdsigma: Callable[[np.ndarray], np.ndarray]
     ndarray, shape (..., d, d)
     """
     X = as_square(X, "X")
+    dfdsigma = as_callable(dfdsigma, "dfdsigma")
     U, s, Vh = np.linalg.svd(X)
-    g = np.asarray(dfdsigma(s))
-    return (U * g[..., None, :]) @ Vh
+    g = call_checked(dfdsigma, "dfdsigma", s, shape=s.shape)
+    return check_result((U * g[..., None, :]) @ Vh, "X", X)
 
 
 def matrix_free_energy_field(X: ArrayLike, N: int, beta: float, energy: Energy, field: str | None = None) -> np.ndarray:
@@ -410,8 +433,12 @@ def matrix_free_energy_field(X: ArrayLike, N: int, beta: float, energy: Energy, 
     if field is None:
         field = "complex" if np.iscomplexobj(X) else "real"
     energy = _check_energy(energy)
-    G = spectral_gradient(X, lambda s: free_energy_gradient(s, N, beta, energy, field))
-    return -riemannian_gradient(X, G, N)
+    U, s, Vh = np.linalg.svd(X)
+    try:
+        g = free_energy_gradient(s, N, beta, energy, field)
+    except DLNError as exc:
+        raise type(exc)(str(exc).replace("sigma", "X (its singular values)", 1)) from None
+    return check_result(-riemannian_gradient(X, (U * g[..., None, :]) @ Vh, N), "X", X)
 
 
 @finite_result("N", "beta", "energy", "t")
@@ -450,6 +477,9 @@ def matrix_free_energy_flow(
     t = as_times(t, "t", nonnegative=False, increasing=False)
     if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
         raise DLNError(f"t: expected an increasing 1-D array of >= 2 times, got shape {t.shape}")
+    rtol = as_real(rtol, "rtol", low=0.0, low_open=True)
+    atol = as_real(atol, "atol", low=0.0)
+    max_evaluations = as_int(max_evaluations, "max_evaluations", low=1)
     try:
         with np.errstate(all="ignore"):
             f0 = matrix_free_energy_field(X0, N, beta, energy, field)

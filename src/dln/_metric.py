@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._errors import DLNError, ShapeError, as_square, check_full_rank
+from ._errors import (
+    DLNError,
+    ShapeError,
+    as_square,
+    as_values,
+    check_entries,
+    check_full_rank,
+    check_result,
+    common_batch,
+)
 from ._linalg import H, inner
 
 __all__ = [
@@ -28,6 +37,7 @@ __all__ = [
 def _check_N(N) -> int:
     if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
         raise DLNError(f"N: expected an integer number of layers >= 1, got {N!r}")
+    check_entries(N, "N")
     return int(N)
 
 
@@ -38,7 +48,12 @@ def spectral_kernel(sigma: np.ndarray, N: int) -> np.ndarray:
     off the diagonal when the values are well separated, by the sum otherwise.
     """
     N = _check_N(N)
-    s = np.asarray(sigma, dtype=float)
+    s = as_values(sigma, "sigma", low=0.0)
+    check_entries(float(s.size) * s.shape[-1] * N, "N")
+    return check_result(_kernel(s, N), "sigma", s)
+
+
+def _kernel(s: np.ndarray, N: int) -> np.ndarray:
     li = s[..., :, None] ** (2.0 / N)
     ll = s[..., None, :] ** (2.0 / N)
     j = np.arange(1, N + 1)
@@ -49,6 +64,20 @@ def _svd(X: np.ndarray):
     check_full_rank(X, "X")
     U, s, Vh = np.linalg.svd(X)
     return U, s, H(Vh)
+
+
+def _apply(X, P, N, name: str, inverse: bool = False) -> np.ndarray:
+    X = as_square(X, "X")
+    P = as_square(P, name)
+    if P.shape[-1] != X.shape[-1]:
+        raise ShapeError(f"{name}: expected d = {X.shape[-1]}, got shape {P.shape}")
+    common_batch(("X", X, 2), (name, P, 2))
+    N = _check_N(N)
+    U, s, V = _svd(X)
+    K = _kernel(s, N)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = U @ ((H(U) @ P @ V) / K if inverse else K * (H(U) @ P @ V)) @ H(V)
+    return check_result(out, f"X, {name}", X)
 
 
 def A_operator(X, P, N: int) -> np.ndarray:
@@ -64,34 +93,27 @@ def A_operator(X, P, N: int) -> np.ndarray:
     -------
     ndarray, shape (..., d, d)
     """
-    X = as_square(X, "X")
-    P = as_square(P, "P")
-    if P.shape[-1] != X.shape[-1]:
-        raise ShapeError(f"P: expected d = {X.shape[-1]}, got shape {P.shape}")
-    U, s, V = _svd(X)
-    K = spectral_kernel(s, N)
-    return U @ (K * (H(U) @ P @ V)) @ H(V)
+    return _apply(X, P, N, "P")
 
 
 def A_operator_inverse(X, Z, N: int) -> np.ndarray:
     """Inverse of A_{N,X} applied to Z, shape (..., d, d)."""
-    X = as_square(X, "X")
-    Z = as_square(Z, "Z")
-    if Z.shape[-1] != X.shape[-1]:
-        raise ShapeError(f"Z: expected d = {X.shape[-1]}, got shape {Z.shape}")
-    U, s, V = _svd(X)
-    K = spectral_kernel(s, N)
-    return U @ ((H(U) @ Z @ V) / K) @ H(V)
+    return _apply(X, Z, N, "Z", inverse=True)
 
 
 def metric_gN(X, Z1, Z2, N: int) -> np.ndarray:
     """g^N_X(Z1, Z2) = Re Tr(Z1^* A_{N,X}^{-1} Z2) (Menon-Yu), shape (...)."""
-    return inner(as_square(Z1, "Z1"), A_operator_inverse(X, Z2, N))
+    Z1 = as_square(Z1, "Z1")
+    Z2 = as_square(Z2, "Z2")
+    if Z1.shape[-1] != Z2.shape[-1]:
+        raise ShapeError(f"Z1: expected d = {Z2.shape[-1]}, got shape {Z1.shape}")
+    common_batch(("X", np.asarray(X), 2), ("Z1", Z1, 2), ("Z2", Z2, 2))
+    return check_result(inner(Z1, _apply(X, Z2, N, "Z2", inverse=True)), "X, Z1, Z2", Z1)
 
 
 def end_to_end_velocity(X, gradE, N: int) -> np.ndarray:
     """Right-hand side of the induced end-to-end flow X' = -A_{N,X}(grad E(X)) (LM Remark 5)."""
-    return -A_operator(X, gradE, N)
+    return -_apply(X, gradE, N, "gradE")
 
 
 def riemannian_gradient(X, gradE, N: int) -> np.ndarray:
@@ -101,7 +123,7 @@ def riemannian_gradient(X, gradE, N: int) -> np.ndarray:
     (MY-metric). For a spectral E, grad E = U diag(dE/dsigma) V^* and the result is
     U diag(N sigma^{2-2/N} dE/dsigma) V^*.
     """
-    return A_operator(X, gradE, N)
+    return _apply(X, gradE, N, "gradE")
 
 
 def horizontal_lift(W, Z) -> np.ndarray:
@@ -124,5 +146,10 @@ def horizontal_lift(W, Z) -> np.ndarray:
 
     W = as_layers(W, "W")
     Z = as_square(Z, "Z")
+    common_batch(("W", W, 3), ("Z", Z, 2))
     X = end_to_end(W)
-    return dphi_adjoint(W, A_operator_inverse(X, Z, W.shape[-3]))
+    try:
+        Y = _apply(X, Z, W.shape[-3], "Z", inverse=True)
+    except DLNError as exc:
+        raise type(exc)(str(exc).replace("X:", "X = end_to_end(W):", 1)) from None
+    return check_result(dphi_adjoint(W, Y), "W, Z", W)

@@ -27,7 +27,18 @@ from collections.abc import Callable
 import numpy as np
 
 from ._action import center
-from ._errors import DLNError, as_int, as_layers, as_real, as_rng, as_square, check_finite, finite_result
+from ._errors import (
+    DLNError,
+    as_callable,
+    as_int,
+    as_layers,
+    as_real,
+    as_rng,
+    as_square,
+    call_checked,
+    check_finite,
+    finite_result,
+)
 from ._linalg import H, sqnorm
 from ._product import _moments
 from ._random import random_matrix
@@ -60,7 +71,7 @@ def _fast_act(A: np.ndarray, C: np.ndarray) -> np.ndarray:
     return W
 
 
-@finite_result("beta", "kappa")
+@finite_result("W", "beta", "kappa")
 def fiber_log_density(W: np.ndarray, beta: float, kappa: float) -> np.ndarray:
     """log pi = -beta kappa |W|^2 / 2 + (m/2) log det H(W), the posterior density w.r.t. Haar measure.
 
@@ -139,7 +150,9 @@ def sample_fiber_posterior(
     rng = as_rng(rng)
     n_chains = as_int(n_chains, "n_chains", low=1, high=10**8)
     n_steps = as_int(n_steps, "n_steps", low=1, high=10**10)
-    n_burn = None if n_burn is None else as_int(n_burn, "n_burn", low=0)
+    n_burn = None if n_burn is None else as_int(n_burn, "n_burn", low=0, high=10**10)
+    observe = as_callable(observe, "observe", optional=True)
+    progress = as_callable(progress, "progress", optional=True)
     target_accept = as_real(target_accept, "target_accept", low=0.0, low_open=True, high=1.0)
     if n_chains < 1 or n_steps < 1:
         raise DLNError(f"n_chains, n_steps: expected positive integers, got {n_chains}, {n_steps}")
@@ -147,7 +160,10 @@ def sample_fiber_posterior(
     C = center(X, N)
     d = X.shape[-1]
     field = "complex" if np.iscomplexobj(X) else "real"
-    obs = observe if observe is not None else (lambda W: sqnorm(_moments(W), 3))
+
+    def obs(W):
+        return sqnorm(_moments(W), 3) if observe is None else call_checked(observe, "observe", W)
+
     A = np.broadcast_to(np.eye(d, dtype=C.dtype), (n_chains, N - 1, d, d)).copy()
     W = _fast_act(A, C)
     logp = fiber_log_density(W, beta, kappa)
@@ -198,7 +214,7 @@ def sample_fiber_posterior(
     }
 
 
-@finite_result("c")
+@finite_result("y", "c")
 def integrated_autocorr_time(y: np.ndarray, c: float = 5.0) -> float:
     """Integrated autocorrelation time of chains ``y`` of shape (n_steps, n_chains).
 
@@ -223,6 +239,8 @@ def integrated_autocorr_time(y: np.ndarray, c: float = 5.0) -> float:
 def _chains(y) -> np.ndarray:
     """Chains of a scalar observable: a finite real array of shape (n_steps,) or (n_steps, n_chains)."""
     try:
+        if np.asarray(y).dtype.kind not in "biuf":
+            raise TypeError(f"dtype {np.asarray(y).dtype}")
         arr = np.asarray(y, dtype=float)
     except (TypeError, ValueError) as exc:
         raise DLNError(f"y: expected a real array of shape (n_steps, n_chains), got {type(y).__name__}") from exc

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._errors import ShapeError, as_layers, as_square
+from ._errors import ShapeError, as_layers, as_square, check_result, common_batch
 from ._linalg import H
 
 __all__ = ["end_to_end", "moments", "partial_products", "dphi", "dphi_adjoint"]
@@ -29,9 +29,10 @@ def end_to_end(W) -> np.ndarray:
     """
     W = as_layers(W, "W")
     X = W[..., 0, :, :]
-    for k in range(1, W.shape[-3]):
-        X = W[..., k, :, :] @ X
-    return X
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, W.shape[-3]):
+            X = W[..., k, :, :] @ X
+    return check_result(X, "W", W)
 
 
 def moments(W) -> np.ndarray:
@@ -46,7 +47,8 @@ def moments(W) -> np.ndarray:
     G : ndarray, shape (..., N-1, d, d), Hermitian blocks, ``G[..., k-1] = G_k``.
     """
     W = as_layers(W, "W")
-    return _moments(W)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return check_result(_moments(W), "W", W)
 
 
 def _moments(W: np.ndarray) -> np.ndarray:
@@ -63,7 +65,8 @@ def partial_products(W) -> tuple[np.ndarray, np.ndarray]:
     P, Q : ndarray, each of shape (..., N, d, d), ``P[..., k-1] = P_k``.
     """
     W = as_layers(W, "W")
-    return _partial_products(W)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return check_result(_partial_products(W), "W", W)
 
 
 def _partial_products(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,8 +98,10 @@ def dphi(W, V) -> np.ndarray:
     V = as_layers(V, "V")
     if V.shape[-3:] != W.shape[-3:]:
         raise ShapeError(f"V: expected layers of shape {W.shape[-3:]}, got {V.shape[-3:]}")
-    P, Q = _partial_products(W)
-    return (P @ V @ Q).sum(axis=-3)
+    common_batch(("W", W, 3), ("V", V, 3))
+    with np.errstate(over="ignore", invalid="ignore"):
+        P, Q = _partial_products(W)
+        return check_result((P @ V @ Q).sum(axis=-3), "W, V", W)
 
 
 def dphi_adjoint(W, Y) -> np.ndarray:
@@ -115,8 +120,10 @@ def dphi_adjoint(W, Y) -> np.ndarray:
     Y = as_square(Y, "Y")
     if Y.shape[-1] != W.shape[-1]:
         raise ShapeError(f"Y: expected d = {W.shape[-1]}, got shape {Y.shape}")
-    P, Q = _partial_products(W)
-    return _dphi_adjoint(P, Q, Y)
+    common_batch(("W", W, 3), ("Y", Y, 2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        P, Q = _partial_products(W)
+        return check_result(_dphi_adjoint(P, Q, Y), "W, Y", W)
 
 
 def _dphi_adjoint(P: np.ndarray, Q: np.ndarray, Y: np.ndarray) -> np.ndarray:

@@ -26,7 +26,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._action import _check_N, center
-from ._errors import DLNError, ShapeError, as_square, check_full_rank, finite_result
+from ._errors import (
+    DLNError,
+    ShapeError,
+    as_int,
+    as_real,
+    as_rng,
+    as_square,
+    check_full_rank,
+    check_result,
+    finite_result,
+)
 from ._linalg import H
 from ._product import end_to_end, moments
 
@@ -84,8 +94,10 @@ def schatten_closed_form(X, N: int, p: float, objective: str = "norms") -> np.nd
     p = _check_p(p)
     _check_objective(objective)
     s = np.linalg.svd(X, compute_uv=False)
-    total = np.sum(s ** (p / N), axis=-1)
-    return N * total ** (1.0 / p) if objective == "norms" else N * total
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        total = np.sum(s ** (p / N), axis=-1)
+        out = N * total ** (1.0 / p) if objective == "norms" else N * total
+    return check_result(out, "X, p", s)
 
 
 def _objective(W: np.ndarray, p: float, objective: str, grad: bool = True):
@@ -126,7 +138,10 @@ def schatten_objective(W, p: float, objective: str = "norms"):
     from ._errors import as_layers
 
     W = as_layers(W, "W")
-    return _objective(W, _check_p(p), _check_objective(objective))
+    p = _check_p(p)
+    objective = _check_objective(objective)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        return check_result(_objective(W, p, objective), "W, p", W)
 
 
 def _lie_gradient(W: np.ndarray, G: np.ndarray) -> np.ndarray:
@@ -201,7 +216,15 @@ def schatten_hessian(W, p: float, objective: str = "norms", h: float = 1e-5) -> 
     W = as_layers(W, "W")
     if W.ndim != 3:
         raise ShapeError(f"W: expected a single point of shape (N, d, d), got shape {W.shape}")
-    return _hessian(W, _check_p(p), _check_objective(objective), h)
+    p = _check_p(p)
+    objective = _check_objective(objective)
+    h = as_real(h, "h", low=0.0, low_open=True, high=0.1)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        try:
+            H = _hessian(W, p, objective, h)
+        except np.linalg.LinAlgError as exc:
+            raise DLNError(f"W, p, h: the Hessian cannot be evaluated at this scale ({exc})") from exc
+    return check_result(H, "W, p, h", W)
 
 
 def _hessian(W: np.ndarray, p: float, objective: str, h: float = 1e-5) -> np.ndarray:
@@ -400,8 +423,12 @@ def schatten_minimize(
     check_full_rank(X, "X")
     if isinstance(n_restarts, bool) or not isinstance(n_restarts, int | np.integer) or n_restarts < 1:
         raise DLNError(f"n_restarts: expected an integer >= 1, got {n_restarts!r}")
-    if not (np.isfinite(gtol) and gtol > 0):
-        raise DLNError(f"gtol: expected a positive tolerance, got {gtol!r}")
+    n_restarts = as_int(n_restarts, "n_restarts", low=1, high=10**6)
+    gtol = as_real(gtol, "gtol", low=0.0, low_open=True)
+    max_outer = as_int(max_outer, "max_outer", low=1, high=10**6)
+    maxiter = as_int(maxiter, "maxiter", low=1, high=10**9)
+    spread = as_real(spread, "spread", low=0.0, high=50.0)
+    rng = None if rng is None else as_rng(rng)
     d = X.shape[-1]
     C = center(X, N)
     complex_ = np.iscomplexobj(X)
@@ -412,6 +439,11 @@ def schatten_minimize(
         if A0.shape[-3:] != (N - 1, d, d) or A0.ndim > 4:
             raise ShapeError(f"A0: expected shape (N-1, d, d) = {(N - 1, d, d)} or (R, N-1, d, d), got {A0.shape}")
         starts = A0.reshape((-1, N - 1, d, d))
+        if starts.shape[0] < 1:
+            raise ShapeError(f"A0: expected at least one starting point, got shape {A0.shape}")
+        from ._action import _check_group
+
+        _check_group(starts, "A0")
     else:
         if rng is None:
             raise DLNError("rng: a numpy.random.Generator is needed for random starts when A0 is not given")
@@ -424,6 +456,13 @@ def schatten_minimize(
     runs = []
     for A in starts:
         W0, _ = _act(A, C)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            start = _objective(W0, p, objective)
+        if not (np.all(np.isfinite(W0)) and np.all(np.isfinite(start[1]))):
+            raise DLNError(
+                f"{'X' if A0 is None else 'A0'}: the objective or its gradient at the starting point A.C "
+                f"overflows (largest |A_ij| {float(np.max(np.abs(A))):.3g})"
+            )
         runs.append(_minimize_from(W0, p, objective, gtol, max_outer, maxiter))
     vals = np.array([r[1] for r in runs])
     Wbest, val, rel, iters, newton = runs[int(np.argmin(vals))]

@@ -24,7 +24,21 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._errors import DLNError, as_int, as_layers, as_real, as_rng, as_times, checked_output, finite_result
+from ._errors import (
+    DLNError,
+    as_callable,
+    as_int,
+    as_layers,
+    as_real,
+    as_rng,
+    as_shape,
+    as_times,
+    call_checked,
+    check_entries,
+    check_result,
+    checked_output,
+    finite_result,
+)
 from ._linalg import sqnorm
 from ._product import _dphi_adjoint, _moments, _partial_products
 
@@ -69,6 +83,7 @@ def brownian_increments(rng: np.random.Generator, shape: tuple, dt: float, field
         shape = tuple(as_int(n, "shape", low=0) for n in np.atleast_1d(np.asarray(shape, dtype=object)))
     except (TypeError, ValueError) as exc:
         raise DLNError(f"shape: expected a tuple of non-negative integers, got {shape!r}") from exc
+    shape = as_shape(shape, "shape")
     out = np.empty(shape, dtype=np.float64 if field == "real" else np.complex128)
     return _fill_increments(rng, out, dt)
 
@@ -82,7 +97,7 @@ def _fill_increments(rng: np.random.Generator, out: np.ndarray, dt: float) -> np
 
 
 def langevin_drift(W: np.ndarray, grad_E: GradE | None, kappa: float) -> np.ndarray:
-    """Drift -(dphi^*(grad E(X)) + kappa W) of LM eq. (4.4) (no input validation: inner loop).
+    """Drift -(dphi^*(grad E(X)) + kappa W) of LM eq. (4.4).
 
     Parameters
     ----------
@@ -94,12 +109,16 @@ def langevin_drift(W: np.ndarray, grad_E: GradE | None, kappa: float) -> np.ndar
     -------
     ndarray, shape (..., N, d, d)
     """
-    out = -kappa * W
-    if grad_E is not None:
-        P, Q = _partial_products(W)
-        X = P[..., 0, :, :] @ W[..., 0, :, :]
-        out = out - _dphi_adjoint(P, Q, np.asarray(grad_E(X)))
-    return out
+    W = as_layers(W, "W")
+    kappa = as_real(kappa, "kappa", low=0.0)
+    grad_E = as_callable(grad_E, "grad_E", optional=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = -kappa * W
+        if grad_E is not None:
+            P, Q = _partial_products(W)
+            X = check_result(P[..., 0, :, :] @ W[..., 0, :, :], "W", W)
+            out = out - _dphi_adjoint(P, Q, call_checked(grad_E, "grad_E", X, shape=X.shape))
+    return check_result(out, "W, kappa", W)
 
 
 # Batch-last layout: the integrators keep the state as (N, d, d, M) with the M paths on the contiguous
@@ -175,6 +194,7 @@ def _prepare(W0, n_paths):
     if n_paths is not None:
         if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
             raise DLNError(f"n_paths: expected a positive integer, got {n_paths!r}")
+        check_entries(float(n_paths) * W0.size, "n_paths")
         W0 = np.broadcast_to(W0, (int(n_paths),) + W0.shape)
     return np.array(W0, order="C")
 
@@ -232,6 +252,9 @@ def langevin_em(
     dt = _check_pos(dt, "dt")
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
         raise DLNError(f"n_steps: expected a non-negative integer, got {n_steps!r}")
+    n_steps = as_int(n_steps, "n_steps", high=10**9)
+    observe = as_callable(observe, "observe", optional=True)
+    progress = as_callable(progress, "progress", optional=True)
     if kappa * dt >= 2.0:
         raise DLNError(
             f"kappa, dt: kappa dt = {kappa * dt:.3g} >= 2, the explicit Euler step of the decay -kappa W is unstable; "
@@ -244,7 +267,10 @@ def langevin_em(
         rng = as_rng(rng)
     _check_grad(grad_E, W)
     every = n_steps if not save_every else as_int(save_every, "save_every", low=1)
-    obs = observe if observe is not None else (lambda w: w.copy())
+
+    def obs(w):
+        return w.copy() if observe is None else call_checked(observe, "observe", w)
+
     times, outs = [0.0], [np.asarray(obs(W))]
     WL = _to_last(W)
     noise = np.empty(WL.shape, dtype=WL.dtype)
@@ -446,11 +472,12 @@ def noise_growth_coefficient(W) -> np.ndarray:
     W = as_layers(W, "W")
     d = W.shape[-1]
     c = 4.0 * d if np.iscomplexobj(W) else 2.0 * (d + 1)
-    s = sqnorm(W)  # (..., N)
-    return c * (s[..., :-1] + s[..., 1:]).sum(axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = sqnorm(W)  # (..., N)
+        return check_result(c * (s[..., :-1] + s[..., 1:]).sum(axis=-1), "W", W)
 
 
-@finite_result("kappa", "beta", "t")
+@finite_result("W0", "kappa", "beta", "t")
 def ou_moment_G(W0, kappa: float, beta: float, t) -> tuple[np.ndarray, np.ndarray]:
     """Exact mean and second moment of G(t) under the OU process (LM eq. 4.2) from W_0.
 
@@ -483,7 +510,7 @@ def ou_moment_G(W0, kappa: float, beta: float, t) -> tuple[np.ndarray, np.ndarra
     if not (np.ndim(t) == 0 and float(np.asarray(t, dtype=float)) == np.inf):  # t = inf: the stationary law
         t = as_times(t, "t", increasing=False)
     m, var = _ou_factors(np.asarray(t, dtype=float), kappa, beta)
-    G0 = _moments(W0)
+    G0 = check_result(_moments(W0), "W0", W0)
     mean = (m**2)[..., None, None, None] * G0
     second = (
         m**4 * sqnorm(G0, 3)

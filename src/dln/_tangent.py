@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._errors import ShapeError, as_layers
+from ._errors import ShapeError, as_layers, check_entries, check_result, common_batch
 from ._linalg import H
 
 __all__ = ["orbit_tangent", "orbit_tangent_adjoint", "gram_operator", "gram_matrix", "tangent_matrix"]
@@ -20,6 +20,7 @@ def _check_algebra(W: np.ndarray, a, name: str) -> np.ndarray:
     N, d = W.shape[-3], W.shape[-1]
     if a.shape[-3:] != (N - 1, d, d):
         raise ShapeError(f"{name}: expected shape (..., {N - 1}, {d}, {d}), got {a.shape}")
+    common_batch(("W", W, 3), (name, a, 3))
     return a
 
 
@@ -37,7 +38,8 @@ def orbit_tangent(W, a) -> np.ndarray:
     """
     W = as_layers(W, "W")
     a = _check_algebra(W, a, "a")
-    return _orbit_tangent(W, a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return check_result(_orbit_tangent(W, a), "W, a", W)
 
 
 def _orbit_tangent(W: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -63,7 +65,9 @@ def orbit_tangent_adjoint(W, V) -> np.ndarray:
     V = as_layers(V, "V")
     if V.shape[-3:] != W.shape[-3:]:
         raise ShapeError(f"V: expected layers of shape {W.shape[-3:]}, got {V.shape[-3:]}")
-    return _orbit_tangent_adjoint(W, V)
+    common_batch(("W", W, 3), ("V", V, 3))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return check_result(_orbit_tangent_adjoint(W, V), "W, V", W)
 
 
 def _orbit_tangent_adjoint(W: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -86,7 +90,8 @@ def gram_operator(W, c) -> np.ndarray:
     """
     W = as_layers(W, "W")
     c = _check_algebra(W, c, "c")
-    return _orbit_tangent_adjoint(W, _orbit_tangent(W, c))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return check_result(_orbit_tangent_adjoint(W, _orbit_tangent(W, c)), "W, c", W)
 
 
 def _kron_left(A: np.ndarray, d: int) -> np.ndarray:
@@ -104,6 +109,7 @@ def tangent_matrix(W) -> np.ndarray:
     W = as_layers(W, "W")
     N, d = W.shape[-3], W.shape[-1]
     m = d * d
+    check_entries(np.prod(W.shape[:-3], dtype=float) * N * (N - 1) * m * m, "W")
     M = np.zeros(W.shape[:-3] + (N * m, (N - 1) * m), dtype=W.dtype)
     for k in range(1, N + 1):  # row block k: a_k W_k - W_k a_{k-1}
         Wk = W[..., k - 1, :, :]
@@ -122,4 +128,5 @@ def gram_matrix(W) -> np.ndarray:
     (k,k-1) = -W_k kron conj(W_k), (k,k+1) = -W_{k+1}^* kron W_{k+1}^T.
     """
     M = tangent_matrix(W)
-    return H(M) @ M
+    with np.errstate(over="ignore", invalid="ignore"):
+        return check_result(H(M) @ M, "W", W)
