@@ -5,7 +5,8 @@
 #   snakemake --workflow-profile workflow/profiles/slurm # on a SLURM cluster
 #
 # Layout (Snakemake's standard one): workflow/rules/common.smk validates the config and expands
-# the sweeps; one rules file per experiment family; ledger.smk; book.smk (the book helper's).
+# the sweeps; families.smk has the simulation and aggregation rules of every experiment family;
+# figures.smk, ledger.smk; book.smk.
 
 from snakemake.utils import min_version
 
@@ -24,28 +25,14 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/fibers.smk"
-include: "workflow/rules/lm_figures.smk"
-include: "workflow/rules/regularizing_flow.smk"
-include: "workflow/rules/kirwan_ness.smk"
-include: "workflow/rules/learning_flow.smk"
-include: "workflow/rules/schatten.smk"
-include: "workflow/rules/fast_slow.smk"
-include: "workflow/rules/langevin.smk"
-include: "workflow/rules/posterior.smk"
-include: "workflow/rules/entropy.smk"
-include: "workflow/rules/free_energy.smk"
+include: "workflow/rules/families.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/ledger.smk"
-
-
-if BOOK_ENABLED:
-
-    include: "workflow/rules/book.smk"
+include: "workflow/rules/book.smk"
 
 
 rule all:
-    """Every dataset, figure, the ledger and (when book.smk is present) the book."""
+    """Every dataset, figure, the ledger and (unless the config says book: false) the book."""
     default_target: True
     input:
         all_targets(),

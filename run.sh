@@ -99,7 +99,7 @@ recover() {
         rm -f .snakemake/locks/*
     fi
     # job files whose data no longer match the checksum written with them (damaged, truncated, edited)
-    [ -d results ] && "$VENV/bin/python" workflow/scripts/dlnwf.py verify-jobs results
+    [ -d results ] && "$VENV/bin/python" -m dln.workflow verify-jobs results
     tmps=$(find results book/_generated -type f -name '*.tmp' 2>/dev/null || true)
     if [ -n "$tmps" ]; then
         log "removing $(printf '%s\n' "$tmps" | wc -l) temporary file(s) of an interrupted run"
@@ -113,7 +113,9 @@ case "${1:-}" in
         export PATH="$(cd "$VENV" && pwd)/bin:$PATH"
         recover
         # a YAML syntax error named with its file, line and column (Snakemake says only "not valid YAML")
-        python workflow/scripts/dlnwf.py check-yaml "${CONFIG:-config/config.yaml}"
+        python -m dln.workflow check-yaml "${CONFIG:-config/config.yaml}"
+        # the config schema, rendered again from the families' specs if one of them changed
+        python workflow/schemas/make_schema.py --if-stale
         # extra arguments (targets, flags) first: --configfile takes every word after it
         snakemake "${@:2}" --rerun-incomplete --cores "$CORES" --configfile "${CONFIG:-config/config.yaml}"
         ;;

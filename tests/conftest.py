@@ -169,12 +169,23 @@ import xarray as xr
 
 from dln import rng_from_params
 from dln.experiments._conventions import finalize
+from dln.experiments._spec import Spec, param
 
-DEFAULT_PARAMS = {"p": 1.0, "N": 3, "d": 3, "field": "real", "seed": 0, "beta": 5.0}
+SPEC = Spec(
+    param("p", 1.0, sweep=True),
+    param("N", 3, sweep=True),
+    param("d", 3, sweep=True),
+    param("field", "real", sweep=True),
+    param("seed", 0, sweep=True),
+    param("beta", 5.0, sweep=True),
+)
+TITLE, SUMMARY, REFERENCES = "toy", "toy aggregate", ["LM"]
+LEDGER = MUTATION = {"sweep": {"p": [1.0]}, "fixed": {}}
+COST, FIGURES = 1.0, ()
 
 
 def simulate(params, progress=None):
-    p = {**DEFAULT_PARAMS, **params}
+    p = SPEC.resolve(params, "toy")
     rng = rng_from_params(family="toy", **p)
     if p["seed"] == 777 and not os.path.exists(os.environ["DLN_TOY_PIDFILE"]):
         with open(os.environ["DLN_TOY_PIDFILE"], "w") as fh:
@@ -192,16 +203,12 @@ def simulate(params, progress=None):
         coords={"t": t},
     ).expand_dims({"p": [p["p"]], "seed": [p["seed"]]})
     return finalize(ds, title="toy", summary="toy job", references=["LM"], config=p, context="toy")
-
-
-def aggregate(datasets):
-    out = xr.combine_by_coords(datasets, combine_attrs="override")
-    return finalize(out, title="toy", summary="toy aggregate", references=["LM"], config={}, context="toy agg")
 '''
 
 
-def write_toy_experiments(dest: Path, families=("free_energy",)) -> dict:
-    """Write a package ``dlntoy`` whose modules ``<family>`` are :data:`TOY_MODULE`.
+def write_toy_experiments(dest: Path, families=("free_energy",), repo: Path | None = None) -> dict:
+    """Write a package ``dlntoy`` whose modules ``<family>`` are :data:`TOY_MODULE`; with ``repo``, render that
+    copy's config schema from them (``workflow/schemas/make_schema.py``).
 
     Returns the environment variables that make the workflow use it
     (``DLN_EXPERIMENTS_PACKAGE=dlntoy`` and ``PYTHONPATH``).
@@ -212,7 +219,15 @@ def write_toy_experiments(dest: Path, families=("free_energy",)) -> dict:
     for family in families:
         (pkg / f"{family}.py").write_text(TOY_MODULE)
     pythonpath = os.pathsep.join([str(dest), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return {"DLN_EXPERIMENTS_PACKAGE": "dlntoy", "PYTHONPATH": pythonpath, "DLN_TOY_PIDFILE": str(dest / "toy.pid")}
+    env = {"DLN_EXPERIMENTS_PACKAGE": "dlntoy", "PYTHONPATH": pythonpath, "DLN_TOY_PIDFILE": str(dest / "toy.pid")}
+    if repo is not None:
+        subprocess.run(
+            [sys.executable, str(repo / "workflow" / "schemas" / "make_schema.py")],
+            env={**os.environ, **env},
+            check=True,
+            timeout=120,
+        )
+    return env
 
 
 # ------------------------------------------------------------------------------------------------

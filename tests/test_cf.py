@@ -7,16 +7,15 @@ with every kind of variable and one job + aggregate of every experiment family.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import ROOT, cf_check
+from conftest import cf_check
 
 from dln import DLNError
+from dln.experiments import FAMILIES
 from dln.experiments._conventions import (
     CONVENTIONS,
     DIMENSIONS,
@@ -27,9 +26,6 @@ from dln.experiments._conventions import (
     restamp,
     write_netcdf,
 )
-
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
-import dlnwf  # noqa: E402
 
 
 def kitchen_sink() -> xr.Dataset:
@@ -137,15 +133,15 @@ def test_kitchen_sink_passes_cf_checker(tmp_path):
 
 @pytest.fixture(scope="module")
 def family_files(tmp_path_factory):
-    """Per family: one job (DEFAULT_PARAMS) and its aggregate written with write_netcdf,
+    """Per family: one job (the defaults) and its aggregate written with write_netcdf,
     then ONE cfchecks run over all files. Maps family -> (paths, errors) or to the exception raised."""
     root = tmp_path_factory.mktemp("families")
     files, failures = {}, {}
-    for family in dlnwf.FAMILIES:
+    for family in FAMILIES:
         try:
-            mod = importlib.import_module(f"dln.experiments.{family}")
-            job = write_netcdf(mod.simulate(dict(mod.DEFAULT_PARAMS)), root / f"{family}_job.nc")
-            agg = write_netcdf(mod.aggregate([read_netcdf(job)]), root / f"{family}.nc")
+            fam = FAMILIES[family]
+            job = write_netcdf(fam.simulate(fam.defaults), root / f"{family}_job.nc")
+            agg = write_netcdf(fam.aggregate([read_netcdf(job)]), root / f"{family}.nc")
         except Exception as exc:  # reported by that family's test
             failures[family] = exc
             continue
@@ -154,7 +150,7 @@ def family_files(tmp_path_factory):
     return {f: (paths, {str(p): errors[str(p)] for p in paths}) for f, paths in files.items()} | failures
 
 
-@pytest.mark.parametrize("family", dlnwf.FAMILIES)
+@pytest.mark.parametrize("family", list(FAMILIES))
 def test_family_datasets_pass_cf_checker(family, family_files):
     result = family_files[family]
     if isinstance(result, Exception):

@@ -167,7 +167,6 @@ def test_where_names_existing_files_for_every_claim(capsys):
         refs = [
             info["measurement"],
             info["experiment"],
-            info["dataset"].replace("results/", "workflow/rules/").replace(".nc", ".smk"),
             *info["implements"].values(),
             *info["tests"],
         ]
@@ -193,3 +192,43 @@ def test_figure_lists_every_figure_and_rejects_unknown_names(capsys, tmp_path):
     assert "unknown figure" in capsys.readouterr().err
     assert cli.main(["figure", "entropy", "--results", str(tmp_path)]) == 2
     assert "run.sh all" in capsys.readouterr().err
+
+
+def test_run_one_job_outside_the_workflow(tmp_path, capsys):
+    """`dln run FAMILY key=value`: the values are read as YAML and resolved by the family's spec (an integer given
+    as 3.0 is 3), the dataset is written with its parameters, a summary and the figures' paths are printed."""
+    from dln.experiments import FAMILIES, read_netcdf
+
+    out = tmp_path / "one.nc"
+    assert cli.main(["run", "regularizing_flow", "N=3.0", "d=2", "field=complex", "T=1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    ds = read_netcdf(out)
+    assert str(out) in text and "figure regularizing_flow_errors:" in text
+    assert list(ds["N"].values) == [3] and list(ds["field"].values) == ["complex"]
+    assert ds.sizes["t"] == FAMILIES["regularizing_flow"].defaults["n_t"]
+    assert (tmp_path / "one.regularizing_flow_errors.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "schatten", "p=-1"], "parameter 'p': expected a finite number > 0"),
+        (["run", "schatten", "q=1"], "unknown parameter(s) ['q']"),
+        (["run", "schatten", "p"], "expected key=value"),
+        (["run", "langevin", "dt=0.5", "T=0.1"], "break the rule dt < T"),
+        (["run", "nosuchfamily"], "unknown family 'nosuchfamily'"),
+    ],
+)
+def test_run_rejects_bad_parameters_naming_them(argv, message, capsys):
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_run_help_lists_the_spec(capsys):
+    from dln.experiments import FAMILIES
+
+    assert cli.main(["run", "langevin", "--help"]) == 0
+    text = capsys.readouterr().out
+    for p in FAMILIES["langevin"].spec:
+        assert f"  {p.name}={p.kind}" in text
+    assert "rule: dt < T" in text

@@ -4,7 +4,6 @@ before any job runs, with a message naming the key and the allowed values."""
 from __future__ import annotations
 
 import copy
-import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +12,14 @@ import pytest
 import yaml
 from conftest import ROOT, copy_repo, require_tool
 
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+from dln import workflow as dlnwf
+from dln.experiments import FAMILIES
+
 sys.path.insert(0, str(ROOT / "workflow" / "schemas"))
-import dlnwf  # noqa: E402
 import make_schema  # noqa: E402
+
+#: The families a configuration sweeps (every family but those every configuration runs).
+SWEPT = [f for f in dlnwf.families(dlnwf.load_schema()) if f not in dlnwf.ALWAYS]
 
 BASE = {
     "families": {
@@ -146,7 +149,7 @@ CHECKED_CONFIGS = [
             },
         ),
         "'families'",
-        "all families together is 5,400, above the limit 5,000 (set DLN_MAX_JOBS",
+        "all families together is 5,401, above the limit 5,000 (set DLN_MAX_JOBS",
     ),
     (
         sense("families.langevin.fixed", {**HUGE, "T": 1.0, "dt": 0.01, "n_paths": 10_000_000, "n_save": 5}),
@@ -164,25 +167,29 @@ CHECKED_CONFIGS = [
         "above the limit 8",
     ),
     # rules between parameters of one job
-    (sense("families.langevin.fixed.T", 0.001), "families.langevin.fixed.dt", "breaks dt < T"),
-    (sense("families.langevin.fixed.n_save", 1000), "families.langevin.fixed.n_save", "n_save <= T/dt + 1"),
+    (sense("families.langevin.fixed.T", 0.001), "families.langevin.fixed.dt", "break the rule dt < T"),
+    (
+        sense("families.langevin.fixed.n_save", 1000),
+        "families.langevin.fixed.n_save",
+        "break the rule round(T / dt) >= 2 * (n_save - 1)",
+    ),
     (
         sense(
             "families.langevin",
             {"sweep": {"kappa": [1.0], "dt": [0.001, 0.5]}, "fixed": {"N": 3, "d": 2, "T": 0.1, "n_save": 5}},
         ),
         "families.langevin.sweep.dt",
-        "breaks dt < T (job kappa=1.0,dt=0.5)",
+        "break the rule dt < T (job kappa=1.0,dt=0.5)",
     ),
     (
         sense("families.fast_slow.fixed.imbalance_min", 2.0),
         "families.fast_slow.fixed.imbalance_min",
-        "breaks imbalance_min <= imbalance_max",
+        "break the rule imbalance_min <= imbalance_max",
     ),
     (
         sense("families.fast_slow.fixed.imbalance_max", 0.1),
         "families.fast_slow.fixed.imbalance_min",
-        "imbalance_min < imbalance_max when n_imbalance > 1",
+        "break the rule n_imbalance == 1 or imbalance_min < imbalance_max",
     ),
 ]
 
@@ -204,7 +211,7 @@ def test_bad_config_rejected_before_any_job_naming_the_key(cfg, key, text):
 def test_corpus_is_large_and_the_base_configs_pass():
     assert len(CHECKED_CONFIGS) >= 50
     jobs = dlnwf.check_config(copy.deepcopy(SENSE_BASE))
-    assert {f: len(j) for f, j in jobs.items()} == {"schatten": 4, "langevin": 1, "fast_slow": 1}
+    assert {f: len(j) for f, j in jobs.items()} == {"schatten": 4, "langevin": 1, "fast_slow": 1, "lm_figures": 1}
 
 
 def test_limits_are_overridable_on_purpose(monkeypatch):
@@ -268,20 +275,48 @@ def test_every_key_has_description_and_type():
     assert schema["additionalProperties"] is False
 
 
-@pytest.mark.parametrize("family", dlnwf.FAMILIES)
-def test_family_schema_matches_module_and_configs(family):
-    """Each family: a rules file, a module whose DEFAULT_PARAMS keys equal the schema's params,
-    and both shipped configs run it."""
-    assert (ROOT / "workflow" / "rules" / f"{family}.smk").exists()
-    mod = importlib.import_module(f"dln.experiments.{family}")
-    assert family in make_schema.FAMILY_PARAMS, f"add {family} to workflow/schemas/make_schema.py"
-    assert sorted(make_schema.param_names(family)) == sorted(mod.DEFAULT_PARAMS)
-    sweep_keys = getattr(mod, "SWEEP_KEYS", getattr(mod, "_SCALARS", None))
-    if sweep_keys is not None:
-        assert sorted(make_schema.FAMILY_PARAMS[family].get("sweep", [])) == sorted(sweep_keys)
+def test_schema_has_every_family_in_book_order():
+    assert dlnwf.families(dlnwf.load_schema()) == list(FAMILIES)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_family_schema_is_rendered_from_its_spec(family):
+    """Each family's schema node holds exactly its spec: the parameters (fixed), the sweepable ones (sweep),
+    the defaults and rules the workflow reads while it parses; both shipped configs run every swept family."""
+    schema = dlnwf.load_schema(check=True)
+    node = dlnwf.family_node(schema, family)
+    spec = FAMILIES[family].spec
+    assert list(node["properties"]["fixed"]["properties"]) == list(spec.names)
+    assert list(node["properties"]["sweep"]["properties"]) == list(spec.sweep_keys)
+    assert dlnwf.family_defaults(schema, family) == spec.defaults
+    assert node.get(dlnwf.X_RULES, []) == list(spec.rules)
+    assert not (ROOT / "workflow" / "rules" / f"{family}.smk").exists(), "families.smk has every family's rules"
+    if family in dlnwf.ALWAYS:
+        return
     for name in ("config.yaml", "ci.yaml"):
         cfg = yaml.safe_load((ROOT / "config" / name).read_text())
         assert family in cfg["families"], f"config/{name} has no sweep for {family}"
+
+
+def test_a_changed_spec_makes_the_schema_stale(tmp_path, monkeypatch):
+    """load_schema(check=True) compares each family's spec digest with the one rendered into the schema."""
+    schema = dlnwf.load_schema()
+    node = dlnwf.family_node(schema, "schatten")
+    node[dlnwf.X_SPEC_HASH] = "0" * 64
+    path = tmp_path / "schema.yaml"
+    path.write_text(yaml.safe_dump(schema))
+    with pytest.raises(dlnwf.ConfigError, match=r"stale: the parameters of schatten changed.*make_schema.py"):
+        dlnwf.load_schema(path, check=True)
+
+
+def test_integer_and_number_values_are_normalized_to_their_type():
+    """`N: 3.0` is the job of `N: 3` (JSON schema counts 3.0 as an integer) and `p: 1` the job of `p: 1.0`."""
+    a = dlnwf.check_config(bad("families.schatten.fixed.N", 3.0))["schatten"]
+    b = dlnwf.check_config(bad("families.schatten.fixed.N", 3))["schatten"]
+    assert a == b and all(type(p["N"]) is int for p in a.values())
+    c = dlnwf.check_config(bad("families.schatten.sweep.p", [1, 2]))["schatten"]
+    assert list(c) == list(b) and all(type(p["p"]) is float for p in c.values())
+    assert FAMILIES["schatten"].resolve({"N": 3.0}) == FAMILIES["schatten"].resolve({"N": 3})
 
 
 def test_snakemake_rejects_bad_config_before_any_job(tmp_path):
@@ -321,7 +356,7 @@ def test_yaml_errors_name_file_line_and_column(tmp_path, text, where, what):
     msg = dlnwf.yaml_error(path)
     assert msg is not None and str(path) in msg and where in msg and what in msg, msg
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "workflow" / "scripts" / "dlnwf.py"), "check-yaml", str(path)],
+        [sys.executable, "-m", "dln.workflow", "check-yaml", str(path)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -28,21 +28,55 @@ def _sweep(cache, family):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_family_interface(family):
+    """The protocol: a typed SPEC, simulate(params, progress=None), the aggregated dataset's metadata, the
+    ledger's and the mutation tests' sweeps (resolvable by the spec), its cost and figures."""
+    import inspect
+
+    from dln.experiments._spec import Spec
+
     mod = family_module(family)
-    for name in ("simulate", "aggregate", "DEFAULT_PARAMS", "SWEEP_KEYS", "LEDGER", "MUTATION", "COST", "FIGURES"):
+    for name in ("SPEC", "simulate", "TITLE", "SUMMARY", "REFERENCES", "LEDGER", "MUTATION", "COST", "FIGURES"):
         assert hasattr(mod, name), (family, name)
-    assert set(mod.SWEEP_KEYS) <= set(mod.DEFAULT_PARAMS), family
+    assert isinstance(mod.SPEC, Spec)
+    assert list(inspect.signature(mod.simulate).parameters) == ["params", "progress"], family
+    assert not hasattr(mod, "aggregate"), "the aggregation is shared: dln.experiments.aggregate"
+    assert not hasattr(mod, "DEFAULT_PARAMS") and not hasattr(mod, "SWEEP_KEYS"), "derived from SPEC, not restated"
     for spec in (mod.LEDGER, mod.MUTATION):
-        assert set(spec["sweep"]) | set(spec["fixed"]) <= set(mod.DEFAULT_PARAMS), family
+        assert set(spec["sweep"]) | set(spec["fixed"]) <= set(mod.SPEC.names), family
+        assert set(spec["sweep"]) <= set(mod.SPEC.sweep_keys), family
         assert not set(spec["sweep"]) & set(spec["fixed"]), family
         assert len(sweep_jobs(family, spec)) >= 1
+
+
+_WRONG = {"integer": [2.5, "3", True, None], "number": ["1.0", float("nan"), None, True], "string": [3, None]}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_spec_rejects_wrong_values_naming_the_parameter(family):
+    """Every parameter: values of the wrong type, out of range or not finite are DLNErrors naming it; an
+    integer given as an integral float is that integer (one job, not two)."""
+    fam = FAMILIES[family]
+    for p in fam.spec:
+        wrong = list(_WRONG.get(p.kind, []))
+        if p.maximum is not None:
+            wrong.append(p.maximum * 2 + 1)
+        if p.minimum is not None:
+            wrong.append(p.minimum - 1)
+        if p.choices is not None:
+            wrong.append("quaternion")
+        for value in wrong:
+            with pytest.raises(dln.DLNError, match=rf"parameter '{p.name}'"):
+                fam.resolve({p.name: value})
+        if p.kind == "integer":
+            got = fam.resolve({p.name: float(p.default)})[p.name]
+            assert got == p.default and type(got) is int, (family, p.name)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_sweep_dataset_dims_metadata_and_rerun(family, small_sweeps):
     mod = family_module(family)
     ds = _sweep(small_sweeps, family)
-    for key in mod.SWEEP_KEYS:
+    for key in mod.SPEC.sweep_keys:
         assert key in ds.dims, (family, key)
     for key, vals in mod.MUTATION["sweep"].items():
         assert list(ds[key].values) == sorted(vals) or set(ds[key].values.tolist()) == set(vals), (family, key)
@@ -59,14 +93,14 @@ def test_sweep_dataset_dims_metadata_and_rerun(family, small_sweeps):
 def test_unknown_parameter_is_an_error_naming_it(family):
     mod = family_module(family)
     with pytest.raises(dln.DLNError, match="bogus"):
-        mod.simulate({**mod.DEFAULT_PARAMS, "bogus": 1})
+        mod.simulate({**mod.SPEC.defaults, "bogus": 1})
 
 
-@pytest.mark.parametrize("family", [f for f in FAMILIES if "field" in family_module(f).DEFAULT_PARAMS])
+@pytest.mark.parametrize("family", [f for f in FAMILIES if "field" in family_module(f).SPEC.names])
 def test_bad_field_is_an_error(family):
     mod = family_module(family)
     with pytest.raises(dln.DLNError, match="field"):
-        mod.simulate({**mod.DEFAULT_PARAMS, "field": "quaternion"})
+        mod.simulate({**mod.SPEC.defaults, "field": "quaternion"})
 
 
 @pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
@@ -109,3 +143,44 @@ def test_checksums_of_written_datasets(tmp_path):
     path.write_bytes(path.read_bytes()[:100])  # truncated
     with pytest.raises(DLNError, match="not a readable netCDF dataset"):
         verify_checksum(path)
+
+
+def test_book_numbers_of_a_family_are_raw_and_recomputable():
+    """The book's numbers about a dataset: the raw values of each swept dimension and the job count, each with
+    its definition and source; formatted only by the Sphinx extension (dln._markdown.fmt)."""
+    from dln._markdown import fmt
+    from dln.experiments import book_numbers
+
+    ds = xr.Dataset(
+        {"y": (("p", "field"), np.zeros((3, 2)))},
+        coords={"p": [0.5, 1.0, 2.0], "field": ["real", "complex"]},
+    )
+    nums = book_numbers("schatten", ds)
+    assert nums["schatten__p"]["value"] == [0.5, 1.0, 2.0]
+    assert nums["schatten__field"]["value"] == ["real", "complex"]
+    assert nums["schatten__jobs"]["value"] == 6  # objective, N, d are not dimensions here
+    assert set(nums) == {"schatten__p", "schatten__field", "schatten__jobs"}
+    assert all(n["source"].startswith("dataset:schatten:") and n["definition"] for n in nums.values())
+    assert fmt(nums["schatten__p"]["value"]) == "0.5, 1, 2" and fmt(nums["schatten__field"]["value"]) == "real, complex"
+
+
+def test_the_book_refuses_a_dataset_number_no_page_shows(tmp_path):
+    import importlib.util
+
+    from conftest import ROOT
+    from sphinx.errors import ConfigError
+
+    spec = importlib.util.spec_from_file_location("dln_book", ROOT / "book" / "_ext" / "dln_book.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    (tmp_path / "_generated").mkdir()
+    (tmp_path / "page.md").write_text("{{ a__jobs }} jobs")
+    numbers = {
+        "a__jobs": {"value": 2, "source": "dataset:a:jobs"},
+        "a__p": {"value": [1.0], "source": "dataset:a:p:values"},
+        "LM_x__y": {"value": 1.0, "source": "ledger:LM-x:y"},
+    }
+    with pytest.raises(ConfigError, match="no page shows: a__p"):
+        ext._check_dataset_numbers_used(tmp_path, numbers)
+    (tmp_path / "_generated" / "checks_a.md").write_text("p = {{ a__p }}")
+    ext._check_dataset_numbers_used(tmp_path, numbers)  # a ledger number need not be shown

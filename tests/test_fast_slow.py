@@ -8,6 +8,7 @@ import pytest
 import dln
 from dln._linalg import norm
 from dln._metric import A_operator
+from dln.experiments import aggregate
 from dln.experiments import fast_slow as fs
 from dln.tolerances import tol
 
@@ -70,7 +71,7 @@ def test_shadowing_grows_with_imbalance():
 
 def test_simulate_and_aggregate_dataset():
     dss = [fs.simulate(dict(SMALL, kappa=k)) for k in (0.3, 1.0)]
-    agg = fs.aggregate(dss)
+    agg = aggregate("fast_slow", dss)
     assert agg.sizes["kappa"] == 2
     for name in ("shadow_max", "G_norm", "t_balance", "rate_learning", "rate_balancing"):
         assert "long_name" in agg[name].attrs and "units" in agg[name].attrs
@@ -98,5 +99,5 @@ def test_reduced_flow_stops_where_a_singular_value_collapses():
 def test_completion_mask_hides_an_entry():
     for d in (2, 3):
         for seed in range(5):
-            _, mask, *_ = fs.make_problem(dict(fs.DEFAULT_PARAMS, d=d, seed=seed), np.random.default_rng(seed))
+            _, mask, *_ = fs.make_problem(dict(fs.SPEC.defaults, d=d, seed=seed), np.random.default_rng(seed))
             assert np.all(np.diag(mask) == 1.0) and 0 < mask.sum() < d * d

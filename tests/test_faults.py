@@ -9,6 +9,7 @@ message and leave the running one alone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -19,9 +20,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, copy_repo, write_toy_experiments
+from conftest import ROOT, copy_repo, missing, write_toy_experiments
 
-from dln.repro import hash_results
+from dln.repro import hash_dataset, hash_results
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +44,7 @@ def toy_repo(tmp_path_factory):
     repo = copy_repo(base / "repo")
     for name in ("run.sh", "pyproject.toml", "requirements.lock"):
         shutil.copy2(ROOT / name, repo / name)
-    env = write_toy_experiments(base / "toy")
+    env = write_toy_experiments(base / "toy", repo=repo)
     (repo / "config" / "faults.yaml").write_text(yaml.safe_dump(CONFIG))
     env = {
         **os.environ,
@@ -180,8 +181,97 @@ def test_a_damaged_job_file_is_found_by_its_checksum_and_rerun(toy_repo):
     assert forced.returncode != 0
     log = (repo / "logs" / "free_energy" / "aggregate.log").read_text()
     assert job.name in forced.stdout + forced.stderr + log and "checksum" in log, log[-2000:]
+    # the failed aggregate lost nothing: the last good dataset is kept, and the message says where
+    kept = repo / "results" / ".previous" / "free_energy.nc"
+    assert "the last good free_energy.nc is kept at results/.previous/free_energy.nc" in log, log[-2000:]
+    assert hash_dataset(kept) == reference["free_energy.nc"]
     # the README command finds it, removes it, reruns that job and the aggregate: the data of a clean run
     again = run_sh(repo, env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "removing a damaged job file" in again.stderr and job.name in again.stderr
+    assert _data(repo) == reference
+
+
+def test_a_directory_where_a_file_is_expected_is_named_and_kept(toy_repo):
+    """A folder where the workflow writes a job file or a dataset: the README command stops before any job,
+    naming the path and the rule, and deletes nothing; once it is moved away, the run completes."""
+    repo, env = toy_repo
+    _clean(repo)
+    assert run_sh(repo, env).returncode == 0
+    reference = _data(repo)
+    for where, rule in (
+        ("free_energy/jobs/p=2.0,seed=1.nc", "free_energy"),
+        ("free_energy.nc", "free_energy_aggregate"),
+    ):
+        target = repo / "results" / where
+        target.unlink()
+        target.mkdir()
+        (target / "notes.txt").write_text("a user's file")
+        proc = run_sh(repo, env)
+        assert proc.returncode != 0
+        named = f"results/{where} is not a file, but the rule '{rule}' writes a file there"
+        assert named in proc.stderr, proc.stderr[-2000:]
+        assert (target / "notes.txt").read_text() == "a user's file"
+        shutil.rmtree(target)
+        assert run_sh(repo, env).returncode == 0
+        # a job file whose aggregate is current is not needed again (Snakemake reruns it only for a new aggregate)
+        got = _data(repo)
+        assert got == {k: v for k, v in reference.items() if k in got} and "free_energy.nc" in got
+
+
+@contextlib.contextmanager
+def read_only(folder: Path):
+    """Make ``folder`` read-only for this process and its children: a read-only bind mount of it onto itself
+    where the system allows one (root ignores file permissions), else its permission bits."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    bind = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True, text=True)
+    if bind.returncode != 0:
+        missing(f"a read-only bind mount is not allowed here ({bind.stderr.strip()}); root ignores permissions")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True, capture_output=True)
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_read_only_results_folder_fails_naming_file_and_rule(toy_repo):
+    """Job files that cannot be written (a read-only folder): the run fails naming the file and the rule, the
+    good files stay; with the folder writable again the README command completes the same data."""
+    repo, env = toy_repo
+    _clean(repo)
+    assert run_sh(repo, env).returncode == 0
+    reference = _data(repo)
+    jobs = repo / "results" / "free_energy" / "jobs"
+    lost = jobs / "p=3.0,seed=2.nc"
+    lost.unlink()
+    (repo / "results" / "free_energy.nc").unlink()  # the aggregate needs the lost job again
+    with read_only(jobs):
+        proc = run_sh(repo, env)
+        # Snakemake alone, too, stops: in the job's rule, naming the file
+        direct = subprocess.run(
+            [str(VENV / "bin" / "snakemake"), "--cores", "1", "--configfile", "config/faults.yaml"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert proc.returncode != 0
+    assert (
+        "results/free_energy/jobs is not writable (read-only file system or permissions): the rule 'free_energy' "
+        "writes its job files there" in proc.stderr
+    ), proc.stderr[-3000:]
+    direct_out = direct.stdout + direct.stderr
+    assert direct.returncode != 0 and "rule free_energy" in direct_out, direct_out[-3000:]
+    assert str(lost.relative_to(repo)) in direct_out and "Read-only file system" in direct_out, direct_out[-3000:]
+    good = {k: v for k, v in reference.items() if "p=3.0,seed=2" not in k and k != "free_energy.nc"}
+    assert {k: v for k, v in _data(repo).items() if k in good} == good
+    again = run_sh(repo, env)
+    assert again.returncode == 0, again.stderr[-3000:]
     assert _data(repo) == reference

@@ -8,6 +8,7 @@ import pytest
 import dln
 from dln import DLNError, RankDeficientError, ShapeError
 from dln._schatten import _lie_gradient
+from dln.experiments import aggregate
 from dln.experiments import schatten as experiment
 from dln.tolerances import tol
 
@@ -154,13 +155,13 @@ def test_bad_input():
 
 
 def test_experiment_bad_params():
-    with pytest.raises(DLNError, match="unknown key"):
+    with pytest.raises(DLNError, match=r"unknown parameter\(s\) \['q'\]"):
         experiment.simulate({"q": 1})
     with pytest.raises(DLNError, match="field"):
         experiment.simulate({"field": "quaternion"})
     with pytest.raises(DLNError, match="p"):
         experiment.simulate({"p": -1.0})
-    a = experiment.simulate(dict(experiment.DEFAULT_PARAMS, n_restarts=1, d=2, N=2, n_seeds=1))
-    b = experiment.simulate(dict(experiment.DEFAULT_PARAMS, n_restarts=2, d=2, N=2, n_seeds=1, p=1.0))
+    a = experiment.simulate(dict(experiment.SPEC.defaults, n_restarts=1, d=2, N=2, n_seeds=1))
+    b = experiment.simulate(dict(experiment.SPEC.defaults, n_restarts=2, d=2, N=2, n_seeds=1, p=1.0))
     with pytest.raises(DLNError, match="n_restarts"):
-        experiment.aggregate([a, b])
+        aggregate("schatten", [a, b])

@@ -224,7 +224,7 @@ def single_node_slurm(workdir: Path):
 def test_slurm_profile_runs_two_jobs(tmp_path):
     require_tool("snakemake")
     repo = copy_repo(tmp_path / "repo")
-    toy_env = write_toy_experiments(tmp_path / "toy")
+    toy_env = write_toy_experiments(tmp_path / "toy", repo=repo)
     (repo / "config" / "slurm-test.yaml").write_text(
         "families:\n  free_energy:\n    sweep:\n      p: [1.0, 2.0]\nfigures: false\nledger: false\nbook: false\n"
     )

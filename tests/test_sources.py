@@ -100,14 +100,37 @@ def test_every_public_function_used_by_a_family_is_in_its_closure():
 
 
 def test_workflow_code_versions_are_stable_and_distinct():
-    import sys
+    from dln import workflow as dlnwf
+    from dln.experiments import FAMILIES
 
-    sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
-    import dlnwf
-
-    codes = {f: dlnwf.family_code(f) for f in dlnwf.ALL_FAMILIES}
+    codes = {f: dlnwf.family_code(f) for f in FAMILIES}
     assert all(len(c) == 16 for c in codes.values())
     assert len(set(codes.values())) == len(codes)  # every family runs its own module
     assert dlnwf.family_code("posterior") == _sources.code_hash(
-        DLN / "experiments" / "posterior.py", *(dlnwf.SCRIPTS / s for s in ("dlnwf.py", "simulate.py", "lm_figures.py"))
+        DLN / "experiments" / "posterior.py", DLN / "workflow.py", dlnwf.SCRIPTS / "simulate.py"
     )
+
+
+def test_the_snakefile_imports_nothing_heavy():
+    """What the Snakefile imports while it parses (dln.workflow, the specs' rule evaluator) loads neither NumPy nor
+    xarray, nor any family module; and pin_threads sets the job's BLAS threads before NumPy is imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, os\n"
+        "from dln import workflow\n"
+        "heavy = [m for m in ('numpy', 'xarray', 'scipy') if m in sys.modules]\n"
+        "families = [m for m in sys.modules if m.startswith('dln.experiments.') and m != 'dln.experiments._spec']\n"
+        "assert not heavy and not families, (heavy, families)\n"
+        "workflow.pin_threads(3)\n"
+        "assert all(os.environ[v] == '3' for v in workflow.THREAD_VARIABLES)\n"
+        "import numpy\n"
+        "try:\n"
+        "    workflow.pin_threads(1)\n"
+        "    raise SystemExit('pin_threads after numpy must refuse')\n"
+        "except RuntimeError:\n"
+        "    pass\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

@@ -64,7 +64,7 @@ TOY_CONFIG = {
 @pytest.fixture
 def toy(tmp_path):
     repo = copy_repo(tmp_path / "repo")
-    env = write_toy_experiments(tmp_path / "toy")
+    env = write_toy_experiments(tmp_path / "toy", repo=repo)
 
     def write_config(cfg: dict, name: str = "toy.yaml") -> str:
         (repo / "config" / name).write_text(yaml.safe_dump(cfg))
@@ -102,6 +102,29 @@ def test_toy_run_rerun_triggers_and_progress(toy):
     assert NOTHING_TO_DO in _ok(
         snakemake(repo, "-n", "--cores", "2", "--configfile", write_config(same, "toy3.yaml"), env=env)
     )
+
+
+def test_a_new_family_is_one_module_and_a_config_entry(tmp_path):
+    """A family the package has never seen: its module (a spec and simulate) in the experiments package and an
+    entry in the config; the schema is rendered from it, the generic rules run it under its own rule names."""
+    repo = copy_repo(tmp_path / "repo")
+    env = write_toy_experiments(tmp_path / "toy", families=("toy_decay",), repo=repo)
+    schema = yaml.safe_load((repo / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    assert list(schema["properties"]["families"]["properties"]) == ["toy_decay"]
+    cfg = {"families": {"toy_decay": {"sweep": {"p": [1.0, 2.0]}}}, "figures": True, "ledger": False, "book": False}
+    (repo / "config" / "new.yaml").write_text(yaml.safe_dump(cfg))
+    dry = _ok(snakemake(repo, "-n", "--cores", "2", "--configfile", "config/new.yaml", env=env))
+    assert re.search(r"^toy_decay\s+2$", dry, re.M) and re.search(r"^toy_decay_aggregate\s+1$", dry, re.M), dry
+    _ok(snakemake(repo, "--cores", "2", "--configfile", "config/new.yaml", env=env))
+    ds = read_netcdf(repo / "results" / "toy_decay.nc")
+    check_metadata(ds)
+    assert list(ds["p"].values) == [1.0, 2.0] and ds.attrs["title"] == "toy"
+    assert (repo / "results" / "figures" / "toy_decay_overview.png").stat().st_size > 0
+    # a parameter the spec does not have is refused before any job, naming it
+    cfg["families"]["toy_decay"]["fixed"] = {"kappa": 1.0}
+    (repo / "config" / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    bad = snakemake(repo, "-n", "--cores", "2", "--configfile", "config/bad.yaml", env=env)
+    assert bad.returncode != 0 and "families.toy_decay.fixed.kappa" in bad.stdout + bad.stderr
 
 
 def test_nan_aborts_naming_rule_and_params(toy):
@@ -265,7 +288,7 @@ def test_editing_one_module_reruns_only_the_families_that_use_it(ci_run):
     assert posterior == {
         "posterior": n_jobs,
         "posterior_aggregate": 1,
-        "figure": 1,
+        "overview_figures": 1,
         "ledger": 1,
         "book_assets": 1,
         "book": 1,

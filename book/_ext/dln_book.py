@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from sphinx.errors import ConfigError
@@ -29,9 +30,22 @@ def _load_numbers(app, config) -> None:
             "e.g. `snakemake --cores 2 book`"
         )
     numbers = json.loads(path.read_text())
+    _check_dataset_numbers_used(Path(app.srcdir), numbers)
     subs = dict(config.myst_substitutions or {})
     subs.update({str(k): fmt(v["value"]) for k, v in numbers.items()})
     config.myst_substitutions = subs
+
+
+def _check_dataset_numbers_used(srcdir: Path, numbers: dict) -> None:
+    """Every number about a dataset (source ``dataset:...``) appears on some page (the pages and the generated
+    Markdown they include): a number computed but never shown is a stale definition, and fails the build. A name
+    used but missing fails too (MyST warns of an undefined substitution; the build runs with -W)."""
+    used: set[str] = set()
+    for page in [*srcdir.glob("*.md"), *(srcdir / "_generated").glob("*.md")]:
+        used |= set(re.findall(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}", page.read_text()))
+    unused = sorted(k for k, v in numbers.items() if str(v.get("source", "")).startswith("dataset:") and k not in used)
+    if unused:
+        raise ConfigError(f"numbers.json: numbers about the datasets that no page shows: {', '.join(unused)}")
 
 
 def repository_url(environ=None) -> str | None:

@@ -10,10 +10,13 @@ __all__ = ["fmt", "math_block", "math_md", "split_statement"]
 def fmt(x, digits: int = 3) -> str:
     """A number as Markdown: ``$m \\times 10^{e}$`` below 1e-3 or from 1e5 on, else ``digits`` significant digits.
 
-    Integers are written in full, booleans as yes/no, strings unchanged, ``None`` as "n/a".
+    Integers are written in full, booleans as yes/no, strings unchanged, ``None`` as "n/a"; a list (the values of a
+    swept parameter) as its items separated by commas, numbers as a config writes them (``%g``).
     """
     if x is None:
         return "n/a"
+    if isinstance(x, list | tuple):
+        return ", ".join(v if isinstance(v, str) else fmt(v) if isinstance(v, bool) else f"{float(v):g}" for v in x)
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, int):

@@ -10,7 +10,8 @@ Snakefile stays cheap to parse):
 - ``from . import a`` / ``from .. import a``: the submodule ``a`` if there is one, else the module that
   ``__init__.py`` takes ``a`` from;
 - ``import dln`` (or ``import dln as m``): ``dln/__init__.py`` and, for every attribute ``dln.f`` the module uses,
-  the module ``__init__.py`` imports ``f`` from (not every module ``__init__`` re-exports);
+  the module ``__init__.py`` imports ``f`` from, or names in its table ``_EXPORTS`` of lazily imported names (not
+  every module ``__init__`` re-exports);
 
 imports inside functions count like those at the top. The top-level ``__init__.py`` (the public names, each
 re-exported from its private module) is in every closure, but what it imports is not followed: importing it
@@ -69,7 +70,14 @@ def _parse(path: Path) -> ast.Module:
 def _reexports(init: Path) -> dict[str, str]:
     """Names a package's ``__init__.py`` imports from its modules: ``{name: absolute module}``."""
     out: dict[str, str] = {}
+    package = _absolute(_top(init), init, 1, None)
     for node in ast.walk(_parse(init)):
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(node, ast.Assign | ast.AnnAssign) and getattr(target, "id", "") == "_EXPORTS":
+            # a lazy package (PEP 562): ``_EXPORTS = {"_module": ("name", ...)}``
+            for key, names in zip(node.value.keys, node.value.values, strict=True):
+                for name in names.elts:
+                    out[name.value] = f"{package}.{key.value}"
         if isinstance(node, ast.ImportFrom):
             mod = _absolute(_top(init), init, node.level, node.module) if node.level else node.module or ""
             for alias in node.names:
@@ -85,8 +93,60 @@ def _top(path: Path) -> Path:
     return p
 
 
-def _direct(root: Path, path: Path) -> set[Path]:
+#: Optional cache on disk of :func:`_direct` (file -> [SHA-256 of its source, the files it imports]); see
+#: :func:`use_disk_cache`.
+_DISK: dict | None = None
+_DISK_PATH: Path | None = None
+_DISK_DIRTY = False
+
+
+def use_disk_cache(path: str | Path) -> None:
+    """Keep the direct imports of every file parsed in a JSON file (keyed by the file's SHA-256, so an edited file
+    is parsed again), written back when the process exits: the Snakefile then parses no unchanged module."""
+    import atexit
+    import json
+
+    global _DISK, _DISK_PATH
+    _DISK_PATH = Path(path)
+    try:
+        _DISK = json.loads(_DISK_PATH.read_text())
+    except (OSError, ValueError):
+        _DISK = {}
+    atexit.register(_save_disk_cache)
+
+
+def _save_disk_cache() -> None:
+    import json
+    import os
+
+    if not _DISK_DIRTY or _DISK_PATH is None:
+        return
+    try:
+        _DISK_PATH.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _DISK_PATH.with_name(f".{_DISK_PATH.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(_DISK, sort_keys=True))
+        os.replace(tmp, _DISK_PATH)
+    except OSError:  # a cache only: a read-only folder costs parse time, nothing else
+        pass
+
+
+@functools.cache
+def _direct(root: Path, path: Path) -> frozenset[Path]:
     """The package's source files that ``path`` imports directly."""
+    global _DISK_DIRTY
+    if _DISK is None:
+        return _direct_parsed(root, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    hit = _DISK.get(str(path))
+    if hit is not None and hit[0] == digest:
+        return frozenset(Path(p) for p in hit[1])
+    out = _direct_parsed(root, path)
+    _DISK[str(path)] = [digest, sorted(str(p) for p in out)]
+    _DISK_DIRTY = True
+    return out
+
+
+def _direct_parsed(root: Path, path: Path) -> frozenset[Path]:
     tree = _parse(path)
     init = root / "__init__.py"
     out: set[Path] = set()
@@ -130,7 +190,7 @@ def _direct(root: Path, path: Path) -> set[Path]:
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
                 add_name_of(root.name, node.attr)
     out.discard(path)
-    return out
+    return frozenset(out)
 
 
 def closure(path: str | Path, root: str | Path = PACKAGE_ROOT) -> list[Path]:
@@ -143,7 +203,12 @@ def closure(path: str | Path, root: str | Path = PACKAGE_ROOT) -> list[Path]:
     root : str or Path
         The package folder (default: this ``dln``).
     """
-    root, start = Path(root).resolve(), Path(path).resolve()
+    return list(_closure(Path(path).resolve(), Path(root).resolve()))
+
+
+@functools.cache
+def _closure(start: Path, root: Path) -> tuple[Path, ...]:
+    """:func:`closure` of resolved paths (each file is read once per process)."""
     seen: set[Path] = set()
     todo = [start]
     while todo:
@@ -158,7 +223,7 @@ def closure(path: str | Path, root: str | Path = PACKAGE_ROOT) -> list[Path]:
         if p == root / "__init__.py":
             continue  # the public re-exports: a name used through it is resolved where it is used
         todo.extend(_direct(root, p) - seen)
-    return sorted(seen)
+    return tuple(sorted(seen))
 
 
 def code_hash(*paths: str | Path, root: str | Path = PACKAGE_ROOT) -> str:

@@ -369,6 +369,91 @@ def _cmd_figure(args) -> int:
     return 0
 
 
+def _parse_assignment(text: str) -> tuple[str, object]:
+    """``key=value`` with the value read as YAML (``3`` an integer, ``0.5`` a number, ``[1, 2]`` a list)."""
+    import yaml
+
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"expected key=value, got {text!r}")
+    try:
+        return key.strip(), yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{key}: cannot read the value {raw!r} ({exc})") from None
+
+
+def _family_help(family) -> str:
+    rows = [f"parameters of {family.name} ({family.description}):", ""]
+    for p in family.spec:
+        default = "" if p.kind == "array" else f" (default {p.default!r})"
+        rows.append(f"  {p.name}={p.kind}{default}{' [sweepable]' if p.sweep else ''}")
+        rows.append(f"      {p.description}; {p.allowed()}; units {p.units}")
+    for rule in family.spec.rules:
+        rows.append(f"  rule: {rule}")
+    return "\n".join(rows)
+
+
+def _cmd_run(args) -> int:
+    import time
+
+    from ._errors import DLNError
+    from .experiments import FAMILIES
+    from .workflow import job_id
+
+    if args.family is None or args.family not in FAMILIES:
+        if args.family is not None:
+            print(f"dln run: unknown family {args.family!r}", file=sys.stderr)
+        print("usage: dln run FAMILY [key=value ...] [--out FILE]; families: " + ", ".join(FAMILIES), file=sys.stderr)
+        return 0 if args.help and args.family is None else 2
+    fam = FAMILIES[args.family]
+    if args.help:
+        print(_family_help(fam))
+        return 0
+    try:
+        given = dict(_parse_assignment(a) for a in args.assignments)
+        params = fam.resolve(given)
+    except (ValueError, DLNError) as exc:
+        print(f"dln run: {exc}\n(see: dln run {fam.name} --help)", file=sys.stderr)
+        return 2
+    point = {k: params[k] for k in given}
+    out = args.out or os.path.join("runs", fam.name, f"{job_id(point) if point else 'defaults'}.nc")
+    t0, c0 = time.monotonic(), time.process_time()
+    try:
+        ds = fam.aggregate([fam.simulate(params)])
+    except DLNError as exc:
+        print(f"dln run: {fam.name} {json.dumps(params, default=str)}: {exc}", file=sys.stderr)
+        return 1
+    from .experiments import write_netcdf
+
+    write_netcdf(ds, out)
+    wall, cpu = time.monotonic() - t0, time.process_time() - c0
+    print(f"{out}: {ds.attrs.get('title', fam.name)} ({wall:.1f} s wall, {cpu:.1f} CPU-s)")
+    print("parameters: " + ", ".join(f"{k}={v!r}" for k, v in params.items() if not isinstance(v, list)))
+    scalars = [n for n, v in ds.data_vars.items() if v.size == 1 and v.dtype.kind in "fiu"]
+    for name in scalars[: args.max_lines]:
+        print(f"  {name:<28} {float(ds[name].values.ravel()[0]): .6g}   {ds[name].attrs.get('long_name', '')[:70]}")
+    if len(scalars) > args.max_lines:
+        print(f"  ... and {len(scalars) - args.max_lines} more scalar variables (all in {out})")
+    if args.figures:
+        _run_figures(fam, ds, out)
+    return 0
+
+
+def _run_figures(fam, ds, out: str) -> None:
+    import matplotlib
+
+    from . import figures
+
+    matplotlib.use("Agg")
+    for name in fam.FIGURES:
+        path = os.path.splitext(out)[0] + f".{name}.png"
+        try:
+            figures.save(figures.draw(name, ds), path)
+            print(f"figure {name}: {path}")
+        except Exception as exc:  # a figure that needs a sweep this one run does not have
+            print(f"figure {name}: not drawn from one run ({type(exc).__name__}: {str(exc)[:100]})")
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="dln", description="dln: the deep linear network companion (ledger of claims).")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -435,13 +520,32 @@ def _parser() -> argparse.ArgumentParser:
     fg.add_argument("--results", metavar="DIR", default="results", help="folder with the workflow datasets")
     fg.add_argument("--out", metavar="FILE", help="output PNG (default: <name>.png in the current folder)")
     fg.set_defaults(func=_cmd_figure)
+    rn = sub.add_parser(
+        "run",
+        add_help=False,
+        help="run one job of a family outside the workflow: dln run FAMILY key=value ...",
+        description="Simulate one job of an experiment family with the given parameters (the others take their "
+        "defaults), write its dataset and print a summary. `dln run FAMILY --help` lists the parameters.",
+    )
+    rn.add_argument("family", nargs="?", help="the family (dln.experiments.FAMILIES)")
+    rn.add_argument("assignments", nargs="*", metavar="key=value", help="parameters (values read as YAML)")
+    rn.add_argument("-h", "--help", action="store_true", help="list the family's parameters")
+    rn.add_argument("--out", metavar="FILE", help="the dataset (default runs/<family>/<key=value,...>.nc)")
+    rn.add_argument("--no-figures", dest="figures", action="store_false", help="do not draw the family's figures")
+    rn.add_argument("--max-lines", type=int, default=20, metavar="N", help="scalar variables printed (default 20)")
+    rn.set_defaults(func=_cmd_run)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dln`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # the reader went away (`dln ... | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

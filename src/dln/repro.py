@@ -399,7 +399,7 @@ def _config_notes(results: Path, config: Path) -> list[str]:
                 recorded = json.loads(nc.getncattr("config")).get("workflow")
         except (OSError, ValueError, AttributeError, KeyError):
             recorded = None
-        if recorded != spec:
+        if recorded != {"sweep": spec.get("sweep", {}), "fixed": spec.get("fixed", {})}:  # `chunk` is not data
             notes.append(f"{path} was not made with the sweep of {config} (family {family})")
     return notes
 

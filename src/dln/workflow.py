@@ -1,17 +1,19 @@
-"""Helpers shared by the Snakemake rules and scripts of the dln workflow (and by the tests).
+"""The workflow's helpers: configuration checks, sweep expansion, code versions and the job bodies.
 
-Kept free of Snakemake imports so that ``tests/`` can import it directly:
-config validation with clear messages, the expansion of a family's sweep into
-jobs, and the two job bodies (``run_simulate``, ``run_aggregate``) that the thin
-scripts ``simulate.py`` and ``aggregate.py`` call.
+The Snakefile imports this module while it parses, so at import time it needs the standard library only (YAML
+and jsonschema are imported when a config is checked): every fact about the families that the parse needs
+(their parameters with types, ranges and defaults, their sweep keys and the rules between parameters) comes
+from the config schema ``workflow/schemas/config.schema.yaml``, which ``workflow/schemas/make_schema.py``
+renders from the families' specs (``dln.experiments.<family>.SPEC``). :func:`load_schema` checks that the
+schema is current. The job bodies (:func:`run_simulate`, :func:`run_aggregate`) import the family's module.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import importlib.util
-import inspect
 import itertools
 import json
 import logging
@@ -20,31 +22,26 @@ import os
 import time
 from pathlib import Path
 
-#: Every family with a dataset (dln.experiments.FAMILIES), in the order of the book.
-ALL_FAMILIES = (
-    "fibers",
-    "lm_figures",
-    "regularizing_flow",
-    "kirwan_ness",
-    "schatten",
-    "learning_flow",
-    "fast_slow",
-    "langevin",
-    "posterior",
-    "entropy",
-    "free_energy",
-)
+from .experiments._spec import evaluate_rule, rule_names
 
-#: The families configured by sweeps in config/*.yaml: every family but lm_figures (one fixed job, its own rule).
-#: ``dln.experiments.<family>`` exposes ``simulate(params) -> Dataset``, ``aggregate(list) -> Dataset`` and
-#: ``DEFAULT_PARAMS``.
-FAMILIES = tuple(f for f in ALL_FAMILIES if f != "lm_figures")
-
-#: The package holding the experiment modules. Tests point it at toy modules with
+#: The package holding the experiment modules. Tests point it at stand-in modules with
 #: the environment variable ``DLN_EXPERIMENTS_PACKAGE``; nothing else should.
 EXPERIMENTS_PACKAGE = os.environ.get("DLN_EXPERIMENTS_PACKAGE", "dln.experiments")
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+#: The repository holding the workflow (this file is ``<root>/src/dln/workflow.py``).
+ROOT = Path(__file__).resolve().parents[2]
+
+SCHEMA_PATH = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+#: The job scripts of the workflow (their source is part of every job's code version).
+SCRIPTS = ROOT / "workflow" / "scripts"
+
+#: Keys of a family's node in the schema that carry the spec (JSON schema ignores unknown keywords).
+X_DEFAULTS, X_RULES, X_SPEC_HASH = "x-dln-defaults", "x-dln-rules", "x-dln-spec-sha256"
+
+#: The family every configuration runs, with its defaults, whether or not the config names it (the ledger and
+#: the book read its dataset).
+ALWAYS = ("lm_figures",)
 
 
 class ConfigError(ValueError):
@@ -54,11 +51,51 @@ class ConfigError(ValueError):
 # --------------------------------------------------------------------------------------------
 # configuration
 # --------------------------------------------------------------------------------------------
-def load_schema(path: str | os.PathLike = SCHEMA_PATH) -> dict:
+def load_schema(path: str | os.PathLike = SCHEMA_PATH, check: bool = False) -> dict:
+    """The config schema; with ``check``, a :class:`ConfigError` if it was rendered from other specs than the
+    families' modules hold now (it names the command that renders it again)."""
     import yaml
 
     with open(path) as fh:
-        return yaml.safe_load(fh)
+        schema = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    if check:
+        stale = [f for f in families(schema) if family_node(schema, f).get(X_SPEC_HASH) != spec_digest(f)]
+        if stale:
+            raise ConfigError(
+                f"{path} is stale: the parameters of {', '.join(stale)} changed since it was rendered; run "
+                "`python workflow/schemas/make_schema.py` (bash run.sh all does it for you)"
+            )
+    return schema
+
+
+def families(schema: dict) -> list[str]:
+    """Every family of the schema, in book order."""
+    return list(schema["properties"]["families"]["properties"])
+
+
+def family_node(schema: dict, family: str) -> dict:
+    return _resolve(schema["properties"]["families"]["properties"][family], schema)
+
+
+def family_defaults(schema: dict, family: str) -> dict:
+    """A family's default parameters, as rendered into the schema from its spec."""
+    return json.loads(json.dumps(family_node(schema, family)[X_DEFAULTS]))
+
+
+def spec_digest(family: str) -> str:
+    """SHA-256 of the source of a family's ``SPEC`` and of the shared parameter table (``_spec.py``).
+
+    Read statically, so the check costs no import; it changes when a parameter, default, range or rule does."""
+    import ast
+
+    path = module_path(family)
+    text = path.read_text()
+    segment = ""
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "SPEC" for t in node.targets):
+            segment = ast.get_source_segment(text, node) or ""
+    common = (Path(__file__).resolve().parent / "experiments" / "_spec.py").read_text()
+    return hashlib.sha256((segment + "\0" + common).encode()).hexdigest()
 
 
 def _key_path(path) -> str:
@@ -179,9 +216,14 @@ def _param_schema(family: str, section: str, key: str, schema: dict) -> dict:
 
 
 def _normalize(value, prop: dict):
-    """Cast values whose schema type is "number" to float, so that ``T: 5`` and ``T: 5.0`` are one job."""
-    if prop.get("type") == "number" and isinstance(value, int) and not isinstance(value, bool):
+    """A value as its parameter's type: a "number" is a float (``T: 5`` and ``T: 5.0`` are one job), an "integer"
+    an int (``N: 3.0`` and ``N: 3`` are one job; JSON schema counts 3.0 as an integer)."""
+    if isinstance(value, bool):
+        return value
+    if prop.get("type") == "number" and isinstance(value, int):
         return float(value)
+    if prop.get("type") == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -196,12 +238,14 @@ def format_value(value) -> str:
 
 
 def job_id(point: dict) -> str:
-    """The file stem of one job: ``key=value`` pairs of the swept parameters, comma-separated."""
-    return ",".join(f"{k}={format_value(v)}" for k, v in point.items())
+    """The file stem of one job: ``key=value`` pairs of the swept parameters, comma-separated (``all`` for the
+    one job of a family without a sweep)."""
+    return ",".join(f"{k}={format_value(v)}" for k, v in point.items()) or "all"
 
 
 def normalized_family_config(family: str, family_config: dict, schema: dict | None = None) -> dict:
-    """``{"sweep": ..., "fixed": ...}`` with every "number" parameter as a float (``5`` -> ``5.0``)."""
+    """``{"sweep": ..., "fixed": ...}`` with every value as its parameter's type (``5`` -> ``5.0`` for a number,
+    ``3.0`` -> ``3`` for an integer)."""
     schema = load_schema() if schema is None else schema
     sweep = dict(family_config.get("sweep", {}))
     fixed = dict(family_config.get("fixed", {}))
@@ -213,7 +257,7 @@ def normalized_family_config(family: str, family_config: dict, schema: dict | No
 def expand_jobs(
     family: str, family_config: dict, schema: dict | None = None, defaults: dict | None = None
 ) -> dict[str, dict]:
-    """Map job id -> full parameter dict: ``defaults`` (the module's ``DEFAULT_PARAMS``),
+    """Map job id -> full parameter dict: ``defaults`` (the family's defaults, :func:`family_defaults`),
     overridden by the ``fixed`` parameters, overridden by one point of the sweep's cartesian product.
 
     The job id names only the swept parameters; the order of jobs follows the config file.
@@ -241,6 +285,23 @@ def expand_jobs(
         point = dict(zip(keys, combo, strict=True))
         jobs[job_id(point)] = {**defaults, **fixed, **point}
     return jobs
+
+
+def chunk_jobs(config: dict, jobs: dict[str, dict[str, dict]]) -> dict[str, dict[str, list[dict]]]:
+    """Group each family's jobs into the jobs Snakemake runs: ``families.<family>.chunk`` sweep points per job
+    (default 1: one job, and one job file ``<point id>.nc``, per point, which a SLURM run fans out). A chunk of
+    several points is one process and one file ``chunk<i>-of-<n>.nc``: cheaper where each point takes less time
+    than starting a process. Returns ``{family: {job id: [point params, ...]}}``."""
+    out: dict[str, dict[str, list[dict]]] = {}
+    for family, points in jobs.items():
+        size = int(config["families"].get(family, {}).get("chunk", 1))
+        items = list(points.items())
+        if size <= 1 or len(items) <= 1:
+            out[family] = {job: [p] for job, p in items}
+            continue
+        n = -(-len(items) // size)
+        out[family] = {f"chunk{i + 1}-of-{n}": [p for _, p in items[i * size : (i + 1) * size]] for i in range(n)}
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,32 +375,9 @@ def _where(family: str, family_config: dict, key: str) -> str:
     return f"families.{family}.{section}.{key}"
 
 
-#: Rules between parameters of one job: (family, the keys, the rule as text, the test).
-CROSS_RULES = [
-    ("langevin", ("dt", "T"), "dt < T", lambda p: p["dt"] < p["T"]),
-    (
-        "langevin",
-        ("n_save", "T", "dt"),
-        "n_save <= T/dt + 1 (no more saved times than steps)",
-        lambda p: p["n_save"] <= round(p["T"] / p["dt"]) + 1,
-    ),
-    (
-        "fast_slow",
-        ("imbalance_min", "imbalance_max"),
-        "imbalance_min <= imbalance_max",
-        lambda p: p["imbalance_min"] <= p["imbalance_max"],
-    ),
-    (
-        "fast_slow",
-        ("imbalance_min", "imbalance_max", "n_imbalance"),
-        "imbalance_min < imbalance_max when n_imbalance > 1",
-        lambda p: p["n_imbalance"] == 1 or p["imbalance_min"] < p["imbalance_max"],
-    ),
-]
-
-
-def sense_errors(family: str, family_config: dict, jobs: dict[str, dict]) -> list[str]:
-    """Per-job memory above :func:`limit` and violated :data:`CROSS_RULES`, each naming the key (first job only)."""
+def sense_errors(family: str, family_config: dict, jobs: dict[str, dict], rules: list[str] = ()) -> list[str]:
+    """Per-job memory above :func:`limit` and violated rules between parameters (the family's spec, rendered into
+    the schema), each naming the key (first job only)."""
     out = []
     mem_limit = limit("DLN_MAX_JOB_MEMORY_GB") * 1e9
     for job, p in jobs.items():
@@ -364,15 +402,13 @@ def sense_errors(family: str, family_config: dict, jobs: dict[str, dict]) -> lis
             where = _where(family, family_config, keys[0]) if keys else f"families.{family}"
             out.append(_over("DLN_MAX_JOB_MEMORY_GB", est / 1e9, where) + f" (job {job or family})")
             break
-    for fam, keys, text, ok in CROSS_RULES:
-        if fam != family:
-            continue
+    for rule in rules:
+        keys = rule_names(rule)
         for job, p in jobs.items():
-            if all(k in p for k in keys) and not ok(p):
+            if not evaluate_rule(rule, p):
                 vals = ", ".join(f"{k} = {p[k]!r}" for k in keys)
-                out.append(
-                    f"config key {_where(family, family_config, keys[0])!r}: {vals} breaks {text} (job {job or family})"
-                )
+                where = ", ".join(repr(_where(family, family_config, k)) for k in keys)
+                out.append(f"config keys {where}: {vals} break the rule {rule} (job {job})")
                 break
     return out
 
@@ -386,8 +422,10 @@ def check_config(config: dict, schema: dict | None = None) -> dict[str, dict[str
     errors = config_errors(config, schema) + nonfinite_errors(config)
     if errors:
         raise ConfigError("invalid workflow configuration:\n  - " + "\n  - ".join(errors))
-    families = {f: c for f, c in config["families"].items() if f in ALL_FAMILIES}
-    counts = {f: job_count(c) for f, c in families.items()}
+    known = families(schema)
+    configured = {f: c for f, c in config["families"].items() if f in known}
+    configured.update({f: config["families"].get(f, {}) for f in ALWAYS if f in known})
+    counts = {f: job_count(c) for f, c in configured.items()}
     for f, n in counts.items():
         if n > limit("DLN_MAX_JOBS_PER_FAMILY"):
             errors.append(_over("DLN_MAX_JOBS_PER_FAMILY", n, f"families.{f}.sweep"))
@@ -396,9 +434,9 @@ def check_config(config: dict, schema: dict | None = None) -> dict[str, dict[str
     if errors:
         raise ConfigError("invalid workflow configuration:\n  - " + "\n  - ".join(errors))
     jobs = {}
-    for f, c in families.items():
-        jobs[f] = expand_jobs(f, c, schema, defaults=default_params(f))
-        errors += sense_errors(f, c, jobs[f])
+    for f, c in configured.items():
+        jobs[f] = expand_jobs(f, c, schema, defaults=family_defaults(schema, f))
+        errors += sense_errors(f, c, jobs[f], family_node(schema, f).get(X_RULES, []))
     if errors:
         raise ConfigError("invalid workflow configuration:\n  - " + "\n  - ".join(errors))
     return jobs
@@ -407,20 +445,15 @@ def check_config(config: dict, schema: dict | None = None) -> dict[str, dict[str
 # --------------------------------------------------------------------------------------------
 # code versions: a rerun trigger for the jobs whose code changed
 # --------------------------------------------------------------------------------------------
-SCRIPTS = Path(__file__).resolve().parent
-
-
 @functools.cache
 def _sources():
-    """``dln._sources`` loaded from its file, without importing ``dln`` (it uses the standard library only)."""
-    spec = importlib.util.find_spec("dln")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the dln package is not installed: run `bash run.sh all` (it installs it)")
-    path = Path(next(iter(spec.submodule_search_locations))) / "_sources.py"
-    mod_spec = importlib.util.spec_from_file_location("_dln_sources", path)
-    module = importlib.util.module_from_spec(mod_spec)
-    mod_spec.loader.exec_module(module)
-    return module
+    """``dln._sources``, with its cache of parsed imports in ``.snakemake/dln-imports.json`` of the working folder
+    (where Snakemake keeps its own records)."""
+    from . import _sources
+
+    if (Path.cwd() / ".snakemake").is_dir():
+        _sources.use_disk_cache(Path.cwd() / ".snakemake" / "dln-imports.json")
+    return _sources
 
 
 def module_path(family: str) -> Path:
@@ -439,8 +472,7 @@ def family_code(family: str) -> str:
     """Version of the code a family's jobs run: a hash of the source of its module's import closure inside
     ``dln`` (``dln._sources``) and of the job scripts. A rule parameter (evaluated for the jobs that are
     scheduled), so editing a module reruns exactly the families that use it."""
-    scripts = [SCRIPTS / "dlnwf.py", SCRIPTS / "simulate.py", SCRIPTS / "lm_figures.py"]
-    return _sources().code_hash(module_path(family), *scripts)
+    return _sources().code_hash(module_path(family), Path(__file__).resolve(), SCRIPTS / "simulate.py")
 
 
 @functools.cache
@@ -448,7 +480,9 @@ def step_code(script: str) -> str:
     """Version of the code of a step that reads the datasets (``ledger.py``, ``book_assets.py``, ``plot.py``):
     the script's import closure inside ``dln`` and every family module (read by name at run time)."""
     modules = []
-    for family in ALL_FAMILIES:
+    from .experiments import NAMES
+
+    for family in NAMES:
         try:
             modules.append(module_path(family))
         except RuntimeError:  # a test package that has only some of the families
@@ -457,21 +491,21 @@ def step_code(script: str) -> str:
 
 
 @functools.cache
-def figure_code(family: str) -> str:
-    """Version of the code of a family's overview figure: ``plot.py``'s import closure and the family's module."""
-    return _sources().code_hash(SCRIPTS / "plot.py", module_path(family))
+def figure_code() -> str:
+    """Version of the code of the overview figures: ``plot.py``'s import closure."""
+    return _sources().code_hash(SCRIPTS / "plot.py")
 
 
-def default_params(family: str) -> dict:
-    """``DEFAULT_PARAMS`` of a family's module (raises a clear error if the module is missing)."""
-    return dict(getattr(experiment_module(family), "DEFAULT_PARAMS", {}))
+def experiment(family: str):
+    """The :class:`dln.experiments.Family` of ``family`` (in the test package if one is set), its module imported;
+    a clear error if the module is absent."""
+    from .experiments import Family
 
-
-def experiment_module(family: str):
-    """Import ``dln.experiments.<family>`` (or the test package), with a clear error if absent."""
     name = f"{EXPERIMENTS_PACKAGE}.{family}"
     try:
-        return importlib.import_module(name)
+        fam = Family(family, EXPERIMENTS_PACKAGE)
+        fam.module  # noqa: B018  (imports it)
+        return fam
     except ModuleNotFoundError as exc:
         if exc.name == name:
             raise RuntimeError(
@@ -555,6 +589,21 @@ class Heartbeat:
         return False
 
 
+#: The thread-pool variables of the BLAS libraries NumPy may use.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def pin_threads(threads: int) -> None:
+    """Give BLAS the job's ``threads:`` (before NumPy is imported): parallel jobs then do not oversubscribe the
+    cores, and a fixed thread count keeps floating-point reductions, hence the data, identical between runs."""
+    import sys
+
+    if "numpy" in sys.modules:
+        raise RuntimeError("pin_threads must run before numpy is imported")
+    for var in THREAD_VARIABLES:
+        os.environ[var] = str(max(1, int(threads)))
+
+
 def _config_attr(ds) -> dict:
     """The dataset's ``config`` attribute as a dict (empty if absent or not a JSON object)."""
     try:
@@ -568,12 +617,19 @@ def context_of(family: str, params: dict) -> str:
     return f"rule {family} params {json.dumps(params, sort_keys=True, default=str)}"
 
 
-def run_simulate(family: str, params: dict, output: str, log_path: str | None, history: str = "") -> None:
+def run_simulate(family: str, params: dict | list[dict], output: str, log_path: str | None, history: str = "") -> None:
     """One job: ``simulate(params)``, check, restamp provenance, write atomically.
+
+    ``params`` is one point of the sweep, or a list of points (a chunk, :func:`chunk_jobs`), simulated in turn and
+    combined into one file along the swept parameters.
 
     Raises :class:`dln.DLNError` whose message starts with ``rule <family> params {...}``
     on NaN/Inf, divergence or invalid parameters.
     """
+    if isinstance(params, list):
+        if len(params) != 1:
+            return _run_chunk(family, params, output, log_path, history)
+        params = params[0]
     from dln import DLNError
     from dln.experiments._conventions import check_metadata, restamp, write_netcdf
 
@@ -581,16 +637,12 @@ def run_simulate(family: str, params: dict, output: str, log_path: str | None, h
     ctx = context_of(family, params)
     logger.info(f"start {ctx} -> {output}")
     t0 = time.monotonic()
-    module = experiment_module(family)
     progress = Progress(logger, family)
     heartbeat = Heartbeat(logger, family, progress)
     try:
-        sig = inspect.signature(module.simulate)
+        fam = experiment(family)
         with heartbeat:
-            if "progress" in sig.parameters:
-                ds = module.simulate(dict(params), progress=progress)
-            else:
-                ds = module.simulate(dict(params))
+            ds = fam.simulate(dict(params), progress=progress)
         check_metadata(ds, ctx)
     except DLNError as exc:
         msg = str(exc) if str(exc).startswith(ctx) else f"{ctx}: {exc}"
@@ -612,62 +664,167 @@ def run_simulate(family: str, params: dict, output: str, log_path: str | None, h
     logger.info(f"done {ctx} in {time.monotonic() - t0:.2f} s -> {output}")
 
 
+def _run_chunk(family: str, points: list[dict], output: str, log_path: str | None, history: str) -> None:
+    from dln import DLNError
+    from dln.experiments import combine
+    from dln.experiments._conventions import check_metadata, finalize, restamp, write_netcdf
+
+    logger = get_logger(log_path, family)
+    ctx = f"rule {family} chunk of {len(points)} points"
+    logger.info(f"start {ctx} -> {output}")
+    t0 = time.monotonic()
+    common = {k: v for k, v in points[0].items() if all(p.get(k) == v for p in points)}
+    try:
+        fam = experiment(family)
+        datasets = []
+        for i, p in enumerate(points):
+            pctx = context_of(family, p)
+            progress = Progress(logger, f"{family} point {i + 1} of {len(points)}")
+            with Heartbeat(logger, family, progress):
+                ds = fam.simulate(dict(p), progress=progress)
+            check_metadata(ds, pctx)
+            datasets.append(restamp(ds, config={**_config_attr(ds), **p}))
+        try:
+            ds = combine(fam, datasets, pad=False)
+        except DLNError as exc:
+            raise DLNError(f"{exc}; give this family chunk: 1 (config key families.{family}.chunk)") from exc
+        ds = finalize(
+            ds,
+            title=f"{fam.TITLE} ({len(points)} points)",
+            summary=fam.SUMMARY,
+            references=list(fam.REFERENCES),
+            config=common,
+            context=ctx,
+        )
+    except DLNError as exc:
+        msg = str(exc) if str(exc).startswith("rule ") else f"{ctx}: {exc}"
+        logger.error(msg)
+        raise type(exc)(msg) from exc
+    except Exception:
+        logger.exception(f"{ctx}: failed")
+        raise
+    ds = restamp(ds, config=common, history=history or f"snakemake rule {family}: {len(points)} points -> {output}")
+    try:
+        write_netcdf(ds, output, checksum=True)
+    except Exception as exc:
+        logger.exception(f"{ctx}: writing {output} failed")
+        raise DLNError(f"{ctx}: writing {output} failed ({type(exc).__name__}: {exc})") from exc
+    logger.info(f"done {ctx} in {time.monotonic() - t0:.2f} s -> {output}")
+
+
 def run_aggregate(family: str, inputs: list[str], output: str, config: dict, log_path: str | None) -> None:
     """Read every job file of a family, ``aggregate`` them, check, restamp and write atomically."""
     from dln import DLNError
     from dln.experiments._conventions import check_metadata, read_netcdf, restamp, verify_checksum, write_netcdf
 
     logger = get_logger(log_path, f"{family}_aggregate")
+    kept = previous_path(output)
     ctx = f"rule {family}_aggregate"
+    keep_note = f" (the last good {Path(output).name} is kept at {kept})" if kept.exists() else ""
     logger.info(f"{ctx}: reading {len(inputs)} job file(s)")
     t0 = time.monotonic()
     try:
         for p in inputs:  # every job file's data against the checksum written with them
             verify_checksum(p, rule=family)
         datasets = [read_netcdf(p) for p in inputs]
-        module = experiment_module(family)
-        ds = module.aggregate(datasets)
+        ds = experiment(family).aggregate(datasets)
         check_metadata(ds, ctx)
     except DLNError as exc:
-        msg = str(exc) if str(exc).startswith(ctx) else f"{ctx}: {exc}"
+        msg = (str(exc) if str(exc).startswith(ctx) else f"{ctx}: {exc}") + keep_note
         logger.error(msg)
         raise type(exc)(msg) from exc
     except Exception:
-        logger.exception(f"{ctx}: failed")
+        logger.exception(f"{ctx}: failed{keep_note}")
         raise
     ds = restamp(
         ds,
         config={**_config_attr(ds), "family": family, "workflow": config},
         history=f"{os.environ.get('DLN_WORKFLOW_COMMAND', 'snakemake')} (rule {family}_aggregate, "
-        f"{family}.aggregate of {len(inputs)} jobs, output {output})",
+        f"aggregate of {len(inputs)} jobs, output {output})",
     )
     try:
         write_netcdf(ds, output)
     except Exception as exc:
-        raise DLNError(f"{ctx}: writing {output} failed ({type(exc).__name__}: {exc})") from exc
+        msg = f"{ctx}: writing {output} failed ({type(exc).__name__}: {exc}){keep_note}"
+        logger.error(msg)
+        raise DLNError(msg) from exc
+    keep_previous(output)
     logger.info(f"{ctx}: wrote {output} in {time.monotonic() - t0:.2f} s")
 
 
-if __name__ == "__main__":  # run.sh, before Snakemake: `dlnwf.py check-yaml FILE`, `dlnwf.py verify-jobs RESULTS`
+def previous_path(output: str | os.PathLike) -> Path:
+    """Where the last good version of an aggregated dataset is kept: ``<folder>/.previous/<name>``."""
+    output = Path(output)
+    return output.parent / ".previous" / output.name
+
+
+def keep_previous(output: str | os.PathLike) -> Path:
+    """Keep the dataset just written as the last good one (a hard link, so no second copy on disk).
+
+    Snakemake deletes a job's outputs before it runs the job again; when that run fails, the last good dataset
+    is still at :func:`previous_path` (the error message says so)."""
+    dest = previous_path(output)
+    dest.parent.mkdir(exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(output, tmp)
+    except OSError:  # a file system without hard links
+        import shutil
+
+        shutil.copy2(output, tmp)
+    os.replace(tmp, dest)
+    return dest
+
+
+if __name__ == "__main__":  # run.sh, before Snakemake: `python -m dln.workflow check-yaml FILE | verify-jobs RESULTS`
     import sys
 
     if len(sys.argv) == 3 and sys.argv[1] == "verify-jobs":  # run.sh: damaged job files are removed, then rerun
         from dln import DLNError
         from dln.experiments._conventions import verify_checksum
 
-        bad = 0
-        for path in sorted(Path(sys.argv[2]).glob("*/jobs/*.nc")):
+        blocked = []
+        results = Path(sys.argv[2])
+        for path in sorted([*results.glob("*/jobs/*.nc"), *results.glob("*.nc")]):
+            if not path.is_file():  # a folder (or other non-file) where the workflow writes a file
+                blocked.append(path)
+                continue
+            if path.parent.name != "jobs":
+                continue
             try:
                 verify_checksum(path, rule=path.parent.parent.name)
             except DLNError as exc:
                 print(f"[run.sh] removing a damaged job file (it will be rerun): {exc}", file=sys.stderr)
                 path.unlink()
-                bad += 1
-        sys.exit(0)
+        for path in blocked:
+            rule = path.parent.parent.name if path.parent.name == "jobs" else f"{path.stem}_aggregate"
+            print(
+                f"[run.sh] {path} is not a file, but the rule {rule!r} writes a file there: move it away "
+                "(nothing was deleted), then run again",
+                file=sys.stderr,
+            )
+        # folders the rules write into must be writable (os.access: a read-only file system stops root too)
+        unwritable = 0
+        for folder in sorted([results, *results.glob("*/"), *results.glob("*/jobs/")]):
+            if folder.is_dir() and not folder.name.startswith(".") and not os.access(folder, os.W_OK):
+                rules = (
+                    f"the rule {folder.parent.name!r} writes its job files there"
+                    if folder.name == "jobs"
+                    else "the aggregate rules, the figures and the ledger write there"
+                    if folder == results
+                    else f"the rules of {folder.name!r} write there"
+                )
+                print(
+                    f"[run.sh] {folder} is not writable (read-only file system or permissions): {rules}",
+                    file=sys.stderr,
+                )
+                unwritable += 1
+        sys.exit(3 if blocked or unwritable else 0)
     if len(sys.argv) == 3 and sys.argv[1] == "check-yaml":
         error = yaml_error(sys.argv[2])
         if error:
             print(f"invalid config file {error}", file=sys.stderr)
         sys.exit(2 if error else 0)
-    print("usage: dlnwf.py check-yaml FILE | verify-jobs RESULTS", file=sys.stderr)
+    print("usage: python -m dln.workflow check-yaml FILE | verify-jobs RESULTS", file=sys.stderr)
     sys.exit(2)

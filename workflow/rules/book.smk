@@ -5,9 +5,7 @@
 # renders the pages with Jupyter Book 1.x, which executes nothing (execute_notebooks: off). The top-level
 # Snakefile includes this file. Every family has a page book/<family>.md; BOOK_PAGES adds the others.
 
-BOOK_FAMILIES = ["lm_figures", *FAMILIES]
-
-BOOK_PAGES = [*BOOK_FAMILIES, "index", "claims", "blueprint", "errata", "reproducibility"]
+BOOK_PAGES = [*FAMILIES, "index", "claims", "blueprint", "errata", "reproducibility"]
 
 BOOK_GENERATED = [
     "numbers.json",
@@ -19,14 +17,14 @@ BOOK_GENERATED = [
     "blueprint_counts.md",
     "blueprint_definitions.md",
     *[f"blueprint{view}.svg" for view in ("", "_LM", "_MY", "_CKM", "_NUM", "_around_LM-Thm2")],
-    *[f"checks_{family}.md" for family in dlnwf.ALL_FAMILIES],
+    *[f"checks_{family}.md" for family in FAMILIES],
 ]
 
 
 rule book_assets:
     """Draw every figure of the book and collect every quoted number from the ledger and the datasets."""
     input:
-        datasets=expand("results/{family}.nc", family=BOOK_FAMILIES),
+        datasets=expand("results/{family}.nc", family=FAMILIES),
         ledger="results/ledger.json",
         rules=glob.glob("workflow/rules/*.smk"),
     output:

@@ -8,9 +8,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-
-import dlnwf  # noqa: E402  (workflow/scripts/dlnwf.py)
+from dln import workflow as dlnwf
 
 # One BLAS thread per job: the jobs are the parallelism, and fixed thread counts keep
 # floating-point reductions (and hence the data hashes) identical between runs.
@@ -22,7 +20,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 # SLURM inherit it through sbatch's --export=ALL).
 os.environ.setdefault("DLN_WORKFLOW_COMMAND", " ".join(["snakemake", *sys.argv[1:]]))
 
-SCHEMA = dlnwf.load_schema()
+# The schema holds every family's parameters (rendered from the specs; load_schema checks it is current).
+try:
+    SCHEMA = dlnwf.load_schema(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml", check=True)
+except dlnwf.ConfigError as _exc:
+    raise WorkflowError(str(_exc)) from None
 # Our own pass first: it names every bad key with its allowed values.
 try:
     dlnwf.validate_config(config, SCHEMA)
@@ -31,15 +33,25 @@ except dlnwf.ConfigError as _exc:
 # Snakemake's own validation as well (also fills in the schema's defaults).
 validate(config, schema="../schemas/config.schema.yaml")
 
-FAMILIES = [f for f in dlnwf.FAMILIES if f in config["families"]]
-
 # Size and sense before any job: job counts, memory estimates, rules between parameters (dlnwf.check_config).
 try:
     JOBS = dlnwf.check_config(config, SCHEMA)
 except (dlnwf.ConfigError, RuntimeError) as _exc:
     raise WorkflowError(str(_exc)) from None
 
-BOOK_ENABLED = config.get("book", True) and (Path(workflow.basedir) / "workflow" / "rules" / "book.smk").exists()
+# The jobs Snakemake runs: `chunk` sweep points each (default 1).
+CHUNKS = dlnwf.chunk_jobs(config, JOBS)
+
+# Every family that runs (the configured ones and those every configuration runs), in book order.
+FAMILIES = [f for f in dlnwf.families(SCHEMA) if f in JOBS]
+
+BOOK_ENABLED = config.get("book", True)
+if BOOK_ENABLED and set(dlnwf.families(SCHEMA)) - set(FAMILIES):
+    raise WorkflowError(
+        "config key 'book': the book needs every family; not configured: "
+        + ", ".join(sorted(set(dlnwf.families(SCHEMA)) - set(FAMILIES)))
+        + " (configure them, or set book: false)"
+    )
 
 
 wildcard_constraints:
@@ -47,23 +59,23 @@ wildcard_constraints:
 
 
 def job_params(family, job):
-    """The full parameter dict of one job (looked up, not parsed, so types are exact)."""
+    """The full parameters of the points of one job (looked up, not parsed, so types are exact)."""
     try:
-        return JOBS[family][job]
+        return CHUNKS[family][job]
     except KeyError:
         raise WorkflowError(
             f"results/{family}/jobs/{job}.nc is not a job of the configured sweep of {family!r}; "
-            f"configured jobs: {', '.join(JOBS.get(family, {})) or 'none (family not in config)'}"
+            f"configured jobs: {', '.join(CHUNKS.get(family, {})) or 'none (family not in config)'}"
         ) from None
 
 
 def job_files(family):
-    return [f"results/{family}/jobs/{job}.nc" for job in JOBS.get(family, {})]
+    return [f"results/{family}/jobs/{job}.nc" for job in CHUNKS.get(family, {})]
 
 
 def family_config(family):
-    """The family's sweep and fixed parameters, numbers normalized (so `p: 1` and `p: 1.0` agree)."""
-    return dlnwf.normalized_family_config(family, config["families"][family], SCHEMA)
+    """The family's sweep and fixed parameters, each value as its type (so `p: 1` and `p: 1.0` agree)."""
+    return dlnwf.normalized_family_config(family, config["families"].get(family, {}), SCHEMA)
 
 
 def dataset_targets():
@@ -83,4 +95,4 @@ def all_targets():
 
 
 def book_targets():
-    return list(rules.book.output) if BOOK_ENABLED and hasattr(rules, "book") else []
+    return list(rules.book.output) if BOOK_ENABLED else []

@@ -2,27 +2,28 @@
 # The book draws its own figures (book.smk); these are named results/figures/<family>_*.png.
 
 
-rule figure:
-    """A generic overview plot of results/<family>.nc."""
+rule overview_figures:
+    """A generic overview plot of every results/<family>.nc, all drawn by one process."""
     input:
-        "results/{family}.nc",
+        expand("results/{family}.nc", family=FAMILIES),
     output:
-        report(
-            "results/figures/{family}_overview.png",
-            caption="../report/figure.rst",
-            category="Figures",
-            subcategory="{family}",
-            labels={"family": "{family}", "figure": "overview"},
-        ),
+        [
+            report(
+                f"results/figures/{family}_overview.png",
+                caption="../report/figure.rst",
+                category="Figures",
+                subcategory=family,
+                labels={"family": family, "figure": "overview"},
+            )
+            for family in FAMILIES
+        ],
     log:
-        "logs/figures/{family}.log",
-    wildcard_constraints:
-        family="|".join(dlnwf.FAMILIES),
+        "logs/figures/overview.log",
     conda:
         "../envs/dln.yaml"
     threads: 1
     params:
-        family="{family}",
-        code=lambda wc: dlnwf.figure_code(wc.family),
+        families=FAMILIES,
+        code=lambda wc: dlnwf.figure_code(),
     script:
         "../scripts/plot.py"

@@ -6,7 +6,6 @@ rule ledger:
     """Evaluate every claim on the datasets of the configured families (and LM's figures)."""
     input:
         expand("results/{family}.nc", family=FAMILIES),
-        "results/lm_figures.nc",
     output:
         json=report("results/ledger.json", caption="../report/ledger.rst", category="Ledger"),
         nc="results/ledger.nc",

@@ -1,11 +1,10 @@
 """Snakemake script of every ``<family>_aggregate`` rule: job files -> ``results/<family>.nc``."""
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir)))
+from dln import workflow as dlnwf
 
-import dlnwf  # noqa: E402
+dlnwf.pin_threads(snakemake.threads)  # before NumPy is imported
 
 from dln import DLNError  # noqa: E402
 

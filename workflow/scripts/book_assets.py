@@ -43,7 +43,7 @@ from dln._markdown import fmt, math_block, math_md  # noqa: E402
 from dln.checks import CLAIMS, PAPERS, STATUSES, anchor, blueprint  # noqa: E402
 from dln.checks._claims import repository_root  # noqa: E402
 from dln.checks.definitions import DEFINITIONS  # noqa: E402
-from dln.experiments import FAMILIES, family_module  # noqa: E402
+from dln.experiments import FAMILIES, book_numbers, family_module  # noqa: E402
 from dln.experiments._conventions import git_commit, read_netcdf  # noqa: E402
 from dln.figures import FIGURES, reproduce_command  # noqa: E402
 from dln.tolerances import TOL  # noqa: E402
@@ -323,12 +323,13 @@ def summary_table(rows: list[dict], link_page: bool = True) -> list[str]:
     return lines
 
 
-def checks_tables(a: Assets, rows: list[dict], pages: list[str]) -> None:
+def checks_tables(a: Assets, rows: list[dict], pages: dict[str, list[str]]) -> None:
+    """``ledger_table.md`` and, per family page, ``checks_<family>.md``: the data line, then its claims' table."""
     a.write("ledger_table.md", "\n".join(summary_table(rows)))
-    for page in pages:
+    for page, names in pages.items():
         prs = [r for r in rows if r["family"] == page]
         text = "\n".join(summary_table(prs, link_page=False)) if prs else "No claim reads this page's dataset."
-        a.write(f"checks_{page}.md", text)
+        a.write(f"checks_{page}.md", data_line(page, names) + "\n\n" + text)
 
 
 def prose(text: str) -> str:
@@ -426,38 +427,37 @@ def provenance(a: Assets, datasets: dict) -> None:
 # ------------------------------------------------------------------------------------------------ datasets
 
 
-def sweep_values(ds, dim: str) -> str:
-    vals = ds[dim].values
-    return ", ".join(str(v) if isinstance(v, str) else f"{float(v):g}" for v in np.atleast_1d(vals))
+def descriptive(a: Assets, family: str, ds) -> list[str]:
+    """The family's numbers about its dataset (:func:`dln.experiments.book_numbers`); returns their names."""
+    numbers = book_numbers(family, ds)
+    for name, n in numbers.items():
+        a.num(name, n["value"], n["definition"], n["source"])
+    return list(numbers)
 
 
-def descriptive(a: Assets, family: str, ds) -> None:
-    """The sweep of a dataset: the values of each swept dimension and the number of jobs (their product).
-
-    ``tests/test_book_numbers.py`` recomputes both from the dataset."""
-    dims = [d for d in family_module(family).SWEEP_KEYS if d in ds.dims]
-    for dim in dims:
-        a.num(
-            f"{family}__{dim}",
-            sweep_values(ds, dim),
-            f"values of {dim} in results/{family}.nc",
-            f"dataset:{family}:{dim}:values",
-        )
-    a.num(
-        f"{family}__jobs",
-        int(np.prod([ds.sizes[d] for d in dims])) if dims else 1,
-        f"number of jobs of results/{family}.nc (product of the sizes of the swept dimensions)",
-        f"dataset:{family}:jobs",
+def data_line(family: str, names: list[str]) -> str:
+    """The first line of a page's checks: the sweep of its dataset, every value a substitution of numbers.json."""
+    swept = [n for n in names if not n.endswith("__jobs")]
+    parts = [f"{n.split('__', 1)[1]} = {{{{ {n} }}}}" for n in swept]
+    return (
+        f"Data of this page: `results/{family}.nc`, {{{{ {family}__jobs }}}} job(s)"
+        + (f" ({'; '.join(parts)})" if parts else "")
+        + "."
     )
 
 
 def rule_source(family: str) -> tuple[str, int]:
-    """The workflow file (relative to the repository) defining the rule ``family``, and the rule's line."""
-    pattern = re.compile(rf"(?:use\s+)?rule\s+{re.escape(family)}\b")
+    """The workflow file (relative to the repository) defining the rule ``family``, and the rule's line: a rule of
+    that name, else the simulation rule that ``families.smk`` defines for every family."""
+    pattern = re.compile(rf"\s*(?:use\s+)?rule\s+{re.escape(family)}\b")
+    generic = ROOT / "workflow" / "rules" / "families.smk"
     for path in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
         for i, text in enumerate(path.read_text().splitlines(), 1):
             if pattern.match(text):
                 return path.relative_to(ROOT).as_posix(), i
+    for i, text in enumerate(generic.read_text().splitlines(), 1):
+        if text.strip() == "rule:":
+            return generic.relative_to(ROOT).as_posix(), i
     raise KeyError(f"no workflow/rules/*.smk defines the rule {family!r}")
 
 
@@ -520,17 +520,17 @@ def main(argv: list[str] | None = None) -> int:
     ledger_numbers(a, rows)
     a.num("ledger_false_fail", TOL["ledger_false_fail"].value, TOL["ledger_false_fail"].reason, "tolerances")
     claim_cards(a, rows)
-    checks_tables(a, rows, list(FAMILIES))
     errata(a, rows)
     blueprint_assets(a, rows)
     tolerances(a)
-    datasets = {}
+    datasets, pages = {}, {}
     for family in FAMILIES:
         ds = read_netcdf(a.results / f"{family}.nc")
         datasets[family] = ds
-        descriptive(a, family, ds)
+        pages[family] = descriptive(a, family, ds)
         for name in family_module(family).FIGURES:
             a.save(figures.draw(name, ds), name)
+    checks_tables(a, rows, pages)
     provenance(a, datasets)
     figure_captions(a, datasets)
     (a.out / "numbers.json").write_text(json.dumps(a.numbers, indent=1, sort_keys=True) + "\n")

@@ -1,4 +1,6 @@
-"""Snakemake script of the ``figure`` rule: a generic overview plot of one aggregated dataset.
+"""Snakemake script of the ``overview_figures`` rule: a generic overview plot of every aggregated dataset.
+
+One process draws them all (one figure per family, ``results/figures/<family>_overview.png``).
 
 Each panel shows one real data variable against its leading coordinate (``t`` if present,
 else the first numeric dimension), as the median over every other dimension with the
@@ -6,7 +8,6 @@ else the first numeric dimension), as the median over every other dimension with
 """
 
 import logging
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -14,8 +15,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(snakemake.scriptdir)))
 
 from dln.experiments._conventions import read_netcdf  # noqa: E402
 
@@ -33,9 +32,8 @@ def leading_dim(var, ds):
     return dims[0] if dims else None
 
 
-def main() -> None:
-    family = snakemake.params.family
-    ds = read_netcdf(snakemake.input[0])
+def draw(family: str, data: str, output: str) -> None:
+    ds = read_netcdf(data)
     names = [n for n in ds.data_vars if ds[n].dtype.kind in "fiu" and ds[n].ndim >= 1]
     names = [n for n in names if ds[n].size > 1][:MAX_PANELS]
     ncols = min(3, max(1, len(names)))
@@ -70,9 +68,17 @@ def main() -> None:
         axes.flat[0].text(0.5, 0.5, "no plottable variable", ha="center", va="center")
     fig.suptitle(f"{family}: {ds.attrs.get('title', '')}"[:100], fontsize=10)
     fig.tight_layout()
-    Path(snakemake.output[0]).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(snakemake.output[0], dpi=110)
-    logging.info("plotted %s -> %s", names, snakemake.output[0])
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(output).with_name(f".{Path(output).name}.tmp")
+    fig.savefig(tmp, dpi=110, format="png")
+    tmp.replace(output)  # never a half-written figure
+    plt.close(fig)
+    logging.info("plotted %s of %s -> %s", names, family, output)
+
+
+def main() -> None:
+    for family, data, output in zip(snakemake.params.families, snakemake.input, snakemake.output, strict=True):
+        draw(family, data, output)
 
 
 main()

@@ -620,7 +620,7 @@ def where(claim_id: str, registry: dict | None = None) -> dict:
         "proof_uses": list(c.proof_uses),
         "used_by": blueprint.used_by(c.id, reg),
         "dependency_note": c.dependency_note,
-        "rule": f"{c.family} (workflow/rules/{c.family}.smk)",
+        "rule": f"{c.family} and {c.family}_aggregate (workflow/rules/families.smk)",
         "dataset": f"results/{c.family}.nc",
         "figures": [f"book/_generated/figures/{f}.png" for f in getattr(fam, "FIGURES", ())],
         "book_page": f"book/{c.family}.md (section 'Checks on this page'); "

@@ -35,7 +35,6 @@ __all__ = [
     "check_metadata",
     "restamp",
     "flow_progress",
-    "resolve_params",
     "data_array",
     "combine_jobs",
 ]
@@ -423,16 +422,6 @@ def flow_progress(progress):
         progress(float(t) / float(T) if T else 1.0)
 
     return callback
-
-
-def resolve_params(family: str, defaults: dict, params: dict | None) -> dict:
-    """``defaults`` updated by ``params``; a key not in ``defaults`` is a :class:`DLNError` naming it."""
-    p = dict(defaults)
-    p.update(params or {})
-    unknown = set(p) - set(defaults)
-    if unknown:
-        raise DLNError(f"params: unknown keys {sorted(unknown)} for family {family!r}; known: {sorted(defaults)}")
-    return p
 
 
 def data_array(values, dims, long_name: str, units: str = "1") -> xr.DataArray:

@@ -20,19 +20,34 @@ import numpy as np
 import xarray as xr
 
 from .. import _reference as ref
-from .._errors import DLNError
 from .._random import haar_unitary, random_matrix, rng_from_params
-from ._conventions import combine_jobs, finalize, resolve_params
 from ._conventions import data_array as _da
+from ._conventions import finalize
+from ._spec import Spec, param
 
-__all__ = ["DEFAULT_PARAMS", "FAMILY", "simulate", "aggregate", "group_volume_quadrature"]
+__all__ = ["FAMILY", "SPEC", "simulate", "group_volume_quadrature"]
 
-FAMILY = "entropy"
+FAMILY = __name__.rsplit(".", 1)[-1]
 
-DEFAULT_PARAMS: dict = {"d": 3, "N": 4, "field": "real", "seed": 0, "n_samples": 3, "n_points": 50, "n_curve": 121}
+SPEC = Spec(
+    param("d", 3, sweep=True, minimum=2),
+    param("N", 4, sweep=True),
+    param("field", "real", sweep=True),
+    param("seed", 0, sweep=True),
+    param("n_samples", 3),
+    param(
+        "n_points", 50, kind="integer", minimum=1, maximum=100000, description="number of random points of the chamber"
+    ),
+    param(
+        "n_curve", 121, kind="integer", minimum=2, maximum=100000, description="number of points on the plotted curve"
+    ),
+)
 
-#: Parameters along which jobs are combined.
-SWEEP_KEYS = ("d", "N", "field", "seed")
+#: Title, summary and references of the family's dataset (all jobs).
+TITLE = "Entropy of minimizing orbits of the deep linear network (sweep)"
+SUMMARY = "Entropy formula vs Gram determinant, Jacobi form, c_d, concavity of S_N."
+REFERENCES = ["MY", "CKM"]
+
 
 #: The sweep of ``dln check``.
 LEDGER: dict = {
@@ -51,19 +66,6 @@ COST = 3.0
 
 #: The book's figures drawn from this family.
 FIGURES: tuple[str, ...] = ("entropy",)
-
-
-def _params(params: dict | None) -> dict:
-    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
-    if p["field"] not in ("real", "complex"):
-        raise DLNError(f"field: expected 'real' or 'complex', got {p['field']!r}")
-    for key in ("d", "N", "seed", "n_samples", "n_points", "n_curve"):
-        if isinstance(p[key], bool) or int(p[key]) != p[key]:
-            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
-        p[key] = int(p[key])
-    if p["N"] < 2 or p["d"] < 2 or min(p["n_samples"], p["n_points"]) < 1 or p["n_curve"] < 2:
-        raise DLNError(f"params: need N >= 2, d >= 2, n_samples >= 1, n_points >= 1, n_curve >= 2; got {p}")
-    return p
 
 
 # ------------------------------------------------------------------------------------------------ c_d
@@ -219,7 +221,7 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """One job (see the module docstring); per-sample variables along ``sample``, per-point along ``point``."""
     import dln
 
-    P = _params(params)
+    P = SPEC.resolve(params, FAMILY)
     d, N, field = P["d"], P["N"], P["field"]
     rng = rng_from_params(family=FAMILY, **P)
     rows = [_sample(d, N, field, rng) for _ in range(P["n_samples"])]
@@ -328,16 +330,3 @@ _LONG = {
     "sigma_min": "smallest singular value of X",
     "sigma_max": "largest singular value of X",
 }
-
-
-def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along d, N, field, seed (equal n_samples, n_points and n_curve)."""
-    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
-    return finalize(
-        out,
-        title="Entropy of minimizing orbits of the deep linear network (sweep)",
-        summary="Entropy formula vs Gram determinant, Jacobi form, c_d, concavity of S_N.",
-        references=["MY", "CKM"],
-        config={"jobs": len(datasets)},
-        context=f"rule {FAMILY}_aggregate",
-    )

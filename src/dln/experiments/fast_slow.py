@@ -28,45 +28,79 @@ from .._errors import DLNError
 from .._linalg import H, expm, norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_matrix, rng_from_params
-from ._conventions import combine_jobs, finalize, resolve_params
+from ._conventions import finalize
+from ._spec import Spec, param
 
-FAMILY = "fast_slow"
+FAMILY = __name__.rsplit(".", 1)[-1]
 
-DEFAULT_PARAMS: dict = {
-    "N": 3,
-    "d": 3,
-    "field": "real",
-    "seed": 0,
-    "kappa": 0.3,
-    "loss": "quadratic",
-    "T": 6.0,
-    "n_t": 61,
-    "imbalance_min": 0.05,
-    "imbalance_max": 0.8,
-    "n_imbalance": 4,
-    "mask_density": 0.6,
-    "rtol": 1e-11,
-    "balance_tol": 1e-2,
-}
+SPEC = Spec(
+    param("N", 3, sweep=True),
+    param("d", 3, sweep=True),
+    param("field", "real", sweep=True),
+    param("seed", 0, sweep=True),
+    param("kappa", 0.3, sweep=True, exclusive_minimum=True),
+    param(
+        "loss",
+        "quadratic",
+        sweep=True,
+        kind="string",
+        choices=("quadratic", "completion"),
+        description="training loss: quadratic E = |X - Phi|^2/2 or masked matrix completion",
+    ),
+    param("T", 6.0),
+    param("n_t", 61),
+    param(
+        "imbalance_min",
+        0.05,
+        kind="number",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=10,
+        description="smallest imbalance level s of the unbalanced starts exp(s a).C",
+    ),
+    param(
+        "imbalance_max",
+        0.8,
+        kind="number",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=10,
+        description="largest imbalance level s of the unbalanced starts exp(s a).C",
+    ),
+    param("n_imbalance", 4, kind="integer", minimum=1, maximum=100, description="number of imbalance levels"),
+    param(
+        "mask_density",
+        0.6,
+        kind="number",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=1,
+        description="fraction of observed entries of the completion mask",
+    ),
+    param("rtol", 1e-11),
+    param(
+        "balance_tol",
+        1e-2,
+        kind="number",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=1,
+        description="relative imbalance |G|/|W|^2 below which a trajectory counts as balanced",
+    ),
+    rules=("imbalance_min <= imbalance_max", "n_imbalance == 1 or imbalance_min < imbalance_max"),
+)
+
+#: Title, summary and references of the family's dataset (all jobs).
+TITLE = "Fast-slow regularized training (LM section 4.1), all jobs"
+SUMMARY = (
+    "Shadowing error of the reduced flow vs kappa and |G_0|, G(t) = G_0 exp(-2 kappa t), time to balance, "
+    "the fold and the balancing window of the reduced flow."
+)
+REFERENCES = ["LM"]
 
 #: Integration tolerances of the reference runs (relative, absolute).
 RTOL = 1e-11
 ATOL = 1e-13
-
-
-def _params(params: dict | None) -> dict:
-    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
-    if p["field"] not in ("real", "complex"):
-        raise DLNError(f"field: expected 'real' or 'complex', got {p['field']!r}")
-    for key, low in (("N", 2), ("d", 1), ("n_t", 2), ("n_imbalance", 1)):
-        if isinstance(p[key], bool) or not isinstance(p[key], int | np.integer) or p[key] < low:
-            raise DLNError(f"{key}: expected an integer >= {low}, got {p[key]!r}")
-    for key in ("kappa", "T", "rtol", "balance_tol", "imbalance_min", "imbalance_max"):
-        if not float(p[key]) > 0.0 or not np.isfinite(float(p[key])):
-            raise DLNError(f"{key}: expected a positive finite number, got {p[key]!r}")
-    if not 0.0 < float(p["mask_density"]) <= 1.0:
-        raise DLNError(f"mask_density: expected a number in (0, 1], got {p['mask_density']!r}")
-    return p
 
 
 def _flows():
@@ -194,7 +228,7 @@ def make_problem(params: dict, rng: np.random.Generator):
 
 def run(params: dict) -> dict:
     """Integrate the full and reduced flows for one job; return the raw arrays (used by simulate and the ledger)."""
-    p = _params(params)
+    p = SPEC.resolve(params, FAMILY)
     # The problem (Phi, mask, X_0, direction a) depends only on these keys, so that sweeps over kappa and
     # the loss compare the same starts.
     rng = rng_from_params(family=FAMILY, **{k: p[k] for k in ("N", "d", "field", "seed", "mask_density")})
@@ -487,8 +521,6 @@ def simulate(params: dict, progress=None) -> xr.Dataset:
     )
 
 
-SWEEP_KEYS = ("kappa", "loss", "field", "N", "d", "seed")
-
 #: The sweep of ``dln check``: kappa in each regime of the reduced flow (phi = 2, N = 3: window (1, 1.19),
 #: fold 1.19), both losses, both fields, 2 depths, 3 random problems (seeds).
 LEDGER: dict = {
@@ -513,18 +545,3 @@ COST = 6.0
 
 #: The book's figures drawn from this family.
 FIGURES: tuple[str, ...] = ("fast_slow_scales", "fast_slow_shadowing")
-
-
-def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along kappa, loss, field, N, d, seed."""
-    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
-    out["loss"].attrs.update({"long_name": "loss function (quadratic or masked completion)", "units": "1"})
-    return finalize(
-        out,
-        title="Fast-slow regularized training (LM section 4.1), all jobs",
-        summary="Shadowing error of the reduced flow vs kappa and |G_0|, G(t) = G_0 exp(-2 kappa t), time to balance, "
-        "the fold and the balancing window of the reduced flow.",
-        references=["LM"],
-        config={"jobs": len(datasets)},
-        context=f"{FAMILY} aggregate",
-    )

@@ -20,17 +20,25 @@ import numpy as np
 import xarray as xr
 
 from .. import _reference as ref
-from .._errors import DLNError
 from .._linalg import expm
 from .._random import random_layers, random_matrix, rng_from_params
-from ._conventions import combine_jobs, data_array, finalize, resolve_params
+from ._conventions import data_array, finalize
+from ._spec import Spec, param
 
-FAMILY = "fibers"
+FAMILY = __name__.rsplit(".", 1)[-1]
 
-DEFAULT_PARAMS: dict = {"d": 3, "N": 4, "field": "real", "n_seeds": 3}
+SPEC = Spec(
+    param("d", 3, sweep=True),
+    param("N", 4, sweep=True, minimum=3),
+    param("field", "real", sweep=True),
+    param("n_seeds", 3),
+)
 
-#: Parameters along which jobs are combined.
-SWEEP_KEYS = ("d", "N", "field")
+#: Title, summary and references of the family's dataset (all jobs).
+TITLE = "Fibers and moments at random points (LM §1-3), all jobs"
+SUMMARY = "Implementation errors against the printed formulas and residuals of the structural identities."
+REFERENCES = ["LM", "MY"]
+
 
 #: The sweep of ``dln check`` (in memory): 2 widths x 2 depths x 2 fields x 3 seeds.
 LEDGER: dict = {"sweep": {"d": [2, 3], "N": [3, 4], "field": ["real", "complex"]}, "fixed": {"n_seeds": 3}}
@@ -378,22 +386,9 @@ for _m in METHODS:
 _INTEGERS = ("eq221_rank", "eq221_unknowns", "dim_fiber", "dim_fiber_expected", "dim_M", "dim_M_expected")
 
 
-def _params(params: dict | None) -> dict:
-    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
-    if p["field"] not in ("real", "complex"):
-        raise DLNError(f"field: expected 'real' or 'complex', got {p['field']!r}")
-    for key in ("d", "N", "n_seeds"):
-        if isinstance(p[key], bool) or int(p[key]) != p[key]:
-            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
-        p[key] = int(p[key])
-    if p["d"] < 1 or p["N"] < 3 or p["n_seeds"] < 1:
-        raise DLNError(f"params: need d >= 1, N >= 3 (two moments at least), n_seeds >= 1; got {p}")
-    return p
-
-
 def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """One job: ``n_seeds`` random points of one (d, N, field); every number of :func:`point`, along ``seed``."""
-    p = _params(params)
+    p = SPEC.resolve(params, FAMILY)
     rows = []
     for seed in range(p["n_seeds"]):
         rng = rng_from_params(family=FAMILY, d=p["d"], N=p["N"], field=p["field"], seed=seed)
@@ -413,17 +408,4 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         references=["LM", "MY"],
         config=p,
         context=f"rule {FAMILY} params {p}",
-    )
-
-
-def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along d, N, field."""
-    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
-    return finalize(
-        out,
-        title="Fibers and moments at random points (LM §1-3), all jobs",
-        summary="Implementation errors against the printed formulas and residuals of the structural identities.",
-        references=["LM", "MY"],
-        config={"jobs": len(datasets)},
-        context=f"rule {FAMILY}_aggregate",
     )

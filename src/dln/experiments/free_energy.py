@@ -26,32 +26,52 @@ import xarray as xr
 from scipy.integrate import solve_ivp
 
 from .. import _reference as ref
-from .._errors import DLNError
 from .._random import haar_unitary, rng_from_params
-from ._conventions import combine_jobs, finalize, resolve_params
 from ._conventions import data_array as _da
+from ._conventions import finalize
+from ._spec import Spec, param
 
-__all__ = ["DEFAULT_PARAMS", "FAMILY", "simulate", "aggregate"]
+__all__ = ["FAMILY", "SPEC", "simulate"]
 
-FAMILY = "free_energy"
+FAMILY = __name__.rsplit(".", 1)[-1]
 
-DEFAULT_PARAMS: dict = {
-    "N": 10,
-    "p": 2.0,
-    "beta": 5.0,
-    "d": 2,
-    "field": "real",
-    "seed": 0,
-    "n_grid": 25,
-    "sigma_max": 1.0,
-    "n_starts": 6,
-    "T": 10.0,
-    "n_t": 101,
-    "n_exact": 11,
-}
+SPEC = Spec(
+    param("N", 10, sweep=True),
+    param("p", 2.0, sweep=True, description="exponent p of the Schatten energy E = (1/p) sum sigma_i^p"),
+    param("beta", 5.0, sweep=True),
+    param("d", 2, sweep=True, minimum=2),
+    param("field", "real", sweep=True),
+    param("seed", 0, sweep=True),
+    param(
+        "n_grid", 25, kind="integer", minimum=2, maximum=2000, description="grid points per axis of the phase portrait"
+    ),
+    param(
+        "sigma_max",
+        1.0,
+        kind="number",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=1000,
+        description="largest singular value of the phase-portrait grid and of the random starts",
+    ),
+    param("n_starts", 6),
+    param("T", 10.0),
+    param("n_t", 101),
+    param(
+        "n_exact",
+        11,
+        kind="integer",
+        minimum=3,
+        maximum=100000,
+        description="number of times at which the exact equal-singular-value solution is compared",
+    ),
+)
 
-#: Parameters along which jobs are combined.
-SWEEP_KEYS = ("N", "p", "beta", "d", "field", "seed")
+#: Title, summary and references of the family's dataset (all jobs).
+TITLE = "Free-energy flow of the deep linear network on singular values (CKM), all panels"
+SUMMARY = "CKM Fig. 1, Thms 1.2, 1.3, 1.7, Rmk 1.4: equilibria, rates, exact diagonal solution, limits."
+REFERENCES = ["CKM", "MY"]
+
 
 #: The sweep of ``dln check``.
 LEDGER: dict = {
@@ -130,28 +150,11 @@ def ref_jacobian(s: np.ndarray, N: int, beta: float, p: float, field: str, rel: 
     return J
 
 
-def _params(params: dict | None) -> dict:
-    P = resolve_params(FAMILY, DEFAULT_PARAMS, params)
-    if P["field"] not in ("real", "complex"):
-        raise DLNError(f"field: expected 'real' or 'complex', got {P['field']!r}")
-    for key in ("N", "d", "seed", "n_grid", "n_starts", "n_t", "n_exact"):
-        if isinstance(P[key], bool) or int(P[key]) != P[key]:
-            raise DLNError(f"{key}: expected an integer, got {P[key]!r}")
-        P[key] = int(P[key])
-    for key in ("p", "beta", "sigma_max", "T"):
-        P[key] = float(P[key])
-        if not (np.isfinite(P[key]) and P[key] > 0):
-            raise DLNError(f"{key}: expected a positive number, got {P[key]!r}")
-    if P["N"] < 2 or P["d"] < 2 or P["n_grid"] < 2 or P["n_starts"] < 1 or P["n_t"] < 2 or P["n_exact"] < 3:
-        raise DLNError(f"params: need N >= 2, d >= 2, n_grid >= 2, n_starts >= 1, n_t >= 2, n_exact >= 3; got {P}")
-    return P
-
-
 def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """One (N, p, beta, d, field); see the module docstring."""
     import dln
 
-    P = _params(params)
+    P = SPEC.resolve(params, FAMILY)
     N, p, beta, d, field = P["N"], P["p"], P["beta"], P["d"], P["field"]
     rng = rng_from_params(family=FAMILY, **P)
     c = c_formula(d, N, beta, field)
@@ -354,25 +357,3 @@ _LONG = {
     "limits_err": "max |dln.infinite_depth_limits - formula| / |formula| (c, r_1/N, r_perp/N) and "
     "|dln.entropy_infinite_depth - formula| / max(|formula|, 1) at sigma = (0.3, 1.1, 2.5, 0.7)[:d]",
 }
-
-
-def aggregate(datasets: list) -> xr.Dataset:
-    """Combine panels along N, p, beta, d, field, seed (equal grid and time sizes; ``mode`` is padded by 0)."""
-    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
-    if out["rate_fd"].isnull().any():
-        out["rate_fd_available"] = (
-            (~out["rate_fd"].isnull())
-            .astype(np.int8)
-            .assign_attrs(long_name="1 where the mode exists (mode < d)", units="1")
-        )
-        attrs = dict(out["rate_fd"].attrs)
-        out["rate_fd"] = out["rate_fd"].fillna(0.0)
-        out["rate_fd"].attrs.update(attrs)
-    return finalize(
-        out,
-        title="Free-energy flow of the deep linear network on singular values (CKM), all panels",
-        summary="CKM Fig. 1, Thms 1.2, 1.3, 1.7, Rmk 1.4: equilibria, rates, exact diagonal solution, limits.",
-        references=["CKM", "MY"],
-        config={"jobs": len(datasets)},
-        context=f"rule {FAMILY}_aggregate",
-    )

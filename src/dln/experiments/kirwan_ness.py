@@ -31,30 +31,60 @@ import numpy as np
 import xarray as xr
 
 from .. import _reference as ref
-from .._errors import DLNError
 from .._linalg import norm
 from .._product import end_to_end, moments
 from .._random import random_layers, rng_from_params
-from ._conventions import combine_jobs, finalize, flow_progress, resolve_params
 from ._conventions import data_array as _da
+from ._conventions import finalize, flow_progress
+from ._spec import Spec, param
 from .regularizing_flow import fit_rate
 
-FAMILY = "kirwan_ness"
+FAMILY = __name__.rsplit(".", 1)[-1]
 
-DEFAULT_PARAMS: dict = {
-    "N": 4,
-    "d": 3,
-    "field": "real",
-    "start": "gaussian",
-    "n_seeds": 3,
-    "efolds": 20.0,
-    "T_rank_deficient": 100.0,
-    "n_t": 101,
-    "rtol": 1e-9,
-}
+SPEC = Spec(
+    param("N", 4, sweep=True),
+    param("d", 3, sweep=True),
+    param("field", "real", sweep=True),
+    param(
+        "start",
+        "gaussian",
+        sweep=True,
+        kind="string",
+        choices=("gaussian", "rank_deficient"),
+        description="initial layers: gaussian, or gaussian with the middle layer's smallest singular value set to 0 "
+        "(X singular)",
+    ),
+    param("n_seeds", 3),
+    param(
+        "efolds",
+        20.0,
+        kind="number",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=1000,
+        description="full-rank starts run to T = 10 + efolds / r*, r* the predicted slowest decay rate",
+    ),
+    param(
+        "T_rank_deficient",
+        100.0,
+        kind="number",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=100000,
+        description="final time of the Kirwan-Ness flow from rank-deficient starts",
+    ),
+    param("n_t", 101, minimum=11),
+    param("rtol", 1e-9),
+)
 
-#: Parameters along which jobs are combined.
-SWEEP_KEYS = ("N", "d", "field", "start")
+#: Title, summary and references of the family's dataset (all jobs).
+TITLE = "Kirwan-Ness flow (LM Thm 10, eq. 2.31, Cor 1), all jobs"
+SUMMARY = (
+    "|G(t)|: exponential decay at the predicted rate from full-rank starts, ~ 1/t from rank-deficient "
+    "ones; X conserved to round-off; the ratio (d/dt |G|^2/2) / |w_G|^2 = -4."
+)
+REFERENCES = ["LM"]
+
 
 STARTS = ("gaussian", "rank_deficient")
 
@@ -86,19 +116,6 @@ def slowest_rate(sigma: np.ndarray, N: int) -> np.ndarray:
     return 16.0 * np.min(s, axis=-1) ** (2.0 / N) * np.sin(np.pi / (2 * N)) ** 2
 
 
-def _params(params: dict | None) -> dict:
-    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
-    for key in ("N", "d", "n_seeds", "n_t"):
-        if isinstance(p[key], bool) or int(p[key]) != p[key]:
-            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
-        p[key] = int(p[key])
-    if p["start"] not in STARTS:
-        raise DLNError(f"start: expected one of {STARTS}, got {p['start']!r}")
-    if p["n_t"] < 11:
-        raise DLNError(f"n_t: need n_t >= 11 to fit rates, got {p['n_t']}")
-    return p
-
-
 def initial_layers(p: dict, rng: np.random.Generator) -> np.ndarray:
     """Starts of shape (n_seeds, N, d, d); for ``rank_deficient`` the middle layer loses its smallest singular value."""
     W0 = random_layers(rng, int(p["N"]), int(p["d"]), p["field"], batch=(int(p["n_seeds"]),))
@@ -126,7 +143,7 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """
     import dln
 
-    p = _params(params)
+    p = SPEC.resolve(params, FAMILY)
     N, d, S = p["N"], p["d"], p["n_seeds"]
     rng = rng_from_params(family=FAMILY, N=N, d=d, field=p["field"], start=p["start"])
     W0 = initial_layers(p, rng)
@@ -229,19 +246,4 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         references=["LM"],
         config=p,
         context=f"rule {FAMILY} params {p}",
-    )
-
-
-def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along N, d, field, start (jobs must share n_seeds and n_t)."""
-    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
-    out["start"].attrs.update({"long_name": "initial condition (gaussian or rank_deficient)", "units": "1"})
-    return finalize(
-        out,
-        title="Kirwan-Ness flow (LM Thm 10, eq. 2.31, Cor 1), all jobs",
-        summary="|G(t)|: exponential decay at the predicted rate from full-rank starts, ~ 1/t from rank-deficient "
-        "ones; X conserved to round-off; the ratio (d/dt |G|^2/2) / |w_G|^2 = -4.",
-        references=["LM"],
-        config={"jobs": len(datasets)},
-        context=f"rule {FAMILY}_aggregate",
     )

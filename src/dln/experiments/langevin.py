@@ -25,31 +25,49 @@ import numpy as np
 import xarray as xr
 
 from .. import _reference as ref
-from .._errors import DLNError
 from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, random_matrix, rng_from_params
-from ._conventions import combine_jobs, finalize, resolve_params
 from ._conventions import data_array as _da
+from ._conventions import finalize
+from ._spec import Spec, param
 
-FAMILY = "langevin"
+FAMILY = __name__.rsplit(".", 1)[-1]
 
-DEFAULT_PARAMS: dict = {
-    "N": 3,
-    "d": 2,
-    "field": "real",
-    "seed": 0,
-    "kappa": 1.0,
-    "beta": 10.0,
-    "dt": 0.002,
-    "n_paths": 10000,
-    "T": 6.0,
-    "loss": "none",
-    "n_save": 13,
-}
+SPEC = Spec(
+    param("N", 3, sweep=True),
+    param("d", 2, sweep=True),
+    param("field", "real", sweep=True),
+    param("seed", 0, sweep=True),
+    param("kappa", 1.0, sweep=True),
+    param("beta", 10.0, sweep=True),
+    param("dt", 0.002, sweep=True),
+    param("n_paths", 10000, kind="integer", minimum=1, maximum=10000000, description="number of sample paths"),
+    param("T", 6.0),
+    param(
+        "loss",
+        "none",
+        sweep=True,
+        kind="string",
+        choices=("none", "quadratic"),
+        description="loss: none (the OU process, LM eq. 4.2) or quadratic E = |X - Y|^2/2",
+    ),
+    param("n_save", 13, kind="integer", minimum=3, maximum=100000, description="number of saved times in [0, T]"),
+    rules=(
+        "dt < T",
+        "round(T / dt) >= 2 * (n_save - 1)",
+        "round(T / dt) % (n_save - 1) == 0",
+    ),
+)
 
-#: Parameters along which jobs are combined.
-SWEEP_KEYS = ("kappa", "beta", "loss", "field", "N", "d", "seed", "dt")
+#: Title, summary and references of the family's dataset (all jobs).
+TITLE = "Background noise: Langevin ensembles (LM section 4.2), all jobs"
+SUMMARY = (
+    "E[G(t)], E|G(t)|^2 and the coordinate variance against exact or extrapolated predictions, with "
+    "z-scores; the orders of Euler-Maruyama."
+)
+REFERENCES = ["LM"]
+
 
 #: The sweep of ``dln check``: noise alone (kappa = 0) and two regularizations, both losses, both fields.
 LEDGER: dict = {
@@ -96,20 +114,6 @@ def noise_coefficient(W0: np.ndarray) -> float:
     """c_2 = E|dG_{W_0}(Z)|^2 = |dG_{W_0}|_HS^2, the squared Frobenius norm of the real matrix of dG at W_0."""
     M = ref.real_matrix(lambda V: ref.dG(W0, V), W0.shape, W0.dtype)
     return float(np.sum(M**2))
-
-
-def _params(params: dict | None) -> dict:
-    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
-    if p["loss"] not in ("none", "quadratic"):
-        raise DLNError(f"loss: expected 'none' or 'quadratic', got {p['loss']!r}")
-    for key in ("N", "d", "seed", "n_paths", "n_save"):
-        if isinstance(p[key], bool) or int(p[key]) != p[key]:
-            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
-        p[key] = int(p[key])
-    n_steps = int(round(float(p["T"]) / float(p["dt"])))
-    if n_steps < 2 * (p["n_save"] - 1) or n_steps % (p["n_save"] - 1):
-        raise DLNError(f"T, dt, n_save: T/dt = {n_steps} steps must be a multiple of n_save - 1 = {p['n_save'] - 1}")
-    return p
 
 
 def _entries(G: np.ndarray) -> np.ndarray:
@@ -250,7 +254,7 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """One ensemble (see the module docstring); ``progress(fraction)`` is called with the fraction of steps done."""
     import dln
 
-    p = _params(params)
+    p = SPEC.resolve(params, FAMILY)
     N, d, field = p["N"], p["d"], p["field"]
     kappa, beta, dt, T = float(p["kappa"]), float(p["beta"]), float(p["dt"]), float(p["T"])
     rng = rng_from_params(family=FAMILY, **p)
@@ -390,31 +394,4 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         references=["LM"],
         config=p,
         context=f"rule {FAMILY} params {p}",
-    )
-
-
-def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along kappa, beta, loss, field, N, d, seed, dt (jobs must share T and n_save).
-
-    Variables that only one loss has (the OU moments, the order ladder) are 0 where they do not apply, with an
-    ``<name>_available`` mask.
-    """
-    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
-    for name in list(out.data_vars):
-        missing = out[name].isnull()
-        if bool(missing.any()):
-            attrs = dict(out[name].attrs)
-            out[name + "_available"] = (~missing).astype(np.int8)
-            out[name + "_available"].attrs.update({"long_name": f"1 where {name} is defined", "units": "1"})
-            out[name] = out[name].fillna(0.0)
-            out[name].attrs.update(attrs)
-    out["loss"].attrs.update({"long_name": "loss function (none = OU process, quadratic)", "units": "1"})
-    return finalize(
-        out,
-        title="Background noise: Langevin ensembles (LM section 4.2), all jobs",
-        summary="E[G(t)], E|G(t)|^2 and the coordinate variance against exact or extrapolated predictions, with "
-        "z-scores; the orders of Euler-Maruyama.",
-        references=["LM"],
-        config={"jobs": len(datasets)},
-        context=f"rule {FAMILY}_aggregate",
     )

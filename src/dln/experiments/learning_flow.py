@@ -18,19 +18,30 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .._errors import DLNError
 from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, random_matrix, rng_from_params
-from ._conventions import combine_jobs, finalize, resolve_params
 from ._conventions import data_array as _da
+from ._conventions import finalize
+from ._spec import Spec, param
 
-FAMILY = "learning_flow"
+FAMILY = __name__.rsplit(".", 1)[-1]
 
-DEFAULT_PARAMS: dict = {"N": 3, "d": 3, "field": "real", "n_seeds": 3, "T": 2.0, "n_t": 21, "rtol": 1e-10}
+SPEC = Spec(
+    param("N", 3, sweep=True),
+    param("d", 3, sweep=True),
+    param("field", "real", sweep=True),
+    param("n_seeds", 3),
+    param("T", 2.0),
+    param("n_t", 21),
+    param("rtol", 1e-10),
+)
 
-#: Parameters along which jobs are combined.
-SWEEP_KEYS = ("N", "d", "field")
+#: Title, summary and references of the family's dataset (all jobs).
+TITLE = "Learning flow and Remark 5, all jobs"
+SUMMARY = "Invariance of M and of the level sets of G, and the end-to-end reduction of the learning flow."
+REFERENCES = ["LM", "MY"]
+
 
 #: The sweep of ``dln check``.
 LEDGER: dict = {"sweep": {"N": [2, 4], "d": [2, 3], "field": ["real", "complex"]}, "fixed": {"n_seeds": 3}}
@@ -46,15 +57,6 @@ FIGURES: tuple[str, ...] = ("learning_flow",)
 
 #: Schatten exponent of the spectral loss used for the singular-value ODE.
 P_SPECTRAL = 2.0
-
-
-def _params(params: dict | None) -> dict:
-    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
-    for key in ("N", "d", "n_seeds", "n_t"):
-        if isinstance(p[key], bool) or int(p[key]) != p[key]:
-            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
-        p[key] = int(p[key])
-    return p
 
 
 def spectral_gradient(X: np.ndarray, p: float = P_SPECTRAL) -> np.ndarray:
@@ -104,7 +106,7 @@ def _batch(p: dict, t: np.ndarray) -> dict:
 
 def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """One job: ``n_seeds`` problems (see the module docstring); variables along ``seed`` and ``t``."""
-    p = _params(params)
+    p = SPEC.resolve(params, FAMILY)
     t = np.linspace(0.0, float(p["T"]), p["n_t"])
     res = _batch(p, t)
 
@@ -133,17 +135,4 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         references=["LM", "MY"],
         config=p,
         context=f"rule {FAMILY} params {p}",
-    )
-
-
-def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along N, d, field."""
-    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
-    return finalize(
-        out,
-        title="Learning flow and Remark 5, all jobs",
-        summary="Invariance of M and of the level sets of G, and the end-to-end reduction of the learning flow.",
-        references=["LM", "MY"],
-        config={"jobs": len(datasets)},
-        context=f"rule {FAMILY}_aggregate",
     )

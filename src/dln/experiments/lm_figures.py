@@ -20,21 +20,50 @@ import xarray as xr
 
 import dln
 
-from ._conventions import finalize, resolve_params
+from .._lm_curves import regularizing_moment_decay
+from ._conventions import finalize
+from ._spec import Spec, param
 
-#: Parameters of the figures (all small: the job runs in about a second).
-DEFAULT_PARAMS = {
-    "T_reg": 3.0,
-    "T_learn": 3.0,
-    "n_t": 101,
-    "x_target": 1.5,
-    "fibers": [0.5, 1.0, 2.0, -1.0],
-    "u_starts": [-1.1, -0.55, 0.55, 1.1],
-    "learn_starts": [[0.5, 0.5], [1.2, 0.3], [0.3, 1.2], [1.6, -0.4], [-0.5, -0.5], [-1.0, 0.2]],
-    "rate_N": 4,
-    "rate_d": 3,
-    "rate_runs": 3,
-}
+FAMILY = __name__.rsplit(".", 1)[-1]
+
+SPEC = Spec(
+    param(
+        "T_reg",
+        3.0,
+        kind="number",
+        minimum=0,
+        exclusive_minimum=True,
+        description="final time of the regularizing flows",
+    ),
+    param(
+        "T_learn", 3.0, kind="number", minimum=0, exclusive_minimum=True, description="final time of the learning flows"
+    ),
+    param("n_t", 101),
+    param("x_target", 1.5, kind="number", description="target x of the loss E(x) = (x - x_target)^2 / 2"),
+    param(
+        "fibers", [0.5, 1.0, 2.0, -1.0], kind="array", description="the fibers w_2 w_1 = x of the regularizing starts"
+    ),
+    param("u_starts", [-1.1, -0.55, 0.55, 1.1], kind="array", description="positions u of the starts on each fiber"),
+    param(
+        "learn_starts",
+        [[0.5, 0.5], [1.2, 0.3], [0.3, 1.2], [1.6, -0.4], [-0.5, -0.5], [-1.0, 0.2]],
+        kind="array",
+        description="starts (w_1, w_2) of the learning flows",
+    ),
+    param("rate_N", 4, kind="integer", minimum=2, maximum=64, description="depth of the |G(t)| decay runs"),
+    param("rate_d", 3, kind="integer", minimum=1, maximum=16, description="width of the |G(t)| decay runs"),
+    param("rate_runs", 3, kind="integer", minimum=1, maximum=100, description="number of |G(t)| decay runs per field"),
+)
+
+#: Title, summary and references of the family's dataset.
+TITLE = "Planar trajectories of the DLN for LM Figures 1.1-1.3 (d = 1, N = 2)"
+SUMMARY = (
+    "Regularizing flows on the fibers w2 w1 = x and learning flows for E = (x - x_target)^2/2 on the "
+    "level sets of G = w1^2 - w2^2, computed with dln.regularizing_flow, dln.learning_flow and "
+    "dln.end_to_end_flow; the learning trajectory 0 starts balanced. Also |G(t)| along the regularizing "
+    "flow for d = 3, N = 4 from Gaussian layers (LM Figure 1.2, right)."
+)
+REFERENCES = ["LM"]
 
 
 def regularizing_starts(P: dict) -> np.ndarray:
@@ -59,22 +88,10 @@ COST = 2.0
 #: The book's figures drawn from this family.
 FIGURES: tuple[str, ...] = ("lm_fig_1_1", "lm_fig_1_2", "lm_fig_1_3")
 
-#: Parameters along which jobs are combined (one job).
-SWEEP_KEYS: tuple[str, ...] = ()
-
-
-def aggregate(datasets: list) -> xr.Dataset:
-    """The one job of the family, as the family's dataset."""
-    if len(datasets) != 1:
-        from .._errors import DLNError
-
-        raise DLNError(f"datasets: lm_figures has exactly one job, got {len(datasets)}")
-    return datasets[0]
-
 
 def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
-    """Compute the LM Figure 1.1-1.3 data (see the module docstring); ``params`` update DEFAULT_PARAMS."""
-    P = resolve_params("lm_figures", DEFAULT_PARAMS, params)
+    """Compute the LM Figure 1.1-1.3 data (see the module docstring); ``params`` update the defaults of :data:`SPEC`."""
+    P = SPEC.resolve(params, FAMILY)
     N, xt = 2, P["x_target"]  # the figures' network: d = 1, N = 2, real
     t_reg = np.linspace(0.0, P["T_reg"], P["n_t"])
     t_learn = np.linspace(0.0, P["T_learn"], P["n_t"])
@@ -103,9 +120,7 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     for field in fields:
         rng = dln.rng_from_params(family="lm_figures", field=field, N=P["rate_N"], d=P["rate_d"])
         W = dln.random_layers(rng, P["rate_N"], P["rate_d"], field, batch=(P["rate_runs"],))
-        Wt = dln.regularizing_flow(W, t_reg, solver="dense")
-        G = dln.moments(Wt)
-        G_rate.append(np.sqrt(np.sum(np.abs(G) ** 2, axis=(-3, -2, -1))))
+        G_rate.append(regularizing_moment_decay(W, t_reg))
     G_rate = np.stack(G_rate, axis=1)  # (t, field, run)
 
     x_start = reg0[:, 0] * reg0[:, 1]
@@ -192,14 +207,9 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     )
     return finalize(
         ds,
-        title="Planar trajectories of the DLN for LM Figures 1.1-1.3 (d = 1, N = 2)",
-        summary=(
-            "Regularizing flows on the fibers w2 w1 = x and learning flows for E = (x - x_target)^2/2 on the "
-            "level sets of G = w1^2 - w2^2, computed with dln.regularizing_flow, dln.learning_flow and "
-            "dln.end_to_end_flow; the learning trajectory 0 starts balanced. Also |G(t)| along the regularizing "
-            "flow for d = 3, N = 4 from Gaussian layers (LM Figure 1.2, right)."
-        ),
-        references=["LM"],
+        title=TITLE,
+        summary=SUMMARY,
+        references=REFERENCES,
         config=P,
         context="rule lm_figures",
     )

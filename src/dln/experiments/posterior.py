@@ -20,28 +20,31 @@ import numpy as np
 import xarray as xr
 
 from .. import _reference as ref
-from .._errors import DLNError
 from .._linalg import sqnorm
 from .._product import _moments
 from .._random import random_matrix, rng_from_params
-from ._conventions import combine_jobs, finalize, resolve_params
 from ._conventions import data_array as _da
+from ._conventions import finalize
+from ._spec import Spec, param
 
-FAMILY = "posterior"
+FAMILY = __name__.rsplit(".", 1)[-1]
 
-DEFAULT_PARAMS: dict = {
-    "N": 2,
-    "d": 2,
-    "field": "real",
-    "seed": 0,
-    "beta": 10.0,
-    "kappa": 1.0,
-    "n_chains": 100,
-    "n_steps": 1000,
-}
+SPEC = Spec(
+    param("N", 2, sweep=True),
+    param("d", 2, sweep=True),
+    param("field", "real", sweep=True),
+    param("seed", 0, sweep=True),
+    param("beta", 10.0, sweep=True),
+    param("kappa", 1.0, sweep=True),
+    param("n_chains", 100, kind="integer", minimum=1, maximum=1000000, description="number of Markov chains"),
+    param("n_steps", 1000, kind="integer", minimum=1, maximum=100000000, description="number of MCMC steps per chain"),
+)
 
-#: Parameters along which jobs are combined.
-SWEEP_KEYS = ("beta", "kappa", "field", "N", "d", "seed")
+#: Title, summary and references of the family's dataset (all jobs).
+TITLE = "Posterior on a fiber (LM section 4.3), all jobs"
+SUMMARY = "Posterior concentration on the minimizing orbit: E|G|^2 against beta with standard errors."
+REFERENCES = ["LM"]
+
 
 #: The sweep of ``dln check``.
 LEDGER: dict = {
@@ -101,20 +104,11 @@ def autocorr_time_direct(y: np.ndarray, c: float = 5.0) -> float:
     return float(max(tau, 1.0))
 
 
-def _params(params: dict | None) -> dict:
-    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
-    for key in ("N", "d", "seed", "n_chains", "n_steps"):
-        if isinstance(p[key], bool) or int(p[key]) != p[key]:
-            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
-        p[key] = int(p[key])
-    return p
-
-
 def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """One beta: MCMC estimate of E|G|^2 with its standard error, predictions and deterministic checks."""
     import dln
 
-    p = _params(params)
+    p = SPEC.resolve(params, FAMILY)
     N, d, field, beta, kappa = p["N"], p["d"], p["field"], float(p["beta"]), float(p["kappa"])
     X = target_matrix(p)
     rng = rng_from_params(family=FAMILY, **p)
@@ -217,25 +211,4 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         references=["LM"],
         config=p,
         context=f"rule {FAMILY} params {p}",
-    )
-
-
-def aggregate(datasets: list) -> xr.Dataset:
-    """Stack jobs along beta, kappa, field, N, d, seed; variables only d = 1 has are 0 elsewhere (with a mask)."""
-    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
-    for name in list(out.data_vars):
-        missing = out[name].isnull()
-        if bool(missing.any()):
-            attrs = dict(out[name].attrs)
-            out[name + "_available"] = (~missing).astype(np.int8)
-            out[name + "_available"].attrs.update({"long_name": f"1 where {name} is defined", "units": "1"})
-            out[name] = out[name].fillna(0.0)
-            out[name].attrs.update(attrs)
-    return finalize(
-        out,
-        title="Posterior on a fiber (LM section 4.3), all jobs",
-        summary="Posterior concentration on the minimizing orbit: E|G|^2 against beta with standard errors.",
-        references=["LM"],
-        config={"jobs": len(datasets)},
-        context=f"rule {FAMILY}_aggregate",
     )

@@ -19,19 +19,30 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .._errors import DLNError
 from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, rng_from_params
-from ._conventions import combine_jobs, finalize, flow_progress, resolve_params
 from ._conventions import data_array as _da
+from ._conventions import finalize, flow_progress
+from ._spec import Spec, param
 
-FAMILY = "regularizing_flow"
+FAMILY = __name__.rsplit(".", 1)[-1]
 
-DEFAULT_PARAMS: dict = {"N": 4, "d": 3, "field": "real", "n_seeds": 3, "T": 5.0, "n_t": 51, "rtol": 1e-10}
+SPEC = Spec(
+    param("N", 4, sweep=True),
+    param("d", 3, sweep=True),
+    param("field", "real", sweep=True),
+    param("n_seeds", 3),
+    param("T", 5.0),
+    param("n_t", 51, minimum=5),
+    param("rtol", 1e-10),
+)
 
-#: Parameters along which jobs are combined.
-SWEEP_KEYS = ("N", "d", "field")
+#: Title, summary and references of the family's dataset (all jobs).
+TITLE = "Regularizing flow (LM Thm 2), all jobs"
+SUMMARY = "Decay of the moments G(t) = G_0 exp(-2t), conservation of X, |W|^2 -> N sum sigma^(2/N)."
+REFERENCES = ["LM"]
+
 
 #: The sweep of ``dln check``: 2 depths x 2 widths x 2 fields, 3 starts each.
 LEDGER: dict = {"sweep": {"N": [3, 5], "d": [2, 3], "field": ["real", "complex"]}, "fixed": {"n_seeds": 3}}
@@ -44,19 +55,6 @@ COST = 10.0
 
 #: The book's figures drawn from this family.
 FIGURES: tuple[str, ...] = ("regularizing_flow_errors",)
-
-
-def _params(params: dict | None) -> dict:
-    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
-    for key in ("N", "d", "n_seeds", "n_t"):
-        if isinstance(p[key], bool) or int(p[key]) != p[key]:
-            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
-        p[key] = int(p[key])
-    if p["n_t"] < 5:
-        raise DLNError(f"n_t: need n_t >= 5 to fit decay rates, got {p['n_t']}")
-    if p["field"] not in ("real", "complex"):
-        raise DLNError(f"field: expected 'real' or 'complex', got {p['field']!r}")
-    return p
 
 
 def fit_rate(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -92,7 +90,7 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """
     import dln
 
-    p = _params(params)
+    p = SPEC.resolve(params, FAMILY)
     N, d, T, n_t = p["N"], p["d"], float(p["T"]), p["n_t"]
     rng = rng_from_params(family=FAMILY, N=N, d=d, field=p["field"])
     W0 = random_layers(rng, N, d, p["field"], batch=(p["n_seeds"],))
@@ -141,17 +139,4 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         references=["LM"],
         config=p,
         context=f"rule {FAMILY} params {p}",
-    )
-
-
-def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along N, d, field (jobs must share T and n_t)."""
-    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
-    return finalize(
-        out,
-        title="Regularizing flow (LM Thm 2), all jobs",
-        summary="Decay of the moments G(t) = G_0 exp(-2t), conservation of X, |W|^2 -> N sum sigma^(2/N).",
-        references=["LM"],
-        config={"jobs": len(datasets)},
-        context=f"rule {FAMILY}_aggregate",
     )

@@ -17,19 +17,37 @@ import numpy as np
 import xarray as xr
 
 from .. import _reference as ref
-from .._errors import DLNError
 from .._random import haar_unitary, random_matrix, rng_from_params
-from ._conventions import combine_jobs, finalize, resolve_params
 from ._conventions import data_array as _da
+from ._conventions import finalize
+from ._spec import Spec, param
 
-__all__ = ["DEFAULT_PARAMS", "FAMILY", "simulate", "aggregate", "orbit_dimension", "hessian_nullity"]
+__all__ = ["FAMILY", "SPEC", "simulate", "orbit_dimension", "hessian_nullity"]
 
-FAMILY = "schatten"
+FAMILY = __name__.rsplit(".", 1)[-1]
 
-DEFAULT_PARAMS: dict = {"p": 2.0, "objective": "norms", "N": 3, "d": 3, "field": "real", "n_seeds": 3, "n_restarts": 2}
+SPEC = Spec(
+    param("p", 2.0, sweep=True),
+    param(
+        "objective",
+        "norms",
+        sweep=True,
+        kind="string",
+        choices=("norms", "powers"),
+        description="Schatten objective: sum of norms (LM eq. 3.8) or sum of p-th powers (p = 2: |W|^2)",
+    ),
+    param("N", 3, sweep=True),
+    param("d", 3, sweep=True),
+    param("field", "real", sweep=True),
+    param("n_seeds", 3),
+    param("n_restarts", 2, kind="integer", minimum=1, maximum=1000, description="number of optimizer restarts"),
+)
 
-#: Parameters along which jobs are combined.
-SWEEP_KEYS = ("p", "objective", "N", "d", "field")
+#: Title, summary and references of the family's dataset (all jobs).
+TITLE = "Schatten minimization on fibers of the deep linear network, all jobs"
+SUMMARY = "Minimum over the fiber against the closed form, balancedness of the minimizers, Hessian nullity."
+REFERENCES = ["LM"]
+
 
 #: The sweep of ``dln check``: every claim's p and objective, 2 depths, 2 fields, 3 seeds, 2 restarts.
 LEDGER: dict = {
@@ -79,24 +97,6 @@ def hessian_nullity(Hm: np.ndarray, rtol: float = NULL_RTOL) -> tuple[int, float
     zmax = float(np.max(np.abs(rel[zero]))) if zero.any() else 0.0
     nzmin = float(np.min(np.abs(rel[~zero]))) if (~zero).any() else 0.0
     return int(zero.sum()), zmax, nzmin, float(rel.min())
-
-
-def _params(params: dict | None) -> dict:
-    p = resolve_params(FAMILY, DEFAULT_PARAMS, params)
-    if p["field"] not in ("real", "complex"):
-        raise DLNError(f"field: expected 'real' or 'complex', got {p['field']!r}")
-    if p["objective"] not in ("norms", "powers"):
-        raise DLNError(f"objective: expected 'norms' or 'powers', got {p['objective']!r}")
-    for key in ("N", "d", "n_seeds", "n_restarts"):
-        if isinstance(p[key], bool) or int(p[key]) != p[key]:
-            raise DLNError(f"{key}: expected an integer, got {p[key]!r}")
-        p[key] = int(p[key])
-    if p["N"] < 2 or p["d"] < 1 or p["n_restarts"] < 1 or p["n_seeds"] < 1:
-        raise DLNError(f"params: need N >= 2, d >= 1, n_restarts >= 1, n_seeds >= 1; got {p}")
-    p["p"] = float(p["p"])
-    if not (np.isfinite(p["p"]) and p["p"] > 0):
-        raise DLNError(f"p: the Schatten exponent must be finite and > 0, got {p['p']!r}")
-    return p
 
 
 def _hessian_evidence(W: np.ndarray, p: float, objective: str) -> dict:
@@ -152,7 +152,7 @@ def _seed(P: dict, seed: int) -> dict:
 
 def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """One job: ``n_seeds`` matrices X of one (p, objective, N, d, field); see the module docstring."""
-    P = _params(params)
+    P = SPEC.resolve(params, FAMILY)
     rows = []
     for seed in range(P["n_seeds"]):
         rows.append(_seed(P, seed))
@@ -219,20 +219,4 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         references=["LM"],
         config=P,
         context=f"rule {FAMILY} params {P}",
-    )
-
-
-def aggregate(datasets: list) -> xr.Dataset:
-    """Combine jobs along p, objective, N, d, field (jobs must share n_seeds and n_restarts)."""
-    out = combine_jobs(datasets, SWEEP_KEYS, DEFAULT_PARAMS)
-    out["objective"].attrs.update(
-        {"long_name": "objective: sum of Schatten norms or of their p-th powers", "units": "1"}
-    )
-    return finalize(
-        out,
-        title="Schatten minimization on fibers of the deep linear network, all jobs",
-        summary="Minimum over the fiber against the closed form, balancedness of the minimizers, Hessian nullity.",
-        references=["LM"],
-        config={"jobs": len(datasets)},
-        context=f"rule {FAMILY}_aggregate",
     )
