@@ -173,11 +173,11 @@ from dln.experiments._spec import Spec, param
 
 SPEC = Spec(
     param("p", 1.0, sweep=True),
-    param("N", 3, sweep=True),
-    param("d", 3, sweep=True),
-    param("field", "real", sweep=True),
+    param("N", 3),
+    param("d", 3),
+    param("field", "real"),
     param("seed", 0, sweep=True),
-    param("beta", 5.0, sweep=True),
+    param("beta", 5.0),
 )
 TITLE, SUMMARY, REFERENCES = "toy", "toy aggregate", ["LM"]
 LEDGER = MUTATION = {"sweep": {"p": [1.0]}, "fixed": {}}

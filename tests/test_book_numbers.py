@@ -96,10 +96,15 @@ def test_ledger_counts(numbers, rows_now):
 
 
 def _job_configs(results: Path, family: str) -> list[dict]:
+    """The parameters of every point of the family's sweep, as the job files record them (a file of a chunk of
+    points lists them in its attribute ``dln_points``)."""
     configs = []
     for path in sorted((results / family / "jobs").glob("*.nc")):
         with netCDF4.Dataset(path) as nc:
-            configs.append(json.loads(nc.getncattr("config")))
+            if "dln_points" in nc.ncattrs():
+                configs.extend(json.loads(nc.getncattr("dln_points")))
+            else:
+                configs.append(json.loads(nc.getncattr("config")))
     return configs
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,6 +103,27 @@ def test_toy_run_rerun_triggers_and_progress(toy):
     assert NOTHING_TO_DO in _ok(
         snakemake(repo, "-n", "--cores", "2", "--configfile", write_config(same, "toy3.yaml"), env=env)
     )
+
+
+def test_chunked_jobs_give_the_data_of_one_job_per_point(toy):
+    """`chunk: 3` runs the 4 points of the toy sweep in 2 jobs (files chunk1-of-2, chunk2-of-2 listing their
+    points); the aggregated dataset has the same data as with one job per point."""
+    import xarray as xr
+
+    repo, env, write_config = toy
+    _ok(snakemake(repo, "--cores", "2", "--configfile", write_config(TOY_CONFIG), env=env))
+    one_per_point = read_netcdf(repo / "results" / "free_energy.nc")
+    chunked = json.loads(json.dumps(TOY_CONFIG))
+    chunked["families"]["free_energy"]["chunk"] = 3
+    for name in ("results", ".snakemake"):
+        shutil.rmtree(repo / name, ignore_errors=True)
+    _ok(snakemake(repo, "--cores", "2", "--configfile", write_config(chunked, "chunked.yaml"), env=env))
+    jobs = sorted(p.name for p in (repo / "results" / "free_energy" / "jobs").iterdir())
+    assert jobs == ["chunk1-of-2.nc", "chunk2-of-2.nc"]
+    first = read_netcdf(repo / "results" / "free_energy" / "jobs" / "chunk1-of-2.nc")
+    assert [(p["p"], p["seed"]) for p in json.loads(first.attrs["dln_points"])] == [(1.0, 0), (1.0, 1), (2.0, 0)]
+    together = read_netcdf(repo / "results" / "free_energy.nc")
+    xr.testing.assert_identical(together.drop_attrs(), one_per_point.drop_attrs())
 
 
 def test_a_new_family_is_one_module_and_a_config_entry(tmp_path):

@@ -664,9 +664,35 @@ def run_simulate(family: str, params: dict | list[dict], output: str, log_path: 
     logger.info(f"done {ctx} in {time.monotonic() - t0:.2f} s -> {output}")
 
 
+#: Global attribute of a chunk's job file: the parameters of its points (JSON list), in order; and the dimension
+#: along which the file stacks their datasets.
+POINTS_ATTR, POINT_DIM = "dln_points", "dln_point"
+#: Global attribute of a chunk's job file: the dimensions of each variable in a point's own dataset (JSON).
+POINT_DIMS_ATTR = "dln_point_dims"
+
+
+def split_points(ds) -> list:
+    """The per-point datasets of a job file (one for a file of one point), each with its parameters as its
+    ``config`` attribute: exactly what the point's own job would have written, up to the global attributes."""
+    if POINTS_ATTR not in ds.attrs:
+        return [ds]
+    dims = json.loads(ds.attrs[POINT_DIMS_ATTR])
+    swept = list(dict.fromkeys(d for v in dims.values() for d in v if d not in ds.dims))
+    out = []
+    for i, p in enumerate(json.loads(ds.attrs[POINTS_ATTR])):
+        one = ds.isel({POINT_DIM: i})
+        one = one.expand_dims({k: [p[k]] for k in swept}) if swept else one
+        one = one.assign({n: one[n].transpose(*d) for n, d in dims.items() if n in one.data_vars})
+        one.attrs = {"config": json.dumps(p, sort_keys=True, default=str)}
+        out.append(one)
+    return out
+
+
 def _run_chunk(family: str, points: list[dict], output: str, log_path: str | None, history: str) -> None:
+    import xarray as xr
+
     from dln import DLNError
-    from dln.experiments import combine
+    from dln.experiments import Family
     from dln.experiments._conventions import check_metadata, finalize, restamp, write_netcdf
 
     logger = get_logger(log_path, family)
@@ -684,10 +710,23 @@ def _run_chunk(family: str, points: list[dict], output: str, log_path: str | Non
                 ds = fam.simulate(dict(p), progress=progress)
             check_metadata(ds, pctx)
             datasets.append(restamp(ds, config={**_config_attr(ds), **p}))
+        # stacked along one dimension, each point's swept parameters dropped (its parameters are in POINTS_ATTR):
+        # the aggregate splits them again (split_points), so a chunked sweep gives the data of one job per point
+        keys = Family(family, EXPERIMENTS_PACKAGE).spec.sweep_keys
+        point_dims = {n: list(v.dims) for n, v in datasets[0].data_vars.items()}
+        parts = []
+        for ds in datasets:
+            one = ds.squeeze([k for k in keys if k in ds.dims and ds.sizes[k] == 1], drop=True)
+            one = one.drop_vars([k for k in keys if k in one.coords])
+            one.attrs = {}
+            parts.append(one)
         try:
-            ds = combine(fam, datasets, pad=False)
-        except DLNError as exc:
-            raise DLNError(f"{exc}; give this family chunk: 1 (config key families.{family}.chunk)") from exc
+            ds = xr.concat(parts, dim=POINT_DIM, join="exact", data_vars="all", combine_attrs="override")
+        except ValueError as exc:
+            raise DLNError(
+                f"the points cannot be stacked in one file ({exc}); give this family chunk: 1 "
+                f"(config key families.{family}.chunk)"
+            ) from exc
         ds = finalize(
             ds,
             title=f"{fam.TITLE} ({len(points)} points)",
@@ -704,6 +743,8 @@ def _run_chunk(family: str, points: list[dict], output: str, log_path: str | Non
         logger.exception(f"{ctx}: failed")
         raise
     ds = restamp(ds, config=common, history=history or f"snakemake rule {family}: {len(points)} points -> {output}")
+    ds.attrs[POINTS_ATTR] = json.dumps(points, sort_keys=True, default=str)
+    ds.attrs[POINT_DIMS_ATTR] = json.dumps(point_dims)
     try:
         write_netcdf(ds, output, checksum=True)
     except Exception as exc:
@@ -726,7 +767,7 @@ def run_aggregate(family: str, inputs: list[str], output: str, config: dict, log
     try:
         for p in inputs:  # every job file's data against the checksum written with them
             verify_checksum(p, rule=family)
-        datasets = [read_netcdf(p) for p in inputs]
+        datasets = [one for p in inputs for one in split_points(read_netcdf(p))]
         ds = experiment(family).aggregate(datasets)
         check_metadata(ds, ctx)
     except DLNError as exc:
