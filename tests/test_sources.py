@@ -134,3 +134,24 @@ def test_the_snakefile_imports_nothing_heavy():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_disk_cache_of_imports_gives_the_closures_of_a_fresh_parse(tmp_path):
+    """The workflow's cache of parsed imports (``.snakemake/dln-imports.json``) changes no closure: a process that
+    fills it and one that reads it compute the same code hashes as one without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from dln import _sources\n"
+        "if sys.argv[1] != '-': _sources.use_disk_cache(sys.argv[1])\n"
+        "from dln.experiments import NAMES\n"
+        "print(' '.join(_sources.code_hash(_sources.PACKAGE_ROOT / 'experiments' / f'{n}.py') for n in NAMES))\n"
+    )
+    cache = tmp_path / "imports.json"
+    run = [
+        subprocess.run([sys.executable, "-c", code, arg], capture_output=True, text=True, check=True).stdout
+        for arg in ("-", str(cache), str(cache))
+    ]
+    assert cache.exists() and run[0] == run[1] == run[2], run

@@ -101,8 +101,9 @@ _DISK_DIRTY = False
 
 
 def use_disk_cache(path: str | Path) -> None:
-    """Keep the direct imports of every file parsed in a JSON file (keyed by the file's SHA-256, so an edited file
-    is parsed again), written back when the process exits: the Snakefile then parses no unchanged module."""
+    """Keep the direct imports of every file parsed in a JSON file (keyed by the SHA-256 of the file and of the list
+    of the package's modules, so an edited file, or a module added or removed, is parsed again), written back when
+    the process exits: the Snakefile then parses no unchanged module."""
     import atexit
     import json
 
@@ -131,12 +132,18 @@ def _save_disk_cache() -> None:
 
 
 @functools.cache
+def _layout(root: Path) -> bytes:
+    """The package's module files (a module added or removed can change what an unchanged file imports)."""
+    return "\n".join(sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py"))).encode()
+
+
+@functools.cache
 def _direct(root: Path, path: Path) -> frozenset[Path]:
     """The package's source files that ``path`` imports directly."""
     global _DISK_DIRTY
     if _DISK is None:
         return _direct_parsed(root, path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(path.read_bytes() + b"\0" + _layout(root)).hexdigest()
     hit = _DISK.get(str(path))
     if hit is not None and hit[0] == digest:
         return frozenset(Path(p) for p in hit[1])
