@@ -631,7 +631,7 @@ def run_simulate(family: str, params: dict | list[dict], output: str, log_path: 
             return _run_chunk(family, params, output, log_path, history)
         params = params[0]
     from dln import DLNError
-    from dln.experiments._conventions import check_metadata, restamp, write_netcdf
+    from dln.experiments._conventions import check_metadata, restamp
 
     logger = get_logger(log_path, family)
     ctx = context_of(family, params)
@@ -656,12 +656,7 @@ def run_simulate(family: str, params: dict | list[dict], output: str, log_path: 
         config={**_config_attr(ds), **params},
         history=history or f"snakemake rule {family}: dln.experiments.{family}.simulate({params!r}) -> {output}",
     )
-    try:
-        write_netcdf(ds, output, checksum=True)
-    except Exception as exc:
-        logger.exception(f"{ctx}: writing {output} failed")
-        raise DLNError(f"{ctx}: writing {output} failed ({type(exc).__name__}: {exc})") from exc
-    logger.info(f"done {ctx} in {time.monotonic() - t0:.2f} s -> {output}")
+    _write_job(ds, output, logger, ctx, t0)
 
 
 #: Global attribute of a chunk's job file: the parameters of its points (JSON list), in order; and the dimension
@@ -693,7 +688,7 @@ def _run_chunk(family: str, points: list[dict], output: str, log_path: str | Non
 
     from dln import DLNError
     from dln.experiments import Family
-    from dln.experiments._conventions import check_metadata, finalize, restamp, write_netcdf
+    from dln.experiments._conventions import check_metadata, finalize, restamp
 
     logger = get_logger(log_path, family)
     ctx = f"rule {family} chunk of {len(points)} points"
@@ -745,6 +740,14 @@ def _run_chunk(family: str, points: list[dict], output: str, log_path: str | Non
     ds = restamp(ds, config=common, history=history or f"snakemake rule {family}: {len(points)} points -> {output}")
     ds.attrs[POINTS_ATTR] = json.dumps(points, sort_keys=True, default=str)
     ds.attrs[POINT_DIMS_ATTR] = json.dumps(point_dims)
+    _write_job(ds, output, logger, ctx, t0)
+
+
+def _write_job(ds, output: str, logger: logging.Logger, ctx: str, t0: float) -> None:
+    """Write a job's file atomically with its data checksum; a failure is a DLNError naming the rule and file."""
+    from dln import DLNError
+    from dln.experiments._conventions import write_netcdf
+
     try:
         write_netcdf(ds, output, checksum=True)
     except Exception as exc:
