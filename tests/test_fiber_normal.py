@@ -68,8 +68,8 @@ def _normal_residuals(W, w):
 @pytest.mark.parametrize("preconditioner", ["block", "jacobi"])
 def test_normal_pcg_agrees_with_dense(preconditioner, field, ensemble, cond, d, N):
     W = _flat(_layers(0, N, d, ensemble, cond, field, batch=(2,)))
-    if np.max(np.linalg.cond(dln.end_to_end(W))) > 1e13:
-        pytest.skip("X numerically singular for this draw")
+    # the draws are fixed (seed 0): each is a valid input of the solver, never numerically singular
+    assert np.max(np.linalg.cond(dln.end_to_end(W))) <= 1e13, "this test's draw is numerically singular"
     w, ok, info = normal_pcg(W, tol=1e-11, maxiter=2000, preconditioner=preconditioner)
     assert w.dtype == W.dtype and w.shape == W.shape
     assert np.all(ok), info
