@@ -318,3 +318,33 @@ def test_editing_one_module_reruns_only_the_families_that_use_it(ci_run):
     }, posterior
     assert stale_after_editing("plotting.py") == {"book_assets": 1, "book": 1, "all": 1}
     assert NOTHING_TO_DO in _ok(snakemake(repo, *args, env=env))
+
+
+def test_stacked_points_split_into_the_datasets_of_their_own_jobs():
+    """stack_points/split_points round trip: each point's dataset comes back identical (dimensions in their own
+    order, the swept parameters as size-1 dimensions where the job had them), with its parameters as config."""
+    import numpy as np
+    import xarray as xr
+
+    from dln import workflow as dlnwf
+
+    points = [{"p": p, "seed": s, "N": 3} for p in (1.0, 2.0) for s in (0, 1)]
+    rng = np.random.default_rng(0)
+    datasets = []
+    for pt in points:
+        ds = xr.Dataset(
+            {
+                "y": (("t", "p"), rng.standard_normal((3, 1))),  # a swept dimension after another one
+                "z": (("seed", "i"), rng.standard_normal((1, 2))),
+                "w": ((), rng.standard_normal()),
+            },
+            coords={"t": [0.0, 0.5, 1.0], "p": [pt["p"]], "seed": [pt["seed"]], "i": [0, 1]},
+        )
+        datasets.append(ds)
+    back = dlnwf.split_points(dlnwf.stack_points(datasets, points, ("p", "seed", "N")))
+    assert len(back) == len(points)
+    for ds, one, pt in zip(datasets, back, points, strict=True):
+        assert json.loads(one.attrs["config"]) == pt
+        xr.testing.assert_identical(one.drop_attrs(), ds)
+    with pytest.raises(ValueError):  # a dimension of another size cannot share the file
+        dlnwf.stack_points([datasets[0], datasets[1].isel(t=[0, 1])], points[:2], ("p", "seed"))

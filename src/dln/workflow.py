@@ -666,28 +666,50 @@ POINTS_ATTR, POINT_DIM = "dln_points", "dln_point"
 POINT_DIMS_ATTR = "dln_point_dims"
 
 
+def stack_points(datasets: list, points: list[dict], keys) -> object:
+    """One dataset of the points of a chunk: their datasets stacked along :data:`POINT_DIM`, each point's swept
+    parameters (``keys``) dropped; their parameters and each variable's dimensions go to global attributes, so that
+    :func:`split_points` gives back what each point's own job would have written. A ``ValueError`` if the points
+    cannot share one file (a dimension of another size, a variable only some points have)."""
+    import xarray as xr
+
+    parts = []
+    for ds in datasets:
+        one = ds.squeeze([k for k in keys if k in ds.dims and ds.sizes[k] == 1], drop=True)
+        one = one.drop_vars([k for k in keys if k in one.coords])
+        one.attrs = {}
+        parts.append(one)
+    out = xr.concat(parts, dim=POINT_DIM, join="exact", data_vars="all", combine_attrs="override")
+    out.attrs = {
+        POINTS_ATTR: json.dumps(points, sort_keys=True, default=str),
+        POINT_DIMS_ATTR: json.dumps({n: list(v.dims) for n, v in datasets[0].data_vars.items()}),
+    }
+    return out
+
+
 def split_points(ds) -> list:
     """The per-point datasets of a job file (one for a file of one point), each with its parameters as its
     ``config`` attribute: exactly what the point's own job would have written, up to the global attributes."""
     if POINTS_ATTR not in ds.attrs:
         return [ds]
+    import xarray as xr
+
     dims = json.loads(ds.attrs[POINT_DIMS_ATTR])
-    swept = list(dict.fromkeys(d for v in dims.values() for d in v if d not in ds.dims))
     out = []
     for i, p in enumerate(json.loads(ds.attrs[POINTS_ATTR])):
         one = ds.isel({POINT_DIM: i})
-        one = one.expand_dims({k: [p[k]] for k in swept}) if swept else one
-        one = one.assign({n: one[n].transpose(*d) for n, d in dims.items() if n in one.data_vars})
-        one.attrs = {"config": json.dumps(p, sort_keys=True, default=str)}
+        variables = {}
+        for name, var in one.data_vars.items():
+            own = dims.get(name, list(var.dims))
+            swept = {k: [p[k]] for k in own if k not in var.dims}  # the point's value, a dimension of size 1
+            variables[name] = (var.expand_dims(swept) if swept else var).transpose(*own)
+        one = xr.Dataset(variables, attrs={"config": json.dumps(p, sort_keys=True, default=str)})
         out.append(one)
     return out
 
 
 def _run_chunk(family: str, points: list[dict], output: str, log_path: str | None, history: str) -> None:
-    import xarray as xr
-
     from dln import DLNError
-    from dln.experiments import Family
     from dln.experiments._conventions import check_metadata, finalize, restamp
 
     logger = get_logger(log_path, family)
@@ -704,19 +726,9 @@ def _run_chunk(family: str, points: list[dict], output: str, log_path: str | Non
             with Heartbeat(logger, family, progress):
                 ds = fam.simulate(dict(p), progress=progress)
             check_metadata(ds, pctx)
-            datasets.append(restamp(ds, config={**_config_attr(ds), **p}))
-        # stacked along one dimension, each point's swept parameters dropped (its parameters are in POINTS_ATTR):
-        # the aggregate splits them again (split_points), so a chunked sweep gives the data of one job per point
-        keys = Family(family, EXPERIMENTS_PACKAGE).spec.sweep_keys
-        point_dims = {n: list(v.dims) for n, v in datasets[0].data_vars.items()}
-        parts = []
-        for ds in datasets:
-            one = ds.squeeze([k for k in keys if k in ds.dims and ds.sizes[k] == 1], drop=True)
-            one = one.drop_vars([k for k in keys if k in one.coords])
-            one.attrs = {}
-            parts.append(one)
+            datasets.append(ds)
         try:
-            ds = xr.concat(parts, dim=POINT_DIM, join="exact", data_vars="all", combine_attrs="override")
+            ds = stack_points(datasets, points, fam.spec.sweep_keys)
         except ValueError as exc:
             raise DLNError(
                 f"the points cannot be stacked in one file ({exc}); give this family chunk: 1 "
@@ -738,8 +750,6 @@ def _run_chunk(family: str, points: list[dict], output: str, log_path: str | Non
         logger.exception(f"{ctx}: failed")
         raise
     ds = restamp(ds, config=common, history=history or f"snakemake rule {family}: {len(points)} points -> {output}")
-    ds.attrs[POINTS_ATTR] = json.dumps(points, sort_keys=True, default=str)
-    ds.attrs[POINT_DIMS_ATTR] = json.dumps(point_dims)
     _write_job(ds, output, logger, ctx, t0)
 
 

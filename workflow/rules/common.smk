@@ -6,7 +6,6 @@ import glob
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 from dln import workflow as dlnwf
 
@@ -25,15 +24,9 @@ try:
     SCHEMA = dlnwf.load_schema(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml", check=True)
 except dlnwf.ConfigError as _exc:
     raise WorkflowError(str(_exc)) from None
-# Our own pass first: it names every bad key with its allowed values.
-try:
-    dlnwf.validate_config(config, SCHEMA)
-except dlnwf.ConfigError as _exc:
-    raise WorkflowError(str(_exc)) from None
-# Snakemake's own validation as well (also fills in the schema's defaults).
-validate(config, schema="../schemas/config.schema.yaml")
-
-# Size and sense before any job: job counts, memory estimates, rules between parameters (dlnwf.check_config).
+# The whole check before any job (dlnwf.check_config): the JSON schema (jsonschema, as snakemake.utils.validate
+# would, but naming every bad key with its allowed values), then job counts, memory estimates and the rules
+# between parameters. The rules read optional keys with their schema defaults (figures, ledger, book: true).
 try:
     JOBS = dlnwf.check_config(config, SCHEMA)
 except (dlnwf.ConfigError, RuntimeError) as _exc:

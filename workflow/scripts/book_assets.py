@@ -440,7 +440,7 @@ def data_line(family: str, names: list[str]) -> str:
     swept = [n for n in names if not n.endswith("__jobs")]
     parts = [f"{n.split('__', 1)[1]} = {{{{ {n} }}}}" for n in swept]
     return (
-        f"Data of this page: `results/{family}.nc`, {{{{ {family}__jobs }}}} job(s)"
+        f"Data of this page: `results/{family}.nc`, {{{{ {family}__jobs }}}} sweep point(s)"
         + (f" ({'; '.join(parts)})" if parts else "")
         + "."
     )

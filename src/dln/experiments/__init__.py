@@ -139,27 +139,22 @@ def family_module(family: str):
     return FAMILIES[family].module
 
 
-def combine(family: Family | str, datasets: list, pad: bool = True):
+def combine(family: Family | str, datasets: list):
     """The job datasets of one family merged along its sweep keys (not finalized).
 
     The jobs are merged with :func:`~dln.experiments._conventions.combine_jobs` (every other parameter must be
     equal in all jobs). A variable that some jobs lack along a dimension (a quantity defined only for d = 1, a
-    mode index of size d) is 0 there, with a mask ``<name>_available`` (``pad=False``: a :class:`DLNError`
-    naming those variables instead). A swept string parameter's coordinate gets the parameter's description.
+    mode index of size d) is 0 there, with a mask ``<name>_available``. A swept string parameter's coordinate gets
+    the parameter's description.
     """
     import numpy as np
 
-    from .._errors import DLNError
     from ._conventions import combine_jobs
 
     fam = FAMILIES[family] if isinstance(family, str) else family
     spec = fam.spec
     out = combine_jobs(datasets, spec.sweep_keys, spec.defaults)
     padded = [n for n, v in out.data_vars.items() if v.dtype.kind in "fc" and bool(v.isnull().any())]
-    if padded and not pad:
-        raise DLNError(
-            f"the jobs differ in the size of a dimension of {', '.join(padded)}: only the family's aggregate pads them"
-        )
     for name in padded:
         attrs = dict(out[name].attrs)
         out[name + "_available"] = (~out[name].isnull()).astype(np.int8)
@@ -192,7 +187,8 @@ def book_numbers(family: Family | str, ds) -> dict[str, dict]:
     """The numbers the book quotes about a family's dataset, raw, each with its definition and source.
 
     For every swept parameter that is a dimension of ``ds``: ``<family>__<key>``, the list of its values; and
-    ``<family>__jobs``, the number of jobs (the product of those dimensions' sizes). Sources read
+    ``<family>__jobs``, the number of sweep points (the product of those dimensions' sizes; a chunked sweep runs
+    several points per Snakemake job). Sources read
     ``dataset:<family>:<key>:values`` and ``dataset:<family>:jobs`` (``tests/test_book_numbers.py`` recomputes
     each from the job files). The Sphinx extension formats them.
 
@@ -215,7 +211,8 @@ def book_numbers(family: Family | str, ds) -> dict[str, dict]:
         jobs *= int(ds.sizes[d])
     out[f"{fam.name}__jobs"] = {
         "value": jobs,
-        "definition": f"number of jobs of results/{fam.name}.nc (product of the sizes of the swept dimensions)",
+        "definition": f"number of sweep points (parameter combinations) of results/{fam.name}.nc: the product of "
+        "the sizes of the swept dimensions",
         "source": f"dataset:{fam.name}:jobs",
     }
     return out

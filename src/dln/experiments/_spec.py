@@ -89,13 +89,10 @@ class Param:
             if not isinstance(value, str) or (self.choices is not None and value not in self.choices):
                 raise bad
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float) and not hasattr(value, "__index__"):
-            try:  # numpy scalars
-                value = value.item()
-            except AttributeError:
-                raise bad from None
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise bad
+        if not isinstance(value, int | float) and callable(getattr(value, "item", None)):
+            value = value.item()  # a NumPy scalar as the Python number it holds
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad
         if isinstance(value, float) and not math.isfinite(value):
             raise bad
         if self.kind == "integer":
