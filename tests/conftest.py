@@ -181,7 +181,7 @@ SPEC = Spec(
 )
 TITLE, SUMMARY, REFERENCES = "toy", "toy aggregate", ["LM"]
 LEDGER = MUTATION = {"sweep": {"p": [1.0]}, "fixed": {}}
-COST, FIGURES = 1.0, ()
+COST, FIGURES = 1.0, {}
 
 
 def simulate(params, progress=None):
@@ -206,9 +206,11 @@ def simulate(params, progress=None):
 '''
 
 
-def write_toy_experiments(dest: Path, families=("free_energy",), repo: Path | None = None) -> dict:
-    """Write a package ``dlntoy`` whose modules ``<family>`` are :data:`TOY_MODULE`; with ``repo``, render that
-    copy's config schema from them (``workflow/schemas/make_schema.py``).
+def write_toy_experiments(
+    dest: Path, families=("free_energy",), repo: Path | None = None, module: str = TOY_MODULE
+) -> dict:
+    """Write a package ``dlntoy`` whose modules ``<family>`` are ``module`` (default :data:`TOY_MODULE`); with
+    ``repo``, render that copy's config schema from them (``workflow/schemas/make_schema.py``).
 
     Returns the environment variables that make the workflow use it
     (``DLN_EXPERIMENTS_PACKAGE=dlntoy`` and ``PYTHONPATH``).
@@ -217,7 +219,7 @@ def write_toy_experiments(dest: Path, families=("free_energy",), repo: Path | No
     pkg.mkdir(parents=True, exist_ok=True)
     (pkg / "__init__.py").write_text("")
     for family in families:
-        (pkg / f"{family}.py").write_text(TOY_MODULE)
+        (pkg / f"{family}.py").write_text(module)
     pythonpath = os.pathsep.join([str(dest), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env = {"DLN_EXPERIMENTS_PACKAGE": "dlntoy", "PYTHONPATH": pythonpath, "DLN_TOY_PIDFILE": str(dest / "toy.pid")}
     if repo is not None:
@@ -241,7 +243,7 @@ RESULTS = Path(os.environ.get("DLN_RESULTS", ROOT / "results"))
 
 
 def _inputs_mtime() -> float:
-    paths = [*BOOK.glob("*.md"), BOOK / "_config.yml", BOOK / "_toc.yml", *BOOK.glob("_ext/*.py")]
+    paths = [*BOOK.glob("*.md"), BOOK / "_config.yml", *BOOK.glob("_ext/*.py")]
     paths += [*RESULTS.glob("*.nc"), RESULTS / "ledger.json"]
     # the code that computed the ledger and drew the figures: a build older than it is stale
     paths += [

@@ -60,7 +60,7 @@ def _chromium() -> str | None:
 
 
 def _toc_pages() -> list[str]:
-    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    toc = yaml.safe_load((BOOK / "_generated" / "_toc.yml").read_text())
     pages = [toc["root"]]
     for part in toc.get("parts", []):
         for ch in part.get("chapters", []):
@@ -105,6 +105,19 @@ class _Links(HTMLParser):
         for key in ("href", "src"):
             if tag in ("a", "img", "link", "script") and a.get(key):
                 self.refs.append(a[key])
+
+
+def test_the_table_of_contents_has_every_family_once_on_its_written_page():
+    """The contents are rendered from dln.experiments.PARTS: every family of the package once, in book order, and
+    each on its written page book/<family>.md (a rendered default page is for families without prose)."""
+    from dln import workflow
+    from dln.experiments import NAMES
+
+    toc = workflow.book_toc(BOOK)
+    files = [toc["root"]] + [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
+    assert len(files) == len(set(files))
+    assert [f for f in files if f in NAMES] == list(NAMES)
+    assert all((BOOK / f"{f}.md").is_file() for f in files)
 
 
 def test_every_toc_page_is_built(built_book):

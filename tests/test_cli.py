@@ -183,11 +183,11 @@ def test_figure_lists_every_figure_and_rejects_unknown_names(capsys, tmp_path):
     assert cli.main(["figure", "--list"]) == 0
     out = capsys.readouterr().out
     for name, fig in figures.FIGURES.items():
-        assert name in out and f"results/{fig.family}.nc" in out and fig.function in out
+        assert name in out and f"results/{fig.family}.nc" in out and fig.dotted_name in out
         path, line = fig.source()
+        assert path == f"src/dln/experiments/{fig.family}.py" and f"({path}:{line})" in out, (name, path)
         text = (ROOT / path).read_text().splitlines()
-        head = text[line - 1 : line + 4]  # the function's first line (a decorator, then its def)
-        assert any(t.startswith(f"def {fig.function}(") for t in head), (name, path, line)
+        assert text[line - 1].startswith(f"def {fig.qualname}("), (name, path, line)
     assert cli.main(["figure", "no_such_figure"]) == 2
     assert "unknown figure" in capsys.readouterr().err
     assert cli.main(["figure", "entropy", "--results", str(tmp_path)]) == 2

@@ -29,7 +29,8 @@ def _sweep(cache, family):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_family_interface(family):
     """The protocol: a typed SPEC, simulate(params, progress=None), the aggregated dataset's metadata, the
-    ledger's and the mutation tests' sweeps (resolvable by the spec), its cost and figures."""
+    ledger's and the mutation tests' sweeps (resolvable by the spec), its cost and its figures (name -> a drawing
+    function of the module)."""
     import inspect
 
     from dln.experiments._spec import Spec
@@ -38,6 +39,9 @@ def test_family_interface(family):
     for name in ("SPEC", "simulate", "TITLE", "SUMMARY", "REFERENCES", "LEDGER", "MUTATION", "COST", "FIGURES"):
         assert hasattr(mod, name), (family, name)
     assert isinstance(mod.SPEC, Spec)
+    assert isinstance(mod.FIGURES, dict), family
+    for name, draw in mod.FIGURES.items():
+        assert isinstance(name, str) and callable(draw) and draw.__module__ == mod.__name__, (family, name)
     assert list(inspect.signature(mod.simulate).parameters) == ["params", "progress"], family
     assert not hasattr(mod, "aggregate"), "the aggregation is shared: dln.experiments.aggregate"
     assert not hasattr(mod, "DEFAULT_PARAMS") and not hasattr(mod, "SWEEP_KEYS"), "derived from SPEC, not restated"

@@ -1,4 +1,5 @@
-"""Structure of the book's figures (dln.plotting), drawn from small sweeps simulated in memory.
+"""Structure of the book's figures (each family's ``FIGURES``, drawn by :func:`dln.figures.draw` with the toolkit
+:mod:`dln.plotting`), drawn from small sweeps simulated in memory.
 
 Checks what a reader relies on: every series has a legend entry or a colour bar, legends sit outside the data,
 values that colour encodes have a labelled colour bar, Monte Carlo estimates have a residual panel in
@@ -10,6 +11,9 @@ family are also checked on ``results/<family>.nc`` when the workflow has written
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -22,8 +26,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from dln import plotting  # noqa: E402
-from dln.experiments import run_sweep  # noqa: E402
-from dln.figures import DPI, FIGURES  # noqa: E402
+from dln._errors import DLNError  # noqa: E402
+from dln.experiments import NAMES, family_module, run_sweep  # noqa: E402
+from dln.experiments import free_energy as free_energy_family  # noqa: E402
+from dln.figures import DPI, FIGURES, draw  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Width of the book's text column (CSS px) and the smallest legible text at that width (CSS px).
@@ -47,7 +53,7 @@ def fast_slow():
 @pytest.fixture(scope="module")
 def fast_slow_long():
     """A kappa sweep too long for one legend entry per value."""
-    kappas = [0.1 * k for k in range(1, plotting._MAX_COLOR_ENTRIES + 2)]
+    kappas = [0.1 * k for k in range(1, plotting.MAX_COLOR_ENTRIES + 2)]
     return run_sweep(
         "fast_slow",
         {
@@ -158,14 +164,62 @@ def _check_labels(fig) -> None:
                 assert label, f"axes {ax.get_title()!r} has {name} tick labels but no {name} label"
 
 
+# ------------------------------------------------------------------------------------------------ the registry
+
+
+def test_every_figure_is_drawn_by_a_function_of_its_family_module():
+    """dln.figures.FIGURES gathers the families' FIGURES in book order; each figure's drawing function is defined in
+    its family's module, and its source (the book's link to the code) is that module's file at the function."""
+    assert list(FIGURES) == [name for family in NAMES for name in family_module(family).FIGURES]
+    for name, fig in FIGURES.items():
+        module = family_module(fig.family)
+        assert module.FIGURES[name] is fig.function
+        assert fig.module == module.__name__ and getattr(module, fig.qualname) is fig.function
+        assert fig.dotted_name == f"{module.__name__}.{fig.qualname}"
+        path, line = fig.source()
+        assert path == f"src/dln/experiments/{fig.family}.py", (name, path)
+        assert (ROOT / path).read_text().splitlines()[line - 1].startswith(f"def {fig.qualname}("), (name, line)
+
+
+def test_a_figure_listed_twice_or_figures_not_a_dict_is_an_error(monkeypatch):
+    from dln import figures
+
+    entropy = family_module("entropy")
+    monkeypatch.setattr(entropy, "FIGURES", {**entropy.FIGURES, "posterior": entropy.fig_entropy})
+    with pytest.raises(DLNError, match="figure 'posterior' is listed by the families 'posterior' and 'entropy'"):
+        figures._figures()
+    monkeypatch.setattr(entropy, "FIGURES", ("entropy",))
+    with pytest.raises(DLNError, match="FIGURES of family 'entropy' must map each figure's name"):
+        figures._figures()
+
+
+def test_importing_the_family_modules_loads_no_matplotlib():
+    """The simulation jobs import the family modules: importing every one in a fresh interpreter, FIGURES included,
+    leaves Matplotlib and dln.plotting out of sys.modules (the drawing functions import them when they run)."""
+    code = "\n".join(
+        [
+            "import importlib, sys",
+            "from dln.experiments import NAMES",
+            "assert NAMES",
+            "for name in NAMES:",
+            "    assert importlib.import_module(f'dln.experiments.{name}').FIGURES is not None",
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib' or m == 'dln.plotting'))",
+        ]
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DLN_EXPERIMENTS_PACKAGE"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", proc.stdout
+
+
 # ------------------------------------------------------------------------------------------------ tests
 
 
 def test_shadowing_every_series_has_a_legend_entry_outside_the_data(fast_slow):
-    fig = plotting.fig_fast_slow_shadowing(fast_slow)
+    fig = draw("fast_slow_shadowing", fast_slow)
     entries = _entries(fig)
     for k in fast_slow["kappa"].values:
-        assert any(plotting._num(k) in e and "kappa" in e for e in entries), (k, entries)
+        assert any(plotting.num(k) in e and "kappa" in e for e in entries), (k, entries)
     for f in ("real", "complex"):
         assert any(e.startswith(f) for e in entries), (f, entries)
     n_levels = fast_slow.sizes["imbalance"]
@@ -177,7 +231,7 @@ def test_shadowing_every_series_has_a_legend_entry_outside_the_data(fast_slow):
 
 
 def test_shadowing_series_differ_in_colour_or_style(fast_slow):
-    fig = plotting.fig_fast_slow_shadowing(fast_slow)
+    fig = draw("fast_slow_shadowing", fast_slow)
     for ax in fig.axes[: fast_slow.sizes["loss"]]:
         styles = [
             (matplotlib.colors.to_hex(ln.get_color()), ln.get_linestyle(), ln.get_marker(), str(ln.get_mfc()))
@@ -189,7 +243,7 @@ def test_shadowing_series_differ_in_colour_or_style(fast_slow):
 
 
 def test_shadowing_long_sweep_gets_a_colour_bar(fast_slow_long):
-    fig = plotting.fig_fast_slow_shadowing(fast_slow_long)
+    fig = draw("fast_slow_shadowing", fast_slow_long)
     bars = _colorbars(fig)
     assert len(bars) == 1 and "kappa" in bars[0].ax.get_ylabel()
     assert len(bars[0].get_ticks()) == fast_slow_long.sizes["kappa"]
@@ -199,14 +253,14 @@ def test_shadowing_long_sweep_gets_a_colour_bar(fast_slow_long):
 def test_shadowing_is_deterministic(fast_slow):
     def png() -> bytes:
         buf = io.BytesIO()
-        plotting.fig_fast_slow_shadowing(fast_slow).savefig(buf, dpi=DPI, format="png", metadata={"Software": None})
+        draw("fast_slow_shadowing", fast_slow).savefig(buf, dpi=DPI, format="png", metadata={"Software": None})
         return buf.getvalue()
 
     assert png() == png()
 
 
 def test_entropy_legends_name_every_series(entropy):
-    fig = plotting.fig_entropy(entropy)
+    fig = draw("entropy", entropy)
     entries = _entries(fig)
     for d in entropy["d"].values:
         assert f"$d = {int(d)}$" in entries
@@ -218,9 +272,9 @@ def test_entropy_legends_name_every_series(entropy):
     _check_labels(fig)
 
 
-@pytest.mark.parametrize("name", ["fig_ckm_1", "fig_free_energy_panels"])
+@pytest.mark.parametrize("name", ["ckm_fig_1", "free_energy_panels"])
 def test_phase_portraits_have_a_labelled_colour_bar(free_energy, name):
-    fig = getattr(plotting, name)(free_energy)
+    fig = draw(name, free_energy)
     bars = _colorbars(fig)
     assert len(bars) == 1
     label = bars[0].ax.get_ylabel()
@@ -232,18 +286,18 @@ def test_phase_portraits_have_a_labelled_colour_bar(free_energy, name):
 
 
 def test_speed_range_ignores_the_vanishing_speed_at_an_equilibrium(free_energy):
-    cases = plotting._portraits(free_energy)
-    lo, hi, _ = plotting._speed_range(free_energy, cases)
-    sp = np.log10(plotting._pos(free_energy["speed"].values))
+    cases = free_energy_family._portraits(free_energy)
+    lo, hi, _ = free_energy_family._speed_range(free_energy, cases)
+    sp = np.log10(plotting.pos(free_energy["speed"].values))
     sp = sp[np.isfinite(sp)]
     assert np.percentile(sp, 0.5) <= lo <= np.percentile(sp, 2.0) and hi == pytest.approx(sp.max())
 
 
-@pytest.mark.parametrize("name", ["fig_noise_mean_G", "fig_noise_stationary"])
+@pytest.mark.parametrize("name", ["noise_mean_G", "noise_stationary"])
 def test_noise_figures_have_residual_panels_in_standard_errors(langevin, name):
-    fig = getattr(plotting, name)(langevin)
+    fig = draw(name, langevin)
     resid = [ax for ax in fig.axes if ax.get_ylabel().endswith("/ SE")]
-    n_top = langevin.sizes["loss"] if name == "fig_noise_mean_G" else 2
+    n_top = langevin.sizes["loss"] if name == "noise_mean_G" else 2
     assert len(resid) == n_top
     for ax in resid:
         lo, hi = ax.get_ylim()
@@ -262,17 +316,17 @@ def test_noise_figures_have_residual_panels_in_standard_errors(langevin, name):
 @pytest.mark.parametrize(
     ("name", "data"),
     [
-        ("fig_fast_slow_shadowing", "fast_slow"),
-        ("fig_fast_slow_shadowing", "fast_slow_long"),
-        ("fig_entropy", "entropy"),
-        ("fig_ckm_1", "free_energy"),
-        ("fig_free_energy_panels", "free_energy"),
-        ("fig_noise_mean_G", "langevin"),
-        ("fig_noise_stationary", "langevin"),
+        ("fast_slow_shadowing", "fast_slow"),
+        ("fast_slow_shadowing", "fast_slow_long"),
+        ("entropy", "entropy"),
+        ("ckm_fig_1", "free_energy"),
+        ("free_energy_panels", "free_energy"),
+        ("noise_mean_G", "langevin"),
+        ("noise_stationary", "langevin"),
     ],
 )
 def test_text_is_legible_at_the_column_width(name, data, request):
-    fig = getattr(plotting, name)(request.getfixturevalue(data))
+    fig = draw(name, request.getfixturevalue(data))
     px, text = _smallest_text_px(fig)
     assert px >= MIN_TEXT_PX, f"{name}: {text!r} is {px:.1f} px at {COLUMN_PX} px"
 

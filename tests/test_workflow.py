@@ -149,6 +149,89 @@ def test_a_new_family_is_one_module_and_a_config_entry(tmp_path):
     assert bad.returncode != 0 and "families.toy_decay.fixed.kappa" in bad.stdout + bad.stderr
 
 
+NEW_FAMILY = '''\
+"""Toy decay: y(t) = exp(-p t) sampled at 21 times, a family only this test knows.
+
+Its claim NUM-toy-decay reads the decay rate back from the dataset by a least-squares fit of log y.
+"""
+import numpy as np
+import xarray as xr
+
+from dln.checks import Evidence, claim
+from dln.experiments._conventions import data_array, finalize
+from dln.experiments._spec import Spec, param
+
+SPEC = Spec(param("p", 1.0, sweep=True), param("n_t", 21, minimum=3))
+TITLE, SUMMARY, REFERENCES = "Toy decay, all jobs", "y(t) = exp(-p t) for every rate p.", ["LM"]
+LEDGER = MUTATION = {"sweep": {"p": [1.0]}, "fixed": {}}
+COST = 1.0
+
+
+def simulate(params, progress=None):
+    p = SPEC.resolve(params, "toy_decay")
+    t = np.linspace(0.0, 1.0, p["n_t"])
+    ds = xr.Dataset({"y": data_array(np.exp(-p["p"] * t), ("t",), "toy decay y(t)")}, coords={"t": t})
+    return finalize(ds, title="toy decay", summary="one rate", references=["LM"], config=p, context="toy_decay")
+
+
+def fig_curve(ds):
+    """The toy decay y(t), one curve per rate."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    for p in ds["p"].values:
+        ax.semilogy(ds["t"], ds["y"].sel(p=p), label=f"p = {p}")
+    ax.legend()
+    return fig
+
+
+FIGURES = {"toy_decay_curve": fig_curve}
+
+
+@claim(
+    "NUM-toy-decay",
+    paper="NUM",
+    where="the toy family of the workflow tests",
+    statement=r"y(t) = e^{-pt}",
+    family="toy_decay",
+    implements=("rng_from_params",),
+    fails_if="the fitted rate of log y differs from p by more than round-off",
+)
+def toy_decay_claim(ds) -> Evidence:
+    ev = Evidence()
+    t = ds["t"].values
+    rates = [-np.polyfit(t, np.log(ds["y"].sel(p=p).values), 1)[0] for p in ds["p"].values]
+    ev.require("rate_error", np.max(np.abs(np.array(rates) - ds["p"].values)), "identity", "max |fitted rate - p|")
+    return ev
+'''
+
+
+@pytest.mark.slow
+def test_a_new_family_runs_through_the_ledger_and_the_book(tmp_path):
+    """One module (spec, simulate, a figure, a claim) and a config entry: its claim is in the ledger, and the book
+    gets a page for it (rendered from the module: title, summary, figure, checks) in its table of contents."""
+    repo = copy_repo(tmp_path / "repo")
+    env = write_toy_experiments(tmp_path / "toy", families=("toy_decay",), repo=repo, module=NEW_FAMILY)
+    cfg = {"families": {"toy_decay": {"sweep": {"p": [0.5, 2.0]}}}}
+    (repo / "config" / "new.yaml").write_text(yaml.safe_dump(cfg))
+    _ok(snakemake(repo, "--cores", "2", "--configfile", "config/new.yaml", env=env, timeout=600))
+    rows = {r["id"]: r for r in json.loads((repo / "results" / "ledger.json").read_text())}
+    assert rows["NUM-toy-decay"]["status"] == "pass", rows["NUM-toy-decay"]
+    assert rows["LM-Thm2"]["status"] == "fail" and "unavailable" in rows["LM-Thm2"]["error"]
+    toc = yaml.safe_load((repo / "book" / "_generated" / "_toc.yml").read_text())
+    assert toc["parts"][0] == {"caption": "Experiments", "chapters": [{"file": "_generated/pages/toy_decay"}]}
+    html = repo / "book" / "_build" / "html"
+    page = (html / "_generated" / "pages" / "toy_decay.html").read_text()
+    assert "Toy decay, all jobs" in page and "y(t) = exp(-p t) for every rate p." in page
+    assert "toy_decay_curve.png" in page and "NUM-toy-decay" in page
+    # the figure's provenance links resolve from the page, two levels below the root
+    for href in re.findall(r'href="((?:\.\./)+(?:data|code)/[^"#]+)', page):
+        assert (html / "_generated" / "pages" / href).resolve().is_file(), href
+    assert re.search(r'href="\.\./\.\./data/toy_decay\.nc"', page), "no link to the dataset"
+    assert "toy_decay" in (html / "claims.html").read_text()
+    assert not (html / "regularizing_flow.html").exists()  # a page of a family that is not in the book
+
+
 def test_nan_aborts_naming_rule_and_params(toy):
     repo, env, write_config = toy
     cfg = json.loads(json.dumps(TOY_CONFIG))

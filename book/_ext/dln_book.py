@@ -21,6 +21,12 @@ from dln._markdown import fmt
 
 NUMBERS = Path("_generated") / "numbers.json"
 
+#: A MyST substitution ``{{ name }}`` in a page's source.
+SUBSTITUTION = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
+
+#: A relative link of a number's HTML (to the published datasets and code, ``data/...``, ``code/...``).
+RELATIVE_HREF = re.compile(r'href="(?![a-z]+:|#|/)')
+
 
 def _load_numbers(app, config) -> None:
     path = Path(app.srcdir) / NUMBERS
@@ -41,11 +47,28 @@ def _check_dataset_numbers_used(srcdir: Path, numbers: dict) -> None:
     Markdown they include): a number computed but never shown is a stale definition, and fails the build. A name
     used but missing fails too (MyST warns of an undefined substitution; the build runs with -W)."""
     used: set[str] = set()
-    for page in [*srcdir.glob("*.md"), *(srcdir / "_generated").glob("*.md")]:
-        used |= set(re.findall(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}", page.read_text()))
+    for page in [*srcdir.glob("*.md"), *(srcdir / "_generated").rglob("*.md")]:
+        used |= set(SUBSTITUTION.findall(page.read_text()))
     unused = sorted(k for k, v in numbers.items() if str(v.get("source", "")).startswith("dataset:") and k not in used)
     if unused:
         raise ConfigError(f"numbers.json: numbers about the datasets that no page shows: {', '.join(unused)}")
+
+
+def _nested_page_links(app, docname: str, source: list[str]) -> None:
+    """On a page below the book's root (``_generated/pages/<family>``), a number's relative links are written
+    relative to the root: prefix them with one ``../`` per level, so they resolve from that page."""
+    depth = docname.count("/")
+    if not depth:
+        return
+    subs = app.config.myst_substitutions or {}
+
+    def expand(m: re.Match) -> str:
+        value = subs.get(m.group(1))
+        if not isinstance(value, str) or "href=" not in value:
+            return m.group(0)
+        return RELATIVE_HREF.sub('href="' + "../" * depth, value)
+
+    source[0] = SUBSTITUTION.sub(expand, source[0])
 
 
 def repository_url(environ=None) -> str | None:
@@ -77,4 +100,5 @@ def _repository_button(app, config) -> None:
 def setup(app):
     app.connect("config-inited", _load_numbers)
     app.connect("config-inited", _repository_button)
+    app.connect("source-read", _nested_page_links)
     return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

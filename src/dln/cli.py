@@ -343,7 +343,7 @@ def _cmd_figure(args) -> int:
     if args.list or not args.name:
         for f in figures.FIGURES.values():
             path, line = f.source()
-            print(f"{f.name:<26} results/{f.family}.nc  dln.plotting.{f.function} ({path}:{line})")
+            print(f"{f.name:<26} results/{f.family}.nc  {f.dotted_name} ({path}:{line})")
         return 0 if args.list else 2
     if args.name not in figures.FIGURES:
         print(f"dln figure: unknown figure {args.name!r}; use 'dln figure --list'", file=sys.stderr)
@@ -365,7 +365,7 @@ def _cmd_figure(args) -> int:
 
     matplotlib.use("Agg")
     out = figures.save(figures.draw(args.name, ds), args.out or f"{args.name}.png")
-    print(f"{out}: figure {args.name} drawn by dln.plotting.{fig.function} from {data}")
+    print(f"{out}: figure {args.name} drawn by {fig.dotted_name} from {data}")
     return 0
 
 

@@ -1,49 +1,38 @@
-"""The book's figures: the dataset each is drawn from, the function that draws it, and how to redraw one.
+"""The book's figures: the family each is drawn from, the function that draws it, and how to redraw one.
 
-A figure's name is the one listed in its family's ``FIGURES`` (``dln.experiments.<family>.FIGURES``); it
-is also the file name ``book/_generated/figures/<name>.png`` and the target of ``dln figure <name>``.
-The book's rule ``book_assets`` draws every figure through :func:`draw` and :func:`save`, so a figure
-redrawn by hand is the figure of the book.
+Every experiment family lists its figures in ``dln.experiments.<family>.FIGURES``, a dict from the figure's name
+to the function of that module that draws it from the family's dataset; :data:`FIGURES` gathers them. A
+figure's name is also the file name ``book/_generated/figures/<name>.png`` and the target of
+``dln figure <name>``. The book's rule ``book_assets`` draws every figure through :func:`draw` (in the book's
+style, :func:`dln.plotting.styled`) and :func:`save`, so a figure redrawn by hand is the figure of the book.
 
 Examples
 --------
 >>> from dln.figures import FIGURES
 >>> FIGURES["regularizing_flow_errors"].family
 'regularizing_flow'
+>>> FIGURES["regularizing_flow_errors"].dotted_name
+'dln.experiments.regularizing_flow.fig_regularizing_flow'
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._errors import DLNError
+
+if TYPE_CHECKING:
+    import matplotlib.figure
+    import xarray
 
 __all__ = ["DPI", "FIGURES", "Figure", "draw", "save", "reproduce_command"]
 
 #: Resolution of the book's PNG figures (dots per inch).
 DPI = 120
-
-#: The function of :mod:`dln.plotting` drawing each figure, by figure name.
-_FUNCTIONS: dict[str, str] = {
-    "lm_fig_1_1": "fig_1_1",
-    "lm_fig_1_2": "fig_1_2",
-    "lm_fig_1_3": "fig_1_3",
-    "regularizing_flow_errors": "fig_regularizing_flow",
-    "kirwan_ness": "fig_kirwan_ness",
-    "schatten_gap": "fig_schatten",
-    "schatten_hessian": "fig_schatten_hessian",
-    "learning_flow": "fig_learning_flow",
-    "fast_slow_scales": "fig_fast_slow_scales",
-    "fast_slow_shadowing": "fig_fast_slow_shadowing",
-    "noise_mean_G": "fig_noise_mean_G",
-    "noise_stationary": "fig_noise_stationary",
-    "posterior": "fig_posterior",
-    "entropy": "fig_entropy",
-    "ckm_fig_1": "fig_ckm_1",
-    "free_energy_panels": "fig_free_energy_panels",
-}
 
 
 @dataclass(frozen=True)
@@ -55,26 +44,43 @@ class Figure:
     name : str
         The figure's name (file ``<name>.png``).
     family : str
-        The experiment family whose dataset ``results/<family>.nc`` it is drawn from.
-    function : str
-        The name of the function of :mod:`dln.plotting` that draws it from that dataset.
+        The experiment family whose dataset ``results/<family>.nc`` it is drawn from (and whose module defines
+        :attr:`function`).
+    function : callable
+        ``function(ds) -> matplotlib.figure.Figure``, which draws it from that dataset.
     """
 
     name: str
     family: str
-    function: str
+    function: Callable[[xarray.Dataset], matplotlib.figure.Figure]
+
+    @property
+    def module(self) -> str:
+        """The module defining the drawing function (``dln.experiments.<family>``)."""
+        return self.function.__module__
+
+    @property
+    def qualname(self) -> str:
+        """The drawing function's qualified name in its module."""
+        return self.function.__qualname__
+
+    @property
+    def dotted_name(self) -> str:
+        """``<module>.<qualname>`` of the drawing function."""
+        return f"{self.module}.{self.qualname}"
 
     def source(self) -> tuple[str, int]:
         """The file of the drawing function, relative to the repository root, and its first line."""
-        from . import plotting
-
-        fn = getattr(plotting, self.function)
+        fn = inspect.unwrap(self.function)
         path = Path(inspect.getsourcefile(fn)).resolve()
-        root = Path(__file__).resolve().parents[2]
+        package = Path(__file__).resolve().parent
         try:
-            rel = path.relative_to(root).as_posix()
-        except ValueError:  # an installed (non-editable) package
-            rel = f"src/dln/{path.name}"
+            rel = path.relative_to(package.parents[1]).as_posix()
+        except ValueError:
+            try:  # an installed (non-editable) dln
+                rel = f"src/dln/{path.relative_to(package).as_posix()}"
+            except ValueError:  # a plug-in experiments package outside the repository
+                rel = path.as_posix()
         return rel, inspect.getsourcelines(fn)[1]
 
 
@@ -83,13 +89,18 @@ def _figures() -> dict[str, Figure]:
 
     out: dict[str, Figure] = {}
     for family in FAMILIES:
-        for name in getattr(family_module(family), "FIGURES", ()):
-            if name not in _FUNCTIONS:
-                raise DLNError(f"figure {name!r} of family {family!r} has no drawing function in dln.figures")
-            out[name] = Figure(name, family, _FUNCTIONS[name])
-    unused = sorted(set(_FUNCTIONS) - set(out))
-    if unused:
-        raise DLNError(f"dln.figures names drawing functions for figures no family lists: {unused}")
+        listed = getattr(family_module(family), "FIGURES", {})
+        if not isinstance(listed, Mapping):
+            raise DLNError(
+                f"FIGURES of family {family!r} must map each figure's name to its drawing function, "
+                f"not be a {type(listed).__name__}"
+            )
+        for name, function in listed.items():
+            if name in out:
+                raise DLNError(f"figure {name!r} is listed by the families {out[name].family!r} and {family!r}")
+            if not callable(function):
+                raise DLNError(f"figure {name!r} of family {family!r}: {function!r} is not a drawing function")
+            out[name] = Figure(name, family, function)
     return out
 
 
@@ -97,8 +108,8 @@ def _figures() -> dict[str, Figure]:
 FIGURES: dict[str, Figure] = _figures()
 
 
-def draw(name: str, ds):
-    """Draw one figure from its family's dataset.
+def draw(name: str, ds: xarray.Dataset) -> matplotlib.figure.Figure:
+    """Draw one figure from its family's dataset, in the book's style (:func:`dln.plotting.styled`).
 
     Parameters
     ----------
@@ -115,7 +126,7 @@ def draw(name: str, ds):
         raise DLNError(f"unknown figure {name!r}; the figures are: {', '.join(FIGURES)}")
     from . import plotting
 
-    return getattr(plotting, FIGURES[name].function)(ds)
+    return plotting.styled(FIGURES[name].function)(ds)
 
 
 def save(fig, path: str | Path) -> Path:

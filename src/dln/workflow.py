@@ -22,11 +22,8 @@ import os
 import time
 from pathlib import Path
 
+from .experiments import PACKAGE as EXPERIMENTS_PACKAGE
 from .experiments._spec import evaluate_rule, rule_names
-
-#: The package holding the experiment modules. Tests point it at stand-in modules with
-#: the environment variable ``DLN_EXPERIMENTS_PACKAGE``; nothing else should.
-EXPERIMENTS_PACKAGE = os.environ.get("DLN_EXPERIMENTS_PACKAGE", "dln.experiments")
 
 #: The repository holding the workflow (this file is ``<root>/src/dln/workflow.py``).
 ROOT = Path(__file__).resolve().parents[2]
@@ -479,14 +476,9 @@ def family_code(family: str) -> str:
 def step_code(script: str) -> str:
     """Version of the code of a step that reads the datasets (``ledger.py``, ``book_assets.py``, ``plot.py``):
     the script's import closure inside ``dln`` and every family module (read by name at run time)."""
-    modules = []
     from .experiments import NAMES
 
-    for family in NAMES:
-        try:
-            modules.append(module_path(family))
-        except RuntimeError:  # a test package that has only some of the families
-            continue
+    modules = [module_path(family) for family in NAMES]
     return _sources().code_hash(SCRIPTS / script, *modules)
 
 
@@ -494,6 +486,42 @@ def step_code(script: str) -> str:
 def figure_code() -> str:
     """Version of the code of the overview figures: ``plot.py``'s import closure."""
     return _sources().code_hash(SCRIPTS / "plot.py")
+
+
+#: The book's root page and the part after the families' pages: page names (files ``book/<page>.md``).
+BOOK_ROOT = "index"
+BOOK_LAST_PART = ("Claims", ("claims", "blueprint", "errata", "reproducibility"))
+
+#: Where the book gets the page of a family that has no page ``book/<family>.md`` (rendered by ``book_assets``).
+GENERATED_PAGES = "_generated/pages"
+
+
+def book_pages(book: str | os.PathLike = "book") -> dict[str, str]:
+    """Every page of the book: page name -> its file relative to ``book`` without ``.md``, in book order.
+
+    A family's page is ``<family>`` if ``book/<family>.md`` exists (prose written for it), else
+    ``_generated/pages/<family>`` (rendered from the family module's title, summary, checks and figures).
+    """
+    from .experiments import NAMES
+
+    book = Path(book)
+    pages = {BOOK_ROOT: BOOK_ROOT}
+    for family in NAMES:
+        pages[family] = family if (book / f"{family}.md").exists() else f"{GENERATED_PAGES}/{family}"
+    pages.update({page: page for page in BOOK_LAST_PART[1]})
+    return pages
+
+
+def book_toc(book: str | os.PathLike = "book") -> dict:
+    """The book's table of contents (Jupyter Book 1.x ``_toc.yml``, sphinx-external-toc format): the root page,
+    one part per :data:`dln.experiments.PARTS` entry with its families' pages, then :data:`BOOK_LAST_PART`."""
+    from .experiments import PARTS
+
+    pages = book_pages(book)
+    parts = [{"caption": part, "chapters": [{"file": pages[f]} for f in names]} for part, names in PARTS.items()]
+    last, names = BOOK_LAST_PART
+    parts.append({"caption": last, "chapters": [{"file": pages[p]} for p in names]})
+    return {"format": "jb-book", "root": pages[BOOK_ROOT], "parts": parts}
 
 
 def experiment(family: str):

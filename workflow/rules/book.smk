@@ -3,12 +3,17 @@
 # Snakemake is the only execution engine: `book_assets` reads the ledger and the datasets (declared as inputs, so
 # a changed dataset reruns it) and writes book/_generated/ (figures, numbers.json, generated Markdown); `book`
 # renders the pages with Jupyter Book 1.x, which executes nothing (execute_notebooks: off). The top-level
-# Snakefile includes this file. Every family has a page book/<family>.md; BOOK_PAGES adds the others.
+# Snakefile includes this file. The table of contents is rendered from the families' book parts
+# (dln.experiments.PARTS); a family without a page book/<family>.md gets one rendered from its module.
 
-BOOK_PAGES = [*FAMILIES, "index", "claims", "blueprint", "errata", "reproducibility"]
+BOOK_PAGES = dlnwf.book_pages("book")
+WRITTEN_PAGES = [f"book/{p}.md" for p in BOOK_PAGES.values() if not p.startswith(dlnwf.GENERATED_PAGES)]
 
 BOOK_GENERATED = [
     "numbers.json",
+    "_toc.yml",
+    "pages_table.md",
+    *[p.removeprefix("_generated/") + ".md" for p in BOOK_PAGES.values() if p.startswith(dlnwf.GENERATED_PAGES)],
     "claim_cards.md",
     "ledger_table.md",
     "errata_list.md",
@@ -48,9 +53,8 @@ rule book:
         generated=[f"book/_generated/{name}" for name in BOOK_GENERATED],
         figures="book/_generated/figures",
         site="book/_generated/site",
-        pages=expand("book/{page}.md", page=BOOK_PAGES),
+        pages=WRITTEN_PAGES,
         config="book/_config.yml",
-        toc="book/_toc.yml",
         ext="book/_ext/dln_book.py",
         css="book/_static/dln.css",
     output:

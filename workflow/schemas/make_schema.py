@@ -27,16 +27,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def family_names() -> list[str]:
-    """The families of the experiments package (``dln.experiments``, or the stand-in package of a test): the known
-    ones in book order, then any other public module of the package."""
-    import importlib
-    import pkgutil
-
-    if workflow.EXPERIMENTS_PACKAGE == "dln.experiments":
-        return list(NAMES)
-    package = importlib.import_module(workflow.EXPERIMENTS_PACKAGE)
-    found = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_"))
-    return [n for n in NAMES if n in found] + [n for n in found if n not in NAMES]
+    """The families of the experiments package in use (``dln.experiments``, or a plug-in package), in book order."""
+    return list(NAMES)
 
 
 def family_schema(family: str) -> dict:

@@ -24,6 +24,7 @@ The book builder never runs a simulation. By hand::
 """
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -39,6 +40,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
 from dln import __version__, figures  # noqa: E402
+from dln import workflow as dlnwf  # noqa: E402
 from dln._markdown import fmt, math_block, math_md  # noqa: E402
 from dln.checks import CLAIMS, PAPERS, STATUSES, anchor, blueprint  # noqa: E402
 from dln.checks._claims import repository_root  # noqa: E402
@@ -55,6 +57,18 @@ ROOT = repository_root()
 def key(claim_id: str) -> str:
     """A MyST substitution name for a claim ID: ``LM-(2.31)`` -> ``LM_2_31``."""
     return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]", "_", claim_id)).strip("_")
+
+
+@functools.cache
+def _book_pages() -> dict[str, str]:
+    return dlnwf.book_pages(ROOT / "book")
+
+
+def page_link(family: str) -> str:
+    """A link to a family's page from any page (its document path from the book's root), or the family's name
+    where the book has no page for it."""
+    page = _book_pages().get(family)
+    return f"{{doc}}`/{page}`" if page else f"`{family}`"
 
 
 def escape(text: str) -> str:
@@ -138,6 +152,8 @@ BADGE = {**{s: s for s in STATUSES}, "fail": "**FAIL**"}
 
 
 def _item_rows(r: dict) -> list[str]:
+    if not r["items"]:
+        return ["No number was measured (the error is below)."]
     lines = [
         ":::{list-table}",
         ":header-rows: 1",
@@ -191,7 +207,7 @@ def claim_cards(a: Assets, rows: list[dict]) -> None:
             c = CLAIMS.get(r["id"])
             out += [f"({anchor(r['id'])})=", f"### {r['id']}: {BADGE[r['status']]}", ""]
             out += [
-                f"*{r['where']}* ({r['kind']}). Evidence: `results/{r['family']}.nc`, page {{doc}}`{r['family']}`.",
+                f"*{r['where']}* ({r['kind']}). Evidence: `results/{r['family']}.nc`, page {page_link(r['family'])}.",
                 "",
             ]
             out += ["**Statement.**", "", math_block(r["statement"]), ""]
@@ -317,7 +333,7 @@ def summary_table(rows: list[dict], link_page: bool = True) -> list[str]:
             f"  - {BADGE[r['status']]}",
             f"  - {fmt(r['measured'])}",
             f"  - {fmt(r['tolerance'])}",
-            f"  - {escape(r['paper'])}: {escape(r['where'])}" + (f" ({{doc}}`{r['family']}`)" if link_page else ""),
+            f"  - {escape(r['paper'])}: {escape(r['where'])}" + (f" ({page_link(r['family'])})" if link_page else ""),
         ]
     lines.append("::::")
     return lines
@@ -354,7 +370,7 @@ def errata(a: Assets, rows: list[dict]) -> None:
                 "",
                 f"Claim card: {{ref}}`{r['id']} <{anchor(r['id'])}>`.",
                 "",
-                f"*{r['where']}*. Discussed on {{doc}}`{r['family']}`.",
+                f"*{r['where']}*. Discussed on {page_link(r['family'])}.",
                 "",
                 "- **As printed:**",
                 "",
@@ -502,11 +518,68 @@ def figure_captions(a: Assets, datasets: dict) -> None:
             f'Data: <a class="dln-dataset" href="data/{fig.family}.nc">results/{fig.family}.nc</a> '
             f"(commit `{commit_of(datasets[fig.family])}`), from the rule "
             f'<a class="dln-rule" href="{pages[rule]}#L-{rule_line}">{fig.family}</a>; drawn by '
-            f'<a class="dln-code" href="{pages[rel]}#L-{line}">dln.plotting.{fig.function}</a> '
+            f'<a class="dln-code" href="{pages[rel]}#L-{line}">{fig.dotted_name}</a> '
             f"(commit `{short}`). Reproduce: `{reproduce_command(name)}`",
             f"provenance of figure {name}: dataset, rule, drawing function, command",
             f"dataset:{fig.family}:attrs:source",
         )
+
+
+# ------------------------------------------------------------------------------------------------ pages
+
+
+def toc(a: Assets) -> None:
+    """``_toc.yml``: the book's table of contents (:func:`dln.workflow.book_toc`)."""
+    import yaml
+
+    a.write("_toc.yml", yaml.safe_dump(dlnwf.book_toc(ROOT / "book"), sort_keys=False))
+
+
+def pages_table(a: Assets) -> None:
+    """``pages_table.md``: every family's page with its papers and what it shows (the first line of its module's
+    docstring), in book order; the index page includes it."""
+    lines = ["| Page | Papers | What it shows |", "| --- | --- | --- |"]
+    for family, fam in FAMILIES.items():
+        lines.append(f"| {page_link(family)} | {', '.join(fam.REFERENCES)} | {prose(fam.description)} |")
+    a.write("pages_table.md", "\n".join(lines))
+
+
+def figure_title(name: str) -> str:
+    """The first line of a figure's drawing function's docstring (the caption's title on a rendered page)."""
+    doc = figures.FIGURES[name].function.__doc__ or name
+    return doc.strip().splitlines()[0].rstrip(".")
+
+
+def family_pages(a: Assets) -> None:
+    """The page of every family without prose of its own (``book/<family>.md``): its title, summary and module
+    docstring, its figures and its checks, at ``_generated/pages/<family>.md``."""
+    shutil.rmtree(a.out / dlnwf.GENERATED_PAGES.removeprefix("_generated/"), ignore_errors=True)
+    for family, page in _book_pages().items():
+        if not page.startswith(dlnwf.GENERATED_PAGES):
+            continue
+        fam = FAMILIES[family]
+        doc = (fam.module.__doc__ or "").strip().split("\n\n")
+        lines = [f"# {prose(fam.TITLE)}", "", prose(fam.SUMMARY), ""]
+        if len(doc) > 1:
+            lines += [prose(" ".join(doc[1].split())), ""]
+        if fam.FIGURES:
+            lines += ["## Figures", ""]
+        for name in fam.FIGURES:
+            title = prose(figure_title(name))
+            lines += [
+                f"```{{figure}} ../figures/{name}.png",
+                f":name: fig-{name.replace('_', '-')}",
+                f":alt: {title}",
+                ":width: 100%",
+                "",
+                f"**{title}.** {{{{ figure_{name} }}}}",
+                "```",
+                "",
+            ]
+        lines += ["## Checks on this page", "", f"```{{include}} ../checks_{family}.md", "```"]
+        path = a.out / f"{page.removeprefix('_generated/')}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        a.write(path.relative_to(a.out).as_posix(), "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -533,6 +606,9 @@ def main(argv: list[str] | None = None) -> int:
     checks_tables(a, rows, pages)
     provenance(a, datasets)
     figure_captions(a, datasets)
+    toc(a)
+    pages_table(a)
+    family_pages(a)
     (a.out / "numbers.json").write_text(json.dumps(a.numbers, indent=1, sort_keys=True) + "\n")
     print(
         f"book_assets: {len(a.figures)} figures, {len(a.numbers)} numbers in {time.perf_counter() - t0:.1f} s",

@@ -1,4 +1,5 @@
-"""Build the Jupyter Book to HTML (Snakemake rule ``book``): ``jupyter-book build --all -W -n --keep-going``.
+"""Build the Jupyter Book to HTML (Snakemake rule ``book``): ``jupyter-book build --all -W -n --keep-going``
+with the table of contents ``book/_generated/_toc.yml`` that the rule ``book_assets`` renders.
 
 Runs Jupyter Book 1.x with the Python that runs the rule (so the same environment as every other rule),
 writes its output to the rule's log, and fails (with the log's tail on stderr) on any Sphinx warning.
@@ -18,6 +19,8 @@ cmd = [
     "-W",
     "-n",
     "--keep-going",
+    "--toc",
+    str((book / "_generated" / "_toc.yml").resolve()),
     str(book),
 ]
 with open(snakemake.log[0], "w") as log:

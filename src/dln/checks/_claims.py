@@ -622,7 +622,7 @@ def where(claim_id: str, registry: dict | None = None) -> dict:
         "dependency_note": c.dependency_note,
         "rule": f"{c.family} and {c.family}_aggregate (workflow/rules/families.smk)",
         "dataset": f"results/{c.family}.nc",
-        "figures": [f"book/_generated/figures/{f}.png" for f in getattr(fam, "FIGURES", ())],
+        "figures": [f"book/_generated/figures/{f}.png" for f in getattr(fam, "FIGURES", {})],
         "book_page": f"book/{c.family}.md (section 'Checks on this page'); "
         f"the claim's card: book/claims.md#{anchor(c.id)}; its node: book/blueprint.md",
     }

@@ -7,22 +7,30 @@ Each family is one module ``dln.experiments.<family>`` with
 - ``simulate(params, progress=None) -> xarray.Dataset``: one job (one point of a parameter sweep);
 - ``TITLE``, ``SUMMARY``, ``REFERENCES``: the metadata of its aggregated dataset;
 - ``LEDGER`` (the small sweep ``dln check`` runs in memory), ``MUTATION`` (the mutation tests' sweep), ``COST``
-  (relative cost of ``LEDGER``) and ``FIGURES`` (the book's figures drawn from its dataset).
+  (relative cost of ``LEDGER``) and ``FIGURES`` (the book's figures drawn from its dataset: each figure's name
+  -> the module's function drawing it, ``fig_*(ds) -> matplotlib.figure.Figure``, which imports Matplotlib only
+  when it runs).
 
 :data:`FAMILIES` maps every family's name to its :class:`Family` (modules are imported on first use);
 :func:`aggregate` combines the jobs of any family. All datasets follow :mod:`dln.experiments._conventions`. A
 family's name is also the name of its workflow rules (``<family>``, ``<family>_aggregate``), its dataset
-``results/<family>.nc`` and its book page ``book/<family>.md``.
+``results/<family>.nc`` and its book page ``book/<family>.md`` (a family without one gets a page rendered from
+its module). :data:`PARTS` groups the families into the book's parts.
 """
 
 from __future__ import annotations
 
 import importlib
 import itertools
+import os
 from collections.abc import Iterator, Mapping
 
 __all__ = [
+    "BOOK_PARTS",
     "DIMENSIONS",
+    "NAMES",
+    "PACKAGE",
+    "PARTS",
     "REFERENCES",
     "FAMILIES",
     "Family",
@@ -37,20 +45,41 @@ __all__ = [
     "run_sweep",
 ]
 
+#: The package holding the experiment modules: ``dln.experiments``, or a plug-in package named by the environment
+#: variable ``DLN_EXPERIMENTS_PACKAGE`` (its public modules are the families; tests use stand-in packages).
+PACKAGE: str = os.environ.get("DLN_EXPERIMENTS_PACKAGE", __name__)
+
+#: The book's parts and the experiment families of each, in the order of the book.
+BOOK_PARTS: dict[str, tuple[str, ...]] = {
+    "Lindsey-Menon": ("fibers", "lm_figures", "regularizing_flow", "kirwan_ness", "schatten", "learning_flow"),
+    "Section 4 of LM": ("fast_slow", "langevin", "posterior"),
+    "Entropy": ("entropy", "free_energy"),
+}
+
+#: The book's part of the families of a plug-in package that are not in :data:`BOOK_PARTS`.
+PLUGIN_PART = "Experiments"
+
+
+def _parts(package: str) -> dict[str, tuple[str, ...]]:
+    """The families of ``package`` by book part: :data:`BOOK_PARTS` for ``dln.experiments``; for a plug-in package,
+    its public modules (those named in :data:`BOOK_PARTS` in their parts, the others sorted in
+    :data:`PLUGIN_PART`)."""
+    if package == __name__:
+        return dict(BOOK_PARTS)
+    import pkgutil
+
+    found = {m.name for m in pkgutil.iter_modules(importlib.import_module(package).__path__) if m.name[0] != "_"}
+    parts = {part: tuple(n for n in names if n in found) for part, names in BOOK_PARTS.items()}
+    known = {n for names in parts.values() for n in names}
+    parts[PLUGIN_PART] = tuple(sorted(found - known))
+    return {part: names for part, names in parts.items() if names}
+
+
+#: The book's parts and their families, for the experiments package in use (:data:`PACKAGE`).
+PARTS: dict[str, tuple[str, ...]] = _parts(PACKAGE)
+
 #: Every experiment family, in the order of the book.
-NAMES: tuple[str, ...] = (
-    "fibers",
-    "lm_figures",
-    "regularizing_flow",
-    "kirwan_ness",
-    "schatten",
-    "learning_flow",
-    "fast_slow",
-    "langevin",
-    "posterior",
-    "entropy",
-    "free_energy",
-)
+NAMES: tuple[str, ...] = tuple(n for names in PARTS.values() for n in names)
 
 
 class Family:
@@ -87,8 +116,8 @@ class Family:
 
     @property
     def description(self) -> str:
-        """The first line of the module's docstring."""
-        return (self.module.__doc__ or self.name).strip().splitlines()[0].rstrip(".")
+        """The first paragraph of the module's docstring, on one line, without its final period."""
+        return " ".join((self.module.__doc__ or self.name).strip().split("\n\n")[0].split()).rstrip(".")
 
     def resolve(self, params=None) -> dict:
         """The full parameters of one job (defaults, types and ranges, rules); see :meth:`Spec.resolve`."""
@@ -111,8 +140,8 @@ class Family:
 class _Registry(Mapping):
     """Name -> :class:`Family`, in book order (iterating gives the names)."""
 
-    def __init__(self, names: tuple[str, ...]):
-        self._families = {n: Family(n) for n in names}
+    def __init__(self, names: tuple[str, ...], package: str):
+        self._families = {n: Family(n, package) for n in names}
 
     def __getitem__(self, name: str) -> Family:
         try:
@@ -131,11 +160,11 @@ class _Registry(Mapping):
 
 
 #: Every experiment family: name -> :class:`Family`, in the order of the book.
-FAMILIES: Mapping[str, Family] = _Registry(NAMES)
+FAMILIES: Mapping[str, Family] = _Registry(NAMES, PACKAGE)
 
 
 def family_module(family: str):
-    """The module ``dln.experiments.<family>`` (a :class:`KeyError` naming the known families otherwise)."""
+    """The module ``<PACKAGE>.<family>`` (a :class:`KeyError` naming the known families otherwise)."""
     return FAMILIES[family].module
 
 

@@ -10,6 +10,7 @@ JSON string) and compression encodings; :func:`write_netcdf` writes atomically.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import json
 import os
 import subprocess
@@ -27,6 +28,8 @@ __all__ = [
     "DIMENSIONS",
     "REFERENCES",
     "finalize",
+    "finalize_job",
+    "drawing_toolkit",
     "write_netcdf",
     "verify_checksum",
     "read_netcdf",
@@ -207,6 +210,43 @@ def finalize(
         if var.dtype.kind in "fiuc":
             var.encoding.update({"zlib": True, "complevel": 4})
     return ds
+
+
+def finalize_job(ds: xr.Dataset, params: dict, module: str, *, title: str, summary: str) -> xr.Dataset:
+    """:func:`finalize` for one job of a family: the references are the family module's ``REFERENCES``, the
+    config the job's resolved parameters, and an error names ``rule <family> params <params>``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The job's data.
+    params : dict
+        The job's resolved parameters (``SPEC.resolve``).
+    module : str
+        The family module's ``__name__`` (``dln.experiments.<family>``).
+    title, summary : str
+        The job dataset's ACDD title and summary.
+    """
+    family = module.rsplit(".", 1)[-1]
+    return finalize(
+        ds,
+        title=title,
+        summary=summary,
+        references=list(sys.modules[module].REFERENCES),
+        config=params,
+        context=f"rule {family} params {params}",
+    )
+
+
+def drawing_toolkit():
+    """The drawing toolkit :mod:`dln.plotting` (it imports Matplotlib), for the figure functions of the families.
+
+    A family's drawing functions call it when they draw, so a simulation job never imports Matplotlib. The toolkit
+    is imported by name, so it is not part of a family's code version (:mod:`dln._sources` follows static imports):
+    editing it redraws the book's figures (the book's assets hash it through :mod:`dln.figures`) and reruns no
+    simulation.
+    """
+    return importlib.import_module("dln.plotting")
 
 
 def restamp(ds: xr.Dataset, *, config: dict | None = None, history: str | None = None) -> xr.Dataset:

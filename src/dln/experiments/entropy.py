@@ -16,16 +16,18 @@ Normalization: S_N = (N-1) log c_d + 1/2 log det Gram, c_d = vol(O_d) (vol(U_d) 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
 from .. import _reference as ref
 from .._random import haar_unitary, random_matrix, rng_from_params
 from ._conventions import data_array as _da
-from ._conventions import finalize
+from ._conventions import drawing_toolkit, finalize_job
 from ._spec import Spec, param
 
-__all__ = ["FAMILY", "SPEC", "simulate", "group_volume_quadrature"]
+__all__ = ["FAMILY", "SPEC", "simulate", "group_volume_quadrature", "fig_entropy"]
 
 FAMILY = __name__.rsplit(".", 1)[-1]
 
@@ -63,9 +65,6 @@ MUTATION: dict = {
 
 #: Relative cost of the LEDGER sweep.
 COST = 3.0
-
-#: The book's figures drawn from this family.
-FIGURES: tuple[str, ...] = ("entropy",)
 
 
 # ------------------------------------------------------------------------------------------------ c_d
@@ -303,15 +302,14 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
             "s": ("s", sc, {"long_name": "first singular value s of the curve sigma = (s, 1, ..., 1)", "units": "1"}),
         },
     )
-    return finalize(
+    return finalize_job(
         ds,
+        P,
+        __name__,
         title=f"Entropy of minimizing orbits: d={d}, N={N}, {field}",
         summary="Log-volume density of the minimizing orbit by the Gram determinant against the closed form (MY Thm 4 "
         "and its complex analogue), the Jacobi form of the Gram matrix, the group volume c_d, and the concavity "
         "of S_N on the chamber (CKM).",
-        references=["MY", "CKM"],
-        config=P,
-        context=f"rule {FAMILY} params {P}",
     )
 
 
@@ -329,4 +327,124 @@ _LONG = {
     "hessian_err": "max |dln.entropy_hessian - central differences of the complex-step gradient| / max",
     "sigma_min": "smallest singular value of X",
     "sigma_max": "largest singular value of X",
+}
+
+
+# ------------------------------------------------------------------------------------------------ figures
+# The book's figures of this family, listed in FIGURES at the end; dln.figures.draw calls them in the book's style.
+# Each function imports the toolkit dln.plotting by name when it runs, so importing this module loads no
+# Matplotlib (see dln.plotting).
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
+
+
+def fig_entropy(ds: xr.Dataset) -> Figure:
+    """MY Theorem 4: closed-form log-volume of O_X against the Gram determinant, and S_N along a curve.
+
+    ``ds`` is ``results/entropy.nc`` (dims d, N, field, seed, sample, point, s). (a) ``S_gram`` (numerical,
+    1/2 log det Gram) against ``S_closed`` (closed form), both without the constant (N-1) log c_d, one marker per
+    sample. (b) ``gram_err`` = |S_gram - S_closed| per sample in units of machine epsilon (symmetric-log axis:
+    exact zeros at 0) against N. Colour: d; marker: field (filled real, open complex). (c) ``S_curve_rescaled``
+    = S_N - k_d log N along sigma = (s, 1, ..., 1) for every N (colour) at the largest d (real where present),
+    and the infinite-depth limit ``S_curve_inf`` (dashed).
+    """
+    pl = drawing_toolkit()
+    fig, (ax1, ax2, ax3) = pl.figure(3, height=2.9)
+    ds_ = pl.coords(ds, "d")
+    dcolors = pl.colors(len(ds_))
+    Ns = pl.coords(ds, "N")
+    fields = pl.coords(ds, "field")
+    n_pos = {N: i for i, N in enumerate(Ns)}
+    groups = [(d, f) for d in ds_ for f in fields]
+    offsets = pl.jitter(groups, 0.3)
+    lo, hi = np.inf, -np.inf
+    for d, field in groups:
+        color = dcolors[ds_.index(d)]
+        st = {
+            "color": color,
+            "marker": pl.FIELD_MARKER.get(str(field), "o"),
+            "ls": "none",
+            "ms": 4.5,
+            "alpha": 0.8,
+            "mfc": color if str(field) != "complex" else "none",
+        }
+        for N in Ns:
+            one = pl.one(ds, {"d": d, "field": field, "N": N}, keep=("sample",))
+            sc = np.atleast_1d(np.asarray(one["S_closed"].values, dtype=float))
+            sg = np.atleast_1d(np.asarray(one["S_gram"].values, dtype=float))
+            err = np.atleast_1d(np.asarray(one["gram_err"].values, dtype=float)) / pl.EPS
+            ok = np.isfinite(sc) & np.isfinite(sg)
+            ax1.plot(sc[ok], sg[ok], **st)
+            if ok.any():
+                lo, hi = min(lo, sc[ok].min(), sg[ok].min()), max(hi, sc[ok].max(), sg[ok].max())
+            oke = np.isfinite(err)
+            ax2.plot(np.full(oke.sum(), n_pos[N] + offsets[(d, field)]), err[oke], **st)
+    if np.isfinite(lo):
+        pad = max(0.05 * (hi - lo), 0.5)
+        ax1.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=0.8, zorder=0)
+    ax1.set(xlabel="closed form (MY Thm 4)", ylabel=r"$\frac{1}{2}\log\det$ Gram (numerical)")
+    ax1.set_title("(a) log-volume of $\\mathcal{O}_X$")
+    ax2.set_xticks(range(len(Ns)))
+    ax2.set_xticklabels([pl.num(N) if N is not None else "" for N in Ns])
+    ax2.set_xlim(-0.6, len(Ns) - 0.4)
+    ax2.set_xlabel("depth $N$")
+    pl.eps_axis(ax2, r"|numerical $-$ closed| / $\varepsilon$", signed=False)
+    ax2.set_title("(b) difference per sample")
+    # the curve: largest d, real if present
+    dmax = max(d for d in ds_) if ds_ != [None] else None
+    fsel = "real" if "real" in [str(f) for f in fields] else fields[0]
+    ncolors = pl.seq_colors(len(Ns)) if len(Ns) > 1 else ["C0"]
+    n_bar = len(Ns) > pl.MAX_COLOR_ENTRIES
+    handles3 = []
+    one = None
+    for N, color in zip(Ns, ncolors, strict=True):
+        one = pl.one(ds, {"d": dmax, "field": fsel, "N": N}, keep=("s",))
+        ok = np.isfinite(np.asarray(one["S_curve_rescaled"].values, dtype=float))
+        ax3.plot(one["s"].values[ok], one["S_curve_rescaled"].values[ok], color=color, lw=1.3)
+        if not n_bar:
+            handles3.append(pl.line(f"$N = {pl.num(N)}$" if N is not None else "$S_N$", color=color, lw=1.3))
+    if one is not None and "S_curve_inf" in one:
+        ax3.plot(one["s"].values, one["S_curve_inf"].values, "k--", lw=1.1)
+        handles3.append(pl.line(r"$N \to \infty$", ls="--", lw=1.1))
+    if n_bar:
+        pl.key_colorbar(fig, ax3, Ns, ncolors, "depth $N$", pad=0.02)
+    ax3.set(xscale="log", xlabel=r"$s$ in $\sigma = (s, 1, \dots, 1)$", ylabel=r"$S_N - k_d\log N$")
+    ax3.set_title("(c) curve, " + pl.case_label({"d": dmax, "field": fsel}))
+    for ax in (ax1, ax2, ax3):
+        pl.grid(ax)
+    handles = [
+        pl.line(f"$d = {pl.num(d)}$", color=c, ls="none", marker="o", ms=4.5)
+        for d, c in zip(ds_, dcolors, strict=True)
+        if d is not None
+    ]
+    handles += [
+        pl.line(
+            str(f),
+            color="k",
+            ls="none",
+            marker=pl.FIELD_MARKER.get(str(f), "o"),
+            ms=4.5,
+            mfc="k" if str(f) != "complex" else "none",
+        )
+        for f in fields
+        if f is not None
+    ]
+    handles.append(pl.line("identity", ls="--", lw=0.8))
+    width = fig.get_figwidth()
+    title = "(a), (b): colour $d$, marker field"
+    rows = max(
+        pl.legend_below(fig, handles, ncols=3, where="left", width=0.62 * width, title=title, grow=False),
+        pl.legend_below(fig, handles3, ncols=2, where="right", width=0.36 * width, title="(c): colour $N$", grow=False),
+    )
+    if rows > 3:
+        fig.set_figheight(fig.get_figheight() + (rows - 3) * pl.LEGEND_ROW)
+    return fig
+
+
+#: The book's figures drawn from this family's dataset: file name -> drawing function.
+FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
+    "entropy": fig_entropy,
 }

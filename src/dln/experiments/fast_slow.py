@@ -20,6 +20,9 @@ for learning).
 
 from __future__ import annotations
 
+import itertools
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
@@ -28,7 +31,7 @@ from .._errors import DLNError
 from .._linalg import H, expm, norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_matrix, rng_from_params
-from ._conventions import finalize
+from ._conventions import drawing_toolkit, finalize_job
 from ._spec import Spec, param
 
 FAMILY = __name__.rsplit(".", 1)[-1]
@@ -508,16 +511,14 @@ def simulate(params: dict, progress=None) -> xr.Dataset:
             "imbalance": ("imbalance", s, {"long_name": "imbalance level s of the start exp(s a).C", "units": "1"}),
         },
     )
-    ctx = f"{FAMILY}({p})"
-    return finalize(
+    return finalize_job(
         ds,
+        p,
+        __name__,
         title="Fast-slow regularized training (LM section 4.1)",
         summary="Full regularized flow (LM eq. 4.1) from balanced and unbalanced starts on one fiber vs the reduced "
         "flow X' = -A_{N,X}(grad E) - N kappa X on the balanced manifold; G(t) = G_0 exp(-2 kappa t); the fold and "
         "the balancing window of the reduced flow of one singular value.",
-        references=["LM"],
-        config=p,
-        context=ctx,
     )
 
 
@@ -543,5 +544,284 @@ MUTATION: dict = {
 #: Relative cost of the LEDGER sweep.
 COST = 6.0
 
-#: The book's figures drawn from this family.
-FIGURES: tuple[str, ...] = ("fast_slow_scales", "fast_slow_shadowing")
+
+# ------------------------------------------------------------------------------------------------ figures
+# The book's figures of this family, listed in FIGURES at the end; dln.figures.draw calls them in the book's style.
+# Each function imports the toolkit dln.plotting by name when it runs, so importing this module loads no
+# Matplotlib (see dln.plotting).
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
+
+
+def _representative(ds, prefer: dict | None = None) -> dict:
+    """One configuration of the fast-slow sweep: real field, largest N, quadratic loss where present."""
+    sel = {}
+    prefer = {"field": "real", "loss": "quadratic", **(prefer or {})}
+    for dim, val in prefer.items():
+        if dim in ds.dims:
+            vals = [str(v) for v in ds[dim].values]
+            sel[dim] = val if val in vals else ds[dim].values[0]
+    if "N" in ds.dims:
+        sel["N"] = ds["N"].values.max()
+    return sel
+
+
+def _rate_curve(phi: float, N: int, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """Learning rate of the scalar reduced flow against kappa, parametrized by its stable equilibrium s.
+
+    s in (sigma_f, phi), sigma_f = phi (N-2)/(2N-2): kappa(s) = s^{1-2/N} (phi - s) and the rate
+    N s^{2-2/N} - (N-2) kappa(s) (the formulas behind ``scalar_rate_pred``; 0 at the fold kappa_c).
+    """
+    s_f = phi * (N - 2) / (2 * N - 2)
+    s = np.linspace(s_f, phi, n)
+    kappa = s ** (1.0 - 2.0 / N) * (phi - s)
+    rate = N * s ** (2.0 - 2.0 / N) - (N - 2) * kappa
+    return kappa[::-1], rate[::-1]
+
+
+def _rates_panel(ax, ds) -> list:
+    """Balancing rate 2 kappa and learning rate of the scalar reduced flow against kappa, per depth N."""
+    pl = drawing_toolkit()
+    handles = []
+    kap = np.asarray(ds["kappa"].values, dtype=float) if "kappa" in ds.dims else np.atleast_1d(pl.scalar(ds["kappa"]))
+    Ns = pl.coords(ds, "N")
+    colors = ["C3", "C1", "C6", "C5", "C9", "C4", "C2", "C0", "C7", "C8"][: len(Ns)]  # apart from viridis (kappa)
+    kmax = float(np.nanmax(kap)) if kap.size else 1.0
+    for N, color in zip(Ns, colors, strict=True):
+        one = pl.one(ds, {"N": N}, keep=("kappa",))
+        n = int(N) if N is not None else int(pl.scalar(ds.get("N", 3)))
+        k_fold, k_win = pl.scalar(one["kappa_fold"]), pl.scalar(one["kappa_window"])
+        kmax = max(kmax, k_fold)
+        if "phi_min" in one:
+            kc, rc = _rate_curve(pl.scalar(one["phi_min"]), n)
+            ax.plot(kc, rc, color=color, lw=1.5)
+        k = np.atleast_1d(np.asarray(one["kappa"].values, dtype=float))
+        r = np.atleast_1d(np.asarray(one["scalar_rate_pred"].values, dtype=float))
+        below = k < k_fold  # the rate is 0 (no equilibrium) beyond the fold
+        ax.plot(k[below], r[below], "o", color=color, ms=5, mec="k", mew=0.6, zorder=5)
+        ax.axvline(k_win, color=color, ls=":", lw=1.2)
+        ax.axvline(k_fold, color=color, ls="-.", lw=1.2)
+        ax.axvspan(k_win, k_fold, color=color, alpha=0.08, lw=0)
+        handles.append(pl.line(f"learning rate, $N = {n}$", color=color, lw=1.5))
+    kk = np.linspace(0.0, 1.1 * kmax, 50)
+    ax.plot(kk, 2 * kk, color="k", ls="--", lw=1.2)
+    ax.set(xlim=(0, 1.1 * kmax), ylim=(0, None), xlabel=r"regularization $\kappa$", ylabel="rate")
+    ax.set_title(r"balancing $2\kappa$ vs learning (scalar flow)")
+    handles += [
+        pl.line(r"balancing rate $2\kappa$", ls="--", lw=1.2),
+        pl.line(r"$\kappa$ of the sweep (scalar_rate_pred)", color="0.5", ls="none", marker="o", ms=5, mec="k"),
+        pl.line(r"$\kappa_w$: window starts", color="k", ls=":", lw=1.2),
+        pl.line(r"$\kappa_c$: fold", color="k", ls="-.", lw=1.2),
+    ]
+    return handles
+
+
+def fig_fast_slow_scales(ds: xr.Dataset) -> Figure:
+    """LM §4.1: the fast scale (balancing at rate 2 kappa), the slow scale (the loss) and their rates.
+
+    ``ds`` is ``results/fast_slow.nc`` (dims kappa, loss, field, N, d, seed, t, imbalance). Shown for one
+    configuration (real field and the largest N where present; first d and seed), every kappa (colour):
+    (a) |G(t)| from every unbalanced start against |G_0| e^{-2 kappa t} (dashed), quadratic loss;
+    (b, c, ...) the loss along the full flow from every start (thin) and along the reduced flow on the balanced
+    manifold (thick), one panel per loss; last panel: the balancing rate 2 kappa and the learning rate of the
+    scalar reduced flow (``scalar_rate_pred`` at the swept kappa, and its closed-form curve from ``phi_min``)
+    against kappa for each N, with kappa_window (dotted), kappa_fold (dash-dotted) and the window between shaded.
+    """
+    pl = drawing_toolkit()
+    rep = _representative(ds)
+    losses = pl.coords(ds, "loss")
+    n_panels = 2 + len(losses)
+    nrows = int(np.ceil(n_panels / 2))
+    fig, axes = pl.figure(2, nrows=nrows, height=2.55 * nrows + 0.7)
+    kappas = pl.coords(ds, "kappa")
+    kcolors = pl.seq_colors(len(kappas)) if len(kappas) > 1 else ["C0"]
+    sub = pl.sel(ds, {k: v for k, v in rep.items() if k not in ("kappa", "loss")})
+    ax = axes[0]
+    for kappa, color in zip(kappas, kcolors, strict=True):
+        one = pl.one(sub, {"kappa": kappa, "loss": rep.get("loss")}, keep=("t", "imbalance"))
+        t = np.asarray(one["t"].values, dtype=float)
+        ax.semilogy(t, pl.pos(pl.runs(one["G_norm"])), color=color, lw=1.3)
+        ax.semilogy(t, pl.pos(pl.runs(one["G_predicted"])), color="k", ls="--", lw=0.7)
+    ax.set(xlabel="$t$", ylabel=r"$\Vert\mathbf{G}(t)\Vert$")
+    ax.set_title(r"(a) fast: $\Vert\mathbf{G}\Vert$ (every start)")
+    for j, loss in enumerate(losses):
+        ax = axes[1 + j]
+        for kappa, color in zip(kappas, kcolors, strict=True):
+            one = pl.one(sub, {"kappa": kappa, "loss": loss}, keep=("t", "imbalance"))
+            t = np.asarray(one["t"].values, dtype=float)
+            ax.semilogy(t, pl.pos(pl.runs(one["loss_full"])), color=color, lw=0.8, alpha=0.8)
+            ax.semilogy(t, pl.pos(one["loss_reduced"].values), color=color, lw=2.6, alpha=0.55)
+        ax.set(xlabel="$t$", ylabel=r"loss $E(X(t))$")
+        ax.set_title(f"({chr(98 + j)}) slow: {loss} loss" if loss is not None else "(b) slow: the loss")
+    ax = axes[1 + len(losses)]
+    rate_handles = _rates_panel(ax, ds)
+    ax.set_title(f"({chr(98 + len(losses))}) " + ax.get_title())
+    for ax in axes[n_panels:]:
+        ax.set_visible(False)
+    for ax in axes[:n_panels]:
+        pl.grid(ax)
+    conf = pl.case_label({k: v for k, v in rep.items() if k in ("N", "field")})
+    fig.suptitle(f"(a)-({chr(97 + len(losses))}): {conf}" if conf else "", fontsize=pl.MEDIUM)
+    handles = [pl.line(rf"$\kappa = {pl.num(k)}$", color=c, lw=1.3) for k, c in zip(kappas, kcolors, strict=True)]
+    handles += [
+        pl.line(r"$\Vert\mathbf{G}_0\Vert e^{-2\kappa t}$", ls="--", lw=0.7),
+        pl.line("full flow (thin)", color="k", lw=0.8),
+        pl.line(r"reduced flow on $\mathcal{M}$ (thick)", color="k", lw=2.6, alpha=0.55),
+    ]
+    pl.legend_below(fig, handles + rate_handles, ncols=3)
+    return fig
+
+
+#: Markers of the depths N, where colour and line style encode other parameters.
+_N_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+
+
+#: The parameters naming the configuration of the shadowing error over time.
+_SHADOW_CONF = ("kappa", "loss", "field", "N")
+
+
+def _field_style(field, color) -> dict:
+    """Line style and marker fill of a field: real solid and filled, complex dashed and open."""
+    pl = drawing_toolkit()
+    return {"color": color, "ls": pl.FIELD_LS.get(str(field), "-"), "mfc": "none" if str(field) == "complex" else color}
+
+
+def fig_fast_slow_shadowing(ds: xr.Dataset) -> Figure:
+    """LM §4.1: shadowing error against the initial imbalance |G_0|, and over time.
+
+    ``ds`` is ``results/fast_slow.nc``. Top, one panel per loss: ``shadow_max`` = sup_t |X_full - X_red| /
+    max |X_red| against ``G0_norm`` for every (kappa, field, N) case: colour kappa (a legend, or a colour bar
+    for a long sweep), solid line and filled marker real, dashed line and open marker complex, marker shape N
+    where several; a guide proportional to |G_0| (dotted, the same in every panel). Bottom: ``shadow_err``
+    over time for one configuration (quadratic loss, real field, largest N, smallest kappa), one curve per
+    imbalance level, with ``shadow_err_balanced`` from the balanced start and the time the start balances
+    (``t_balance``, dots). Each row has its legend beside or below it.
+    """
+    from matplotlib.figure import Figure
+
+    pl = drawing_toolkit()
+    kappas = pl.coords(ds, "kappa")
+    kcolors = pl.seq_colors(len(kappas)) if len(kappas) > 1 else ["C0"]
+    losses, fields, Ns = pl.coords(ds, "loss"), pl.coords(ds, "field"), pl.coords(ds, "N")
+    n_marker = dict(zip(Ns, itertools.cycle(_N_MARKERS), strict=False))
+    kappa_bar = len(kappas) > pl.MAX_COLOR_ENTRIES
+    handles1 = []
+    if not kappa_bar:
+        handles1 += [
+            pl.line(rf"$\kappa = {pl.num(k)}$", color=c, lw=1.4)
+            for k, c in zip(kappas, kcolors, strict=True)
+            if k is not None
+        ]
+    handles1 += [
+        pl.line(f"{f}: {'dashed, open' if str(f) == 'complex' else 'solid, filled'}", marker="o", ms=4.5, lw=0.9, **st)
+        for f in fields
+        if f is not None
+        for st in [_field_style(f, "k")]
+    ]
+    if len(Ns) > 1:
+        handles1 += [pl.line(f"$N = {pl.num(N)}$", ls="none", marker=n_marker[N], ms=4.5) for N in Ns]
+    handles1.append(pl.line(r"$\propto \Vert\mathbf{G}_0\Vert$", ls=":", lw=1.3))
+    _, rows1 = pl.legend_shape(handles1, pl.WIDTH, 4)
+    h_top, h_bot = 2.45 + rows1 * pl.LEGEND_ROW, 2.35
+    fig = Figure(figsize=(pl.WIDTH, 0.3 + h_top + h_bot), layout="constrained")
+    sub1, sub2 = fig.subfigures(2, 1, height_ratios=[h_top, h_bot])
+    axes1 = list(sub1.subplots(1, len(losses), squeeze=False, sharey=True).ravel())
+    ax2 = sub2.subplots()
+    xs, ys = [], []
+    for j, (ax, loss) in enumerate(zip(axes1, losses, strict=True)):
+        for kappa, color in zip(kappas, kcolors, strict=True):
+            for field in fields:
+                for N in Ns:
+                    one = pl.one(ds, {"kappa": kappa, "loss": loss, "field": field, "N": N}, keep=("imbalance",))
+                    x = np.atleast_1d(pl.pos(one["G0_norm"].values))
+                    y = np.atleast_1d(pl.pos(one["shadow_max"].values))
+                    ok = np.isfinite(x) & np.isfinite(y)
+                    if not ok.any():
+                        continue
+                    order = np.argsort(x[ok])
+                    ax.plot(
+                        x[ok][order],
+                        y[ok][order],
+                        lw=0.9,
+                        marker=n_marker[N],
+                        ms=4.5,
+                        mew=1.0,
+                        **_field_style(field, color),
+                    )
+                    xs.append(x[ok])
+                    ys.append(y[ok])
+        ax.set(xscale="log", yscale="log", xlabel=r"initial imbalance $\Vert\mathbf{G}_0\Vert$")
+        ax.set_title(f"({chr(97 + j)}) {loss} loss" if loss is not None else "(a) every case")
+    if xs:
+        x_all, y_all = np.concatenate(xs), np.concatenate(ys)
+        g = np.geomspace(x_all.min(), x_all.max(), 20)
+        for ax in axes1:
+            ax.plot(g, np.nanmedian(y_all / x_all) * g, color="k", ls=":", lw=1.3)
+    axes1[0].set_ylabel(r"shadowing error, $\mathrm{sup}$ over $t$")
+    if kappa_bar:
+        pl.key_colorbar(sub1, axes1, kappas, kcolors, r"regularization $\kappa$", pad=0.02)
+    pl.legend_below(fig, handles1, ncols=4, parent=sub1, grow=False)
+    rep = _representative(ds)
+    if "kappa" in ds.dims:
+        rep["kappa"] = ds["kappa"].values.min()
+    one = pl.one(ds, rep, keep=("t", "imbalance"))
+    t = np.asarray(one["t"].values, dtype=float)
+    levels = pl.coords(one, "imbalance")
+    icolors = pl.seq_colors(len(levels), "plasma") if len(levels) > 1 else ["C1"]
+    handles2 = []
+    for s, color in zip(levels, icolors, strict=True):
+        o = pl.sel(one, {"imbalance": s})
+        ax2.semilogy(t, pl.pos(o["shadow_err"].values), color=color, lw=1.3)
+        if "t_balance" in o and "balanced_within_T" in o and pl.scalar(o["balanced_within_T"]) > 0:
+            tb = pl.scalar(o["t_balance"])
+            ax2.semilogy(
+                [tb],
+                [np.interp(tb, t, np.asarray(o["shadow_err"].values, dtype=float))],
+                "o",
+                color=color,
+                ms=5,
+                mec="k",
+                mew=0.6,
+                zorder=5,
+            )
+        handles2.append(pl.line(rf"$\Vert\mathbf{{G}}_0\Vert = {pl.scalar(o['G0_norm']):.2g}$", color=color, lw=1.3))
+    ax2.semilogy(t, pl.pos(one["shadow_err_balanced"].values), color="k", lw=1.3)
+    ax2.set(xlabel="$t$", ylabel="shadowing error")
+    conf = {k: rep.get(k, one[k].item() if k in one.coords and one[k].size == 1 else None) for k in _SHADOW_CONF}
+    ax2.set_title(f"({chr(97 + len(losses))}) " + pl.case_label(conf))
+    fig.suptitle(
+        r"shadowing error $\Vert X_\mathrm{full}(t) - X_\mathrm{red}(t)\Vert\,/\,"
+        r"\mathrm{max}_t\Vert X_\mathrm{red}(t)\Vert$ (full flow vs reduced flow on $\mathcal{M}$)",
+        fontsize=pl.MEDIUM,
+    )
+    for ax in [*axes1, ax2]:
+        pl.grid(ax)
+    handles2.append(pl.line("balanced start", lw=1.3))
+    handles2.append(
+        pl.line(
+            r"balanced: $\Vert\mathbf{G}\Vert/\Vert\mathbf{W}\Vert^2 \leq$ tol",
+            color="0.5",
+            ls="none",
+            marker="o",
+            ms=5,
+            mec="k",
+        )
+    )
+    sub2.legend(
+        handles=handles2,
+        loc="outside right center",
+        frameon=False,
+        ncols=1 if len(handles2) <= 12 else 2,
+        title="initial imbalance",
+    )
+    return fig
+
+
+#: The book's figures drawn from this family's dataset: file name -> drawing function.
+FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
+    "fast_slow_scales": fig_fast_slow_scales,
+    "fast_slow_shadowing": fig_fast_slow_shadowing,
+}

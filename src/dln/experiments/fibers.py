@@ -16,14 +16,21 @@ Frobenius norms, the inner product Re Tr(A^* B)).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
 from .. import _reference as ref
 from .._linalg import expm
 from .._random import random_layers, random_matrix, rng_from_params
-from ._conventions import data_array, finalize
+from ._conventions import data_array, finalize_job
 from ._spec import Spec, param
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
 
 FAMILY = __name__.rsplit(".", 1)[-1]
 
@@ -49,8 +56,8 @@ MUTATION: dict = {"sweep": {"field": ["real", "complex"]}, "fixed": {"d": 3, "N"
 #: Relative cost of simulating the LEDGER sweep (orders the mutation tests: cheapest family first).
 COST = 1.0
 
-#: The book's figures drawn from this family.
-FIGURES: tuple[str, ...] = ()
+#: The book's figures drawn from this family's dataset: file name -> drawing function (none).
+FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {}
 
 #: The fiber-gradient methods compared (``dln.SOLVERS``).
 METHODS = ("auto", "block", "pcg", "dense", "normal")
@@ -400,12 +407,11 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         vals = np.array([r[name] for r in rows], dtype=np.int64 if name in _INTEGERS else np.float64)
         data[name] = data_array(vals, ("seed",), LONG_NAMES[name])
     ds = xr.Dataset(data, coords={"seed": np.arange(p["n_seeds"])})
-    return finalize(
+    return finalize_job(
         ds,
+        p,
+        __name__,
         title=f"Fibers and moments at random points (LM §1-3): d={p['d']}, N={p['N']}, {p['field']}",
         summary="Every public function of dln against the printed formula it implements, and every structural "
         "identity of LM §1-3 (and the Menon-Yu metric) evaluated on the printed formulas, at Gaussian points.",
-        references=["LM", "MY"],
-        config=p,
-        context=f"rule {FAMILY} params {p}",
     )

@@ -21,6 +21,8 @@ is irrelevant); rescaling S_N by lambda replaces beta by beta/lambda.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 from scipy.integrate import solve_ivp
@@ -28,10 +30,10 @@ from scipy.integrate import solve_ivp
 from .. import _reference as ref
 from .._random import haar_unitary, rng_from_params
 from ._conventions import data_array as _da
-from ._conventions import finalize
+from ._conventions import drawing_toolkit, finalize_job
 from ._spec import Spec, param
 
-__all__ = ["FAMILY", "SPEC", "simulate"]
+__all__ = ["FAMILY", "SPEC", "simulate", "fig_ckm_1", "fig_free_energy_panels"]
 
 FAMILY = __name__.rsplit(".", 1)[-1]
 
@@ -88,8 +90,6 @@ MUTATION: dict = {
 #: Relative cost of the LEDGER sweep.
 COST = 4.0
 
-#: The book's figures drawn from this family.
-FIGURES: tuple[str, ...] = ("ckm_fig_1", "free_energy_panels")
 
 #: Depths of the N -> infinity limits.
 DEPTHS = (100, 1000, 10000)
@@ -320,17 +320,16 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
             ),
         },
     )
-    return finalize(
+    return finalize_job(
         ds,
+        P,
+        __name__,
         title=f"Free-energy flow on singular values (CKM): N={N}, p={p:g}, beta={beta:g}, d={d}, {field}",
         summary=(
             "Phase portrait, trajectories, equilibrium, relaxation rates, exact diagonal solution, matrix flow and "
             "N -> infinity limits of sigma' = -N sigma^{2-2/N} (dE/dsigma - beta^{-1} dS_N/dsigma), "
             "E = (1/p) sum sigma^p (CKM Fig. 1, Thms 1.2, 1.3, 1.7, Rmk 1.4)."
         ),
-        references=["CKM", "MY"],
-        config=P,
-        context=f"rule {FAMILY} params {P}",
     )
 
 
@@ -356,4 +355,233 @@ _LONG = {
     "v = sigma^(2/N)",
     "limits_err": "max |dln.infinite_depth_limits - formula| / |formula| (c, r_1/N, r_perp/N) and "
     "|dln.entropy_infinite_depth - formula| / max(|formula|, 1) at sigma = (0.3, 1.1, 2.5, 0.7)[:d]",
+}
+
+
+# ------------------------------------------------------------------------------------------------ figures
+# The book's figures of this family, listed in FIGURES at the end; dln.figures.draw calls them in the book's style.
+# Each function imports the toolkit dln.plotting by name when it runs, so importing this module loads no
+# Matplotlib (see dln.plotting).
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
+
+
+_PORTRAIT_DIMS = ("sigma1", "sigma2", "start", "t", "sv")
+
+
+def _portraits(ds) -> list[dict]:
+    """The (N, p, beta, field) panels with d = 2 (the only ones with a planar phase portrait)."""
+    pl = drawing_toolkit()
+    if "d" in ds.dims:
+        if 2 not in [int(v) for v in ds["d"].values]:
+            return []
+        ds = ds.sel(d=2)
+    elif "d" in ds and pl.scalar(ds["d"]) != 2:
+        return []
+    out = []
+    for case in pl.cases(ds, ["N", "p", "beta", "field"]) or [{}]:
+        one = pl.one(ds, case)
+        if np.isfinite(np.asarray(one["u1"].values, dtype=float)).any():
+            out.append({**case, "d": 2} if "d" in ds.coords else case)
+    return out
+
+
+def _speed_range(ds, cases) -> tuple[float, float, bool]:
+    """Colour range of log10 speed over the panels ``cases``: (low, high, whether lower values are clipped).
+
+    The range runs from the 1st percentile of the grid values of all panels to their maximum: the speed
+    vanishes at an equilibrium, and a grid point next to one would otherwise stretch the scale over many
+    decades and leave every streamline the same colour. Lower values get the lowest colour.
+    """
+    pl = drawing_toolkit()
+    values = []
+    for case in cases:
+        sp = np.log10(pl.pos(pl.one(ds, case, keep=("sigma1", "sigma2"))["speed"].values)).ravel()
+        values.append(sp[np.isfinite(sp)])
+    v = np.concatenate(values) if values else np.array([])
+    if not v.size:
+        return -1.0, 1.0, False
+    lo, hi = float(np.percentile(v, 1.0)), float(v.max())
+    if hi <= lo:
+        lo, hi = float(v.min()), float(v.min()) + 1.0
+    return lo, hi, bool(v.min() < lo)
+
+
+def _speed_colorbar(fig, mappable, axes, clipped: bool, note: str = "", **kw):
+    """The labelled colour bar of the streamline colour (log10 of the Euclidean speed of the flow)."""
+    cb = fig.colorbar(mappable, ax=axes, extend="min" if clipped else "neither", **kw)
+    speed = r"$\log_{10}\Vert(\dot\sigma_1, \dot\sigma_2)\Vert$"
+    cb.set_label(f"streamline colour: {speed}\n(speed per unit time $t${note})")
+    return cb
+
+
+def _phase_portrait(ax, one, norm, density: float = 1.1, title: str | None = None):
+    """Streamlines of (u1, u2) coloured by log10 speed, the trajectories, the diagonal and the equilibrium."""
+    pl = drawing_toolkit()
+    s1, s2 = np.asarray(one["sigma1"].values, dtype=float), np.asarray(one["sigma2"].values, dtype=float)
+    u1 = one["u1"].transpose("sigma2", "sigma1").values
+    u2 = one["u2"].transpose("sigma2", "sigma1").values
+    speed = one["speed"].transpose("sigma2", "sigma1").values
+    sp = ax.streamplot(
+        s1,
+        s2,
+        u1,
+        u2,
+        color=np.log10(pl.pos(speed)),
+        cmap="viridis",
+        norm=norm,
+        density=density,
+        linewidth=0.8,
+        arrowsize=0.7,
+    )
+    traj = one["trajectory"].transpose("start", "t", "sv").values  # columns: sigma_1, sigma_2 (d = 2)
+    for k in range(traj.shape[0]):
+        ok = np.isfinite(traj[k]).all(axis=1)
+        ax.plot(traj[k, ok, 0], traj[k, ok, 1], color="C3", lw=1.4)
+        ax.plot(traj[k, 0, 0], traj[k, 0, 1], "o", color="C3", ms=3.5, mfc="white")
+    top = float(max(s1.max(), s2.max()))
+    ax.plot([0, top], [0, top], "k--", lw=0.9)
+    ss = pl.scalar(one["sigma_star"])
+    ax.plot([ss], [ss], "*", color="gold", mec="k", ms=11, zorder=6, clip_on=True)
+    if ss > top:
+        ax.annotate(
+            rf"$\sigma_\star = {ss:.2g}$ $\nearrow$",
+            xy=(0.97, 0.97),
+            xycoords="axes fraction",
+            ha="right",
+            va="top",
+            fontsize=pl.SMALL,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.6", "alpha": 0.9},
+        )
+    ax.set(xlim=(0, top), ylim=(0, top), aspect="equal")
+    if title:
+        ax.set_title(title)
+    return sp
+
+
+def _portrait_handles() -> list:
+    pl = drawing_toolkit()
+    return [
+        pl.line("trajectories (start: open circle)", color="C3", lw=1.4),
+        pl.line(r"diagonal $\sigma_1 = \sigma_2$", ls="--", lw=0.9),
+        pl.line(r"equilibrium $\sigma_\star$", ls="none", marker="*", color="gold", mec="k", ms=11),
+    ]
+
+
+def fig_ckm_1(ds: xr.Dataset, N: int = 10, p: float = 2.0, beta: float = 5.0) -> Figure:
+    """CKM Figure 1: phase portrait of sigma' = -grad_{g^N} F_beta for d = 2, E = (1/p) sum sigma_i^p.
+
+    ``ds`` is ``results/free_energy.nc`` (dims N, p, beta, d, field, seed, sigma2, sigma1, start, t, sv). The
+    panel d = 2, real, (N, p, beta) = (10, 2, 5) of CKM is used when present, else the first d = 2 panel
+    (real where present). Left: streamlines coloured by log10 speed (colour bar), the computed trajectories
+    (red), the diagonal (dashed) and the equilibrium sigma_star (star). Right: the two singular values along
+    the trajectories (``trajectory`` on ``sv``), with sigma_star.
+    """
+    from matplotlib.colors import Normalize
+
+    pl = drawing_toolkit()
+    panels = _portraits(ds)
+    if not panels:
+        return pl.message("no d = 2 panel (phase portrait) in this dataset")
+    want = {"N": N, "p": p, "beta": beta, "field": "real"}
+
+    def score(case):
+        return sum(
+            1
+            for k, v in want.items()
+            if k in case and (str(case[k]) == str(v) or (not isinstance(v, str) and float(case[k]) == float(v)))
+        )
+
+    case = max(panels, key=score)
+    one = pl.one(ds, case, keep=_PORTRAIT_DIMS)
+    fig, (ax1, ax2) = pl.figure(2, height=3.7)
+    lo, hi, clipped = _speed_range(ds, [case])
+    sp = _phase_portrait(ax1, one, Normalize(lo, hi))
+    ax1.set(xlabel=r"$\sigma_1$", ylabel=r"$\sigma_2$")
+    ax1.set_title("(a) phase portrait")
+    _speed_colorbar(fig, sp.lines, ax1, clipped, shrink=0.9, pad=0.02)
+    t = np.asarray(one["t"].values, dtype=float)
+    traj = one["trajectory"].transpose("start", "t", "sv").values
+    ss = pl.scalar(one["sigma_star"])
+    for k in range(traj.shape[0]):
+        for i in range(traj.shape[2]):
+            ax2.plot(t, traj[k, :, i], color=f"C{i}", lw=1.0, alpha=0.85, marker="o", ms=2.2)
+    ax2.axhline(ss, color="k", ls="--", lw=1.0)
+    # the relaxation: up to 1.5 x the time all trajectories are within 1% of their initial distance to sigma_star
+    dist = np.nanmax(np.abs(traj - ss), axis=(0, 2))
+    near = np.nonzero(dist <= 0.01 * dist[0])[0] if dist.size and dist[0] > 0 else np.array([], dtype=int)
+    t_end = min(t[-1], max(1.5 * t[near[0]], t[min(5, t.size - 1)])) if near.size else t[-1]
+    ax2.set(xlabel="$t$", ylabel="singular values", xlim=(t[0], t_end))
+    ax2.set_title(r"(b) relaxation to $\sigma_\star$")
+    pl.grid(ax2)
+    fig.suptitle(pl.case_label({k: case.get(k) for k in ("N", "p", "beta", "d", "field")}), fontsize=pl.MEDIUM)
+    handles = _portrait_handles()
+    handles += [pl.line(rf"$\sigma_{i + 1}(t)$", color=f"C{i}", lw=1.0) for i in range(traj.shape[2])]
+    handles.append(pl.line(r"$\sigma_\star = c^{1/p}$", ls="--", lw=1.0))
+    pl.legend_below(fig, handles, ncols=3)
+    return fig
+
+
+def fig_free_energy_panels(ds: xr.Dataset) -> Figure:
+    """Phase portraits of the free-energy flow for every d = 2 panel (N, p, beta, field) of ``results/free_energy.nc``.
+
+    Panels with d != 2 are skipped (their streamlines would be a slice with the other singular values frozen).
+    One colour scale of log10 speed for all panels (colour bar); trajectories red, diagonal dashed, equilibrium
+    star; first seed.
+    """
+    from matplotlib.colors import Normalize
+
+    pl = drawing_toolkit()
+    cases = _portraits(ds)
+    if not cases:
+        return pl.message("no d = 2 panel (phase portrait) in this dataset")
+    ncols = min(4, len(cases))
+    nrows = int(np.ceil(len(cases) / ncols))
+    width = pl.WIDTH if ncols > 1 else 4.2
+    size = (width - 0.9) / ncols if ncols > 1 else width - 1.6  # one panel: room for the colour bar's labels
+    fig, axes = pl.figure(
+        ncols,
+        nrows=nrows,
+        width=width,
+        height=(size + 0.5) * nrows + 0.75,
+        sharex=True,
+        sharey=True,
+    )
+    lo, hi, clipped = _speed_range(ds, cases)
+    norm = Normalize(lo, hi)
+    vary = [k for k in ("N", "p", "beta", "field") if k in ds.dims and ds.sizes[k] > 1] or ["N", "p", "beta"]
+    sp = None
+    for ax, case in zip(axes, cases, strict=False):
+        one = pl.one(ds, case, keep=_PORTRAIT_DIMS)
+        parts = {k: case.get(k, one[k].values if k in one.coords else None) for k in vary}
+        first = pl.case_label({k: v for k, v in parts.items() if k in ("N", "p")})
+        second = pl.case_label({k: v for k, v in parts.items() if k in ("beta", "field")})
+        sp = _phase_portrait(
+            ax, one, norm, density=0.7 if ncols > 2 else 1.0, title="\n".join(s for s in (first, second) if s)
+        )
+    for ax in axes[len(cases) :]:
+        ax.set_visible(False)
+    for ax in axes[: len(cases)]:
+        ax.label_outer()
+    for ax in axes[::ncols]:
+        ax.set_ylabel(r"$\sigma_2$")
+    for ax in axes[(nrows - 1) * ncols : len(cases)]:
+        ax.set_xlabel(r"$\sigma_1$")
+    note = "; one scale for all panels" if len(cases) > 1 else ""
+    _speed_colorbar(fig, sp.lines, axes, clipped, note, shrink=0.6 if nrows > 1 else 0.9, pad=0.02)
+    fixed = {k: ds[k].values[0] for k in ("N", "p", "beta", "field") if k in ds.dims and ds.sizes[k] == 1}
+    fig.suptitle(
+        pl.case_label({**fixed, "d": 2}) + r": $\dot\sigma = -\mathrm{grad}_{g^N} F_\beta$", fontsize=pl.MEDIUM
+    )
+    pl.legend_below(fig, _portrait_handles(), ncols=3)
+    return fig
+
+
+#: The book's figures drawn from this family's dataset: file name -> drawing function.
+FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
+    "ckm_fig_1": fig_ckm_1,
+    "free_energy_panels": fig_free_energy_panels,
 }

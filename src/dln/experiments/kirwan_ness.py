@@ -27,6 +27,8 @@ modes, so its log-derivative is an average of their rates: at least r* once the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
@@ -35,7 +37,7 @@ from .._linalg import norm
 from .._product import end_to_end, moments
 from .._random import random_layers, rng_from_params
 from ._conventions import data_array as _da
-from ._conventions import finalize, flow_progress
+from ._conventions import drawing_toolkit, finalize_job, flow_progress
 from ._spec import Spec, param
 from .regularizing_flow import fit_rate
 
@@ -103,8 +105,6 @@ MUTATION: dict = {
 #: Relative cost of the LEDGER sweep.
 COST = 20.0
 
-#: The book's figures drawn from this family.
-FIGURES: tuple[str, ...] = ("kirwan_ness",)
 
 #: |G| below FLOOR * |W_0|^2 is not used for rates or ratios (round-off of G is ~eps |W|^2).
 FLOOR = 1e-9
@@ -238,12 +238,124 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
             "bound": ("bound", ["start", "end"], {"long_name": "start and end of a window", "units": "1"}),
         },
     )
-    return finalize(
+    return finalize_job(
         ds,
+        p,
+        __name__,
         title=f"Kirwan-Ness flow (LM Cor 1): N={N}, d={d}, {p['field']}, {p['start']} starts",
         summary="Convergence of the Kirwan-Ness flow W' = -w_{2G} to a balanced point at the predicted rate, "
         "conservation of X by the group integrator, and the corrected identity d/dt |G|^2/2 = -4 |w_G|^2.",
-        references=["LM"],
-        config=p,
-        context=f"rule {FAMILY} params {p}",
     )
+
+
+# ------------------------------------------------------------------------------------------------ figures
+# The book's figures of this family, listed in FIGURES at the end; dln.figures.draw calls them in the book's style.
+# Each function imports the toolkit dln.plotting by name when it runs, so importing this module loads no
+# Matplotlib (see dln.plotting).
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
+
+
+_START_LS = {"gaussian": "-", "rank_deficient": "--"}
+
+
+def fig_kirwan_ness(ds: xr.Dataset) -> Figure:
+    """LM Theorem 10, eq. (2.31), Corollary 1: the Kirwan-Ness flow over the sweep.
+
+    ``ds`` is ``results/kirwan_ness.nc`` (dims N, d, field, start, seed, step; the times ``t(..., seed, step)``
+    differ between jobs). Only states with ``energy_ratio_valid`` (|G| above the round-off floor) are drawn.
+    (a) |G(t)|/|G_0| (log scale), solid for Gaussian (full-rank) starts, dashed for rank-deficient ones; for
+    full-rank runs a dotted segment of slope e^{-r* t} (``r_star``, the predicted slowest rate) over the fit
+    window (``fit_window``), shifted up by a factor 3. (b) 1/|G(t)| for rank-deficient starts (straight
+    lines), with the fitted slope ``inverse_slope`` over the fit window (dotted). (c) The ratio
+    (d/dt |G|^2/2) / |w_G|^2 (``energy_ratio``) against -4 (corrected) and -2 (printed (2.31)).
+    Colour: (N, d, field).
+    """
+    pl = drawing_toolkit()
+    starts = [str(s) for s in pl.coords(ds, "start")] if "start" in ds.dims else [None]
+    has_rd = "rank_deficient" in starts
+    fig, axes = pl.figure(3 if has_rd else 2, width=pl.WIDTH, height=2.9)
+    ax1, ax3 = axes[0], axes[-1]
+    ax2 = axes[1] if has_rd else None
+    styles = pl.config_styles(ds, ("N", "d", "field"))
+    seeds = pl.coords(ds, "seed")
+    ratios = []
+    slope_drawn = line_drawn = False
+    for config, color in styles:
+        for start in starts:
+            ls = _START_LS.get(str(start), "-")
+            for seed in seeds:
+                one = pl.one(ds, {**config, "start": start, "seed": seed}, keep=("step", "bound"))
+                t = np.asarray(one["t"].values, dtype=float)
+                G = np.asarray(one["G_norm"].values, dtype=float)
+                G0 = pl.scalar(one["G_norm_initial"]) if "G_norm_initial" in one else G[0]
+                valid = np.isfinite(t) & np.isfinite(G) & (G > 0)
+                if "energy_ratio_valid" in one:
+                    valid &= np.asarray(one["energy_ratio_valid"].values, dtype=float) > 0
+                if not valid.any():
+                    continue
+                ax1.semilogy(t[valid], G[valid] / G0, color=color, ls=ls, lw=1.0, alpha=0.85)
+                full_rank = str(start) != "rank_deficient"
+                win = np.asarray(one["fit_window"].values, dtype=float) if "fit_window" in one else None
+                if win is None or not np.isfinite(win).all() or win[1] <= win[0]:
+                    win = None
+                r_star = pl.scalar(one["r_star"]) if "r_star" in one else 0.0
+                if full_rank and r_star > 0 and win is not None:
+                    tw = np.linspace(win[0], win[1], 20)
+                    t_end = t[valid][-1]
+                    y_end = G[valid][-1] / G0
+                    ax1.semilogy(tw, 3.0 * y_end * np.exp(-r_star * (tw - t_end)), color="k", ls=":", lw=1.3)
+                    slope_drawn = True
+                if not full_rank and ax2 is not None:
+                    ax2.plot(t[valid], 1.0 / G[valid], color=color, ls=ls, lw=1.0)
+                    a = pl.scalar(one["inverse_slope"]) if "inverse_slope" in one else 0.0
+                    if a > 0 and win is not None:
+                        tw = np.linspace(win[0], win[1], 20)
+                        ax2.plot(tw, 1.0 / G[valid][-1] + a * (tw - t[valid][-1]), color="k", ls=":", lw=1.3)
+                        line_drawn = True
+                ratio = np.asarray(one["energy_ratio"].values, dtype=float)
+                okr = valid & np.isfinite(ratio)
+                mk = "o" if full_rank else "^"
+                ax3.plot(t[okr], ratio[okr], mk, ms=2.5, color=color, alpha=0.7, mfc=color if full_rank else "none")
+                ratios.append(ratio[okr])
+    ax3.axhline(-4.0, color="k", lw=1.1, zorder=1)
+    ax3.axhline(-2.0, color="C3", lw=1.1, ls="--", zorder=1)
+    r = np.concatenate(ratios) if ratios else np.array([])
+    lo = min(-4.6, float(r.min()) - 0.3) if r.size else -4.6
+    hi = max(-1.4, float(r.max()) + 0.3) if r.size else -1.4
+    ax1.set(xlabel="$t$", ylabel=r"$\Vert\mathbf{G}(t)\Vert / \Vert\mathbf{G}_0\Vert$")
+    ax1.set_title(r"(a) decay of $\Vert\mathbf{G}\Vert$")
+    if ax2 is not None:
+        ax2.set(xlabel="$t$", ylabel=r"$1/\Vert\mathbf{G}(t)\Vert$")
+        ax2.set_title("(b) rank-deficient: $\\sim 1/t$")
+    ax3.set(
+        xlabel="$t$",
+        ylabel=r"$\partial_t(\Vert\mathbf{G}\Vert^2/2)\,/\,\Vert\mathbf{w}_{\mathbf{G}}\Vert^2$",
+        ylim=(lo, hi),
+    )
+    ax3.set_title(f"({'c' if has_rd else 'b'}) energy identity (2.31)")
+    for ax in axes:
+        pl.grid(ax)
+    handles = [pl.line(pl.case_label(c) or "runs", color=col, lw=1.0) for c, col in styles]
+    handles += [
+        pl.line(str(s).replace("_", "-") + " starts", color="k", ls=_START_LS.get(str(s), "-"), lw=1.0)
+        for s in starts
+        if s is not None
+    ]
+    if slope_drawn:
+        handles.append(pl.line(r"predicted slope $e^{-r_\star t}$ (shifted $\times 3$)", ls=":", lw=1.3))
+    if line_drawn:
+        handles.append(pl.line(r"fitted line $1/\Vert\mathbf{G}\Vert = at + b$", ls=":", lw=1.3))
+    handles.append(pl.line("corrected: $-4$", lw=1.1))
+    handles.append(pl.line("printed (2.31): $-2$", color="C3", ls="--", lw=1.1))
+    pl.legend_below(fig, handles, ncols=4)
+    return fig
+
+
+#: The book's figures drawn from this family's dataset: file name -> drawing function.
+FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
+    "kirwan_ness": fig_kirwan_ness,
+}

@@ -21,6 +21,8 @@ Every comparison is stored as a z-score |estimate - prediction| / SE together wi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
@@ -29,7 +31,7 @@ from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, random_matrix, rng_from_params
 from ._conventions import data_array as _da
-from ._conventions import finalize
+from ._conventions import drawing_toolkit, finalize_job
 from ._spec import Spec, param
 
 FAMILY = __name__.rsplit(".", 1)[-1]
@@ -84,8 +86,6 @@ MUTATION: dict = {
 #: Relative cost of the LEDGER sweep.
 COST = 12.0
 
-#: The book's figures drawn from this family.
-FIGURES: tuple[str, ...] = ("noise_mean_G", "noise_stationary")
 
 #: Steps of the Euler-Maruyama order ladder (fine step T_ORDER / N_FINE times these ratios).
 ORDER_RATIOS = (1, 2, 4, 8)
@@ -384,14 +384,182 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         }
     )
     ds = xr.Dataset(data, coords={"t": t})
-    return finalize(
+    return finalize_job(
         ds,
+        p,
+        __name__,
         title="Background noise: Langevin ensembles (LM section 4.2)",
         summary="Euler-Maruyama ensembles of dW = -(grad E + kappa W) dt + sqrt(2/beta) dB (LM eqs. 4.2, 4.4) against "
         "exact moments of the chain (OU) or a Richardson-extrapolated mean (with a loss): E[G(t)] = G_0 "
         "exp(-2 kappa t) "
         "for every loss; stationary variance 1/(beta kappa) per coordinate.",
-        references=["LM"],
-        config=p,
-        context=f"rule {FAMILY} params {p}",
     )
+
+
+# ------------------------------------------------------------------------------------------------ figures
+# The book's figures of this family, listed in FIGURES at the end; dln.figures.draw calls them in the book's style.
+# Each function imports the toolkit dln.plotting by name when it runs, so importing this module loads no
+# Matplotlib (see dln.plotting).
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
+
+
+def _noise_cases(ds) -> list[dict]:
+    """(kappa, beta) cases: the key of the colours of the Langevin figures."""
+    pl = drawing_toolkit()
+    return pl.cases(ds, ["kappa", "beta"]) or [{}]
+
+
+def fig_noise_mean_G(ds: xr.Dataset) -> Figure:
+    """LM §4.2: the projection <E[G(t)], G_0>/|G_0|^2 with +-3 standard errors against exp(-2 kappa t).
+
+    ``ds`` is ``results/langevin.nc`` (dims kappa, beta, loss, field, N, d, seed, dt, t; variables ``G_proj``,
+    ``G_proj_se``, ``G_proj_predicted``). One column per loss; top: the ensemble mean with its +-3 SE band
+    (filled, edges drawn) and exp(-2 kappa t) (dotted); bottom: the standardized residual (mean -
+    exp(-2 kappa t)) / SE, with the band |residual| <= 3 shaded, which shows the uncertainty at any ensemble
+    size (t = 0, where every path starts at G_0 and SE = 0, is left out). Colour: (kappa, beta); line style:
+    field. The first value of N, d, seed and dt is used.
+    """
+    pl = drawing_toolkit()
+    losses = pl.coords(ds, "loss")
+    fig, axes = pl.figure(len(losses), nrows=2, width=pl.WIDTH if len(losses) > 1 else 3.8, height=4.9, sharex="col")
+    cases = _noise_cases(ds)
+    colors = pl.colors(len(cases))
+    fields = pl.coords(ds, "field")
+    for col, loss in enumerate(losses):
+        top, bot = axes[col], axes[len(losses) + col]
+        for case, color in zip(cases, colors, strict=True):
+            for field in fields:
+                one = pl.one(ds, {**case, "loss": loss, "field": field}, keep=("t",))
+                ok = pl.available(one, "G_proj")
+                if not ok.any():
+                    continue
+                t = np.asarray(one["t"].values, dtype=float)[ok]
+                m = np.asarray(one["G_proj"].values, dtype=float)[ok]
+                se = np.asarray(one["G_proj_se"].values, dtype=float)[ok]
+                pred = np.asarray(one["G_proj_predicted"].values, dtype=float)[ok]
+                ls = pl.FIELD_LS.get(str(field), "-")
+                pl.band(top, t, m, se, color, ls=ls)
+                top.plot(t, pred, color="k", ls=":", lw=1.0)
+                pl.zscore(bot, t, m, se, pred, color, ls=ls)
+        title = f"loss = {loss}" if loss is not None else ""
+        top.set_title(f"({chr(97 + col)}) {title}")
+        bot.set_title(f"({chr(97 + len(losses) + col)}) residual, {title}" if title else "residual")
+        top.set(ylabel=r"$\langle \mathbb{E}[\mathbf{G}(t)], \mathbf{G}_0\rangle / \Vert\mathbf{G}_0\Vert^2$")
+        bot.set(xlabel="$t$")
+        pl.zscore_axis(bot, r"(mean $-\ e^{-2\kappa t}$) / SE")
+        for ax in (top, bot):
+            pl.grid(ax)
+    handles = [pl.line(pl.case_label(c) or "ensemble", color=col, lw=1.4) for c, col in zip(cases, colors, strict=True)]
+    if len(fields) > 1 or fields[0] is not None:
+        handles += [
+            pl.line(str(f), color="k", ls=pl.FIELD_LS.get(str(f), "-"), lw=1.4) for f in fields if f is not None
+        ]
+    handles += _se_handles()
+    handles.append(pl.line(r"$e^{-2\kappa t}$ (top), 0 (bottom)", ls=":", lw=1.0))
+    pl.legend_below(fig, handles, ncols=3)
+    return fig
+
+
+def _se_handles() -> list:
+    """Legend entries of the +-3 SE band (top panels) and of the band of the standardized residuals (bottom)."""
+    from matplotlib.patches import Patch
+
+    return [
+        Patch(facecolor="0.5", alpha=0.35, edgecolor="k", lw=0.6, label=r"top: mean $\pm 3$ standard errors (SE)"),
+        Patch(facecolor="0.86", edgecolor="0.45", lw=0.8, label=r"bottom: $|$residual$|/$SE $\leq 3$"),
+    ]
+
+
+def fig_noise_stationary(ds: xr.Dataset) -> Figure:
+    """LM §4.2: variance per coordinate and E|G(t)|^2 of the OU ensembles (loss = none) against the exact values.
+
+    ``ds`` is ``results/langevin.nc``; ``coord_var_exact``, ``coord_var_em`` and ``G2_exact`` are defined for
+    loss = none only (``<name>_available`` masks in a sweep with both losses). Top left: the variance per real
+    coordinate (``coord_var``, log scale; 0 at t = 0, left out) with its +-3 SE band against the exact OU variance
+    (dashed); for kappa > 0 the corrected stationary value 1/(beta kappa) (thin solid) and the printed (4.3)
+    value 1/(2 beta kappa) (dotted); no stationary line for kappa = 0. Top right: ``G2_mean`` = E|G(t)|^2 with
+    its band against ``G2_exact``, the exact value for the Euler-Maruyama chain. Bottom: the standardized
+    residuals from the exact values of the Euler-Maruyama chain, (estimate - ``coord_var_em``) /
+    ``coord_var_se`` and (estimate - ``G2_exact``) / ``G2_se``, with the band |residual| <= 3 shaded (t = 0,
+    where the SE is zero or round-off, left out). Colour: (kappa, beta); line style: field; first N, d, seed
+    and dt.
+    """
+    pl = drawing_toolkit()
+    if "loss" in ds.dims:
+        if "none" not in [str(v) for v in ds["loss"].values]:
+            return pl.message("no OU ensembles (loss = none) in this dataset")
+        ou = ds.sel(loss="none")
+    else:
+        ou = ds
+    cases = _noise_cases(ou)
+    colors = pl.colors(len(cases))
+    fields = pl.coords(ou, "field")
+    fig, axes = pl.figure(2, nrows=2, height=4.9, sharex="col")
+    (a_var, a_g2, d_var, d_g2) = axes
+    for case, color in zip(cases, colors, strict=True):
+        for field in fields:
+            one = pl.one(ou, {**case, "field": field}, keep=("t",))
+            ls = pl.FIELD_LS.get(str(field), "-")
+            t_all = np.asarray(one["t"].values, dtype=float)
+            kappa = pl.scalar(one["kappa"]) if "kappa" in one.coords else 0.0
+            beta = pl.scalar(one["beta"]) if "beta" in one.coords else np.nan
+            ok = pl.available(one, "coord_var") & (np.asarray(one["coord_var"].values, dtype=float) > 0)
+            ok &= t_all > t_all[0]  # every path starts at W_0: no variance at t = 0
+            if ok.any():
+                t, v, vse = t_all[ok], one["coord_var"].values[ok], one["coord_var_se"].values[ok]
+                pl.band(a_var, t, v, vse, color, ls=ls)
+                if "coord_var_exact" in one:
+                    okx = ok & pl.available(one, "coord_var_exact")
+                    a_var.plot(t_all[okx], one["coord_var_exact"].values[okx], color="k", ls="--", lw=0.9)
+                if "coord_var_em" in one:
+                    oke = ok & pl.available(one, "coord_var_em")
+                    pl.zscore(
+                        d_var,
+                        t_all[oke],
+                        one["coord_var"].values[oke],
+                        one["coord_var_se"].values[oke],
+                        one["coord_var_em"].values[oke],
+                        color,
+                        ls,
+                    )
+                if kappa > 0 and np.isfinite(beta):
+                    a_var.axhline(1 / (beta * kappa), color=color, ls="-", lw=0.7, alpha=0.8)
+                    a_var.axhline(1 / (2 * beta * kappa), color=color, ls=":", lw=1.2)
+            if "G2_exact" in one:
+                ok = pl.available(one, "G2_mean") & pl.available(one, "G2_exact")
+                if ok.any():
+                    t, g2, g2se = t_all[ok], one["G2_mean"].values[ok], one["G2_se"].values[ok]
+                    pl.band(a_g2, t, g2, g2se, color, ls=ls)
+                    a_g2.plot(t, one["G2_exact"].values[ok], color="k", ls="--", lw=0.9)
+                    pl.zscore(d_g2, t, g2, g2se, one["G2_exact"].values[ok], color, ls)
+    a_var.set(ylabel="variance per real coordinate", yscale="log")
+    a_var.set_title(r"(a) coordinates of $\mathbf{W}(t)$")
+    a_g2.set(ylabel=r"$\mathbb{E}\Vert\mathbf{G}(t)\Vert^2$", yscale="log")
+    a_g2.set_title(r"(b) moments $\mathbf{G}(t)$")
+    d_var.set(xlabel="$t$")
+    d_g2.set(xlabel="$t$")
+    pl.zscore_axis(d_var, "(variance $-$ exact EM) / SE")
+    pl.zscore_axis(d_g2, r"($\mathbb{E}\Vert\mathbf{G}\Vert^2$ $-$ exact EM) / SE")
+    d_var.set_title("(c) residual from the exact EM chain")
+    d_g2.set_title("(d) residual from the exact EM chain")
+    for ax in axes:
+        pl.grid(ax)
+    handles = [pl.line(pl.case_label(c) or "ensemble", color=col, lw=1.4) for c, col in zip(cases, colors, strict=True)]
+    handles += [pl.line(str(f), color="k", ls=pl.FIELD_LS.get(str(f), "-"), lw=1.4) for f in fields if f is not None]
+    handles += _se_handles()
+    handles.append(pl.line("exact OU / EM chain", ls="--", lw=0.9))
+    handles.append(pl.line(r"stationary $1/(\beta\kappa)$", color="k", lw=0.7))
+    handles.append(pl.line(r"printed (4.3): $1/(2\beta\kappa)$", color="k", ls=":", lw=1.2))
+    pl.legend_below(fig, handles, ncols=4)
+    return fig
+
+
+#: The book's figures drawn from this family's dataset: file name -> drawing function.
+FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
+    "noise_mean_G": fig_noise_mean_G,
+    "noise_stationary": fig_noise_stationary,
+}

@@ -15,6 +15,8 @@ The d = 1, N = 2 data of LM Fig. 1.3 are in :mod:`dln.experiments.lm_figures`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
@@ -22,7 +24,7 @@ from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, random_matrix, rng_from_params
 from ._conventions import data_array as _da
-from ._conventions import finalize
+from ._conventions import drawing_toolkit, finalize_job
 from ._spec import Spec, param
 
 FAMILY = __name__.rsplit(".", 1)[-1]
@@ -52,8 +54,6 @@ MUTATION: dict = {"sweep": {"field": ["real", "complex"]}, "fixed": {"N": 3, "d"
 #: Relative cost of the LEDGER sweep.
 COST = 5.0
 
-#: The book's figures drawn from this family.
-FIGURES: tuple[str, ...] = ("learning_flow",)
 
 #: Schatten exponent of the spectral loss used for the singular-value ODE.
 P_SPECTRAL = 2.0
@@ -127,12 +127,71 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         },
         coords={"t": t, "seed": np.arange(p["n_seeds"])},
     )
-    return finalize(
+    return finalize_job(
         ds,
+        p,
+        __name__,
         title=f"Learning flow and Remark 5: N={p['N']}, d={p['d']}, {p['field']}",
         summary="Invariance of the balanced manifold and of every level set of G under the learning flow; the "
         "induced end-to-end flow X' = -A_{N,X}(grad E) and its singular-value ODE.",
-        references=["LM", "MY"],
-        config=p,
-        context=f"rule {FAMILY} params {p}",
     )
+
+
+# ------------------------------------------------------------------------------------------------ figures
+# The book's figures of this family, listed in FIGURES at the end; dln.figures.draw calls them in the book's style.
+# Each function imports the toolkit dln.plotting by name when it runs, so importing this module loads no
+# Matplotlib (see dln.plotting).
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
+
+
+def fig_learning_flow(ds: xr.Dataset) -> Figure:
+    """LM eq. 1.2, LM-Cons, LM-Inv and Remark 5 over the sweep of ``results/learning_flow.nc``.
+
+    ``ds`` has dims N, d, field, seed, t. (a) ``loss`` = |X - Y|^2/2 along the learning flow from a balanced
+    start; (b) ``G_balanced`` = |G(t)|/|W(t)|^2 from that start (M is invariant: round-off); (c) ``G_drift``
+    = |G(t) - G_0|/|G_0| from a Gaussian start (G is conserved); (d) ``X_rem5_err`` = |X(t) - X_e(t)|/|X_e(t)|
+    against the end-to-end flow X' = -A_{N,X}(grad E) (Remark 5); (e) ``sv_err`` = max_i |sigma_i(t) - closed
+    form| / closed form for the end-to-end flow with E = sum sigma^2/2. Every seed is drawn; colour: (N, d);
+    line style: field. Exact zeros (t = 0) are left out of the log axes.
+    """
+    pl = drawing_toolkit()
+    fig, axes = pl.figure(3, nrows=2, height=4.9)
+    t = np.asarray(ds["t"].values, dtype=float)
+    styles = pl.config_styles(ds)
+    panels = [
+        ("loss", "loss $E = \\Vert X - Y\\Vert^2/2$", "(a) loss, balanced start"),
+        ("G_balanced", r"$\Vert\mathbf{G}\Vert / \Vert\mathbf{W}\Vert^2$", r"(b) $\mathcal{M}$ invariant"),
+        (
+            "G_drift",
+            r"$\Vert\mathbf{G}(t) - \mathbf{G}_0\Vert / \Vert\mathbf{G}_0\Vert$",
+            r"(c) $\mathbf{G}$ conserved",
+        ),
+        ("X_rem5_err", r"$\Vert X - X_e\Vert / \Vert X_e\Vert$", "(d) end-to-end flow (Rmk 5)"),
+        ("sv_err", r"max$_i$ rel. error of $\sigma_i(t)$", "(e) singular values vs closed form"),
+    ]
+    for ax, (name, ylabel, title) in zip(axes, panels, strict=False):
+        if name not in ds:
+            ax.set_visible(False)
+            continue
+        for config, color in styles:
+            for field in pl.coords(ds, "field"):
+                pl.log_runs(
+                    ax, t, pl.sel(ds, {**config, "field": field})[name], color, pl.FIELD_LS.get(str(field), "-")
+                )
+        ax.set(xlabel="$t$", ylabel=ylabel, xlim=(t[0], t[-1]))
+        ax.set_title(title)
+        pl.grid(ax)
+    leg_ax = axes[5]
+    leg_ax.set_axis_off()
+    leg_ax.legend(handles=pl.flow_handles(ds, styles), loc="center", frameon=False, ncols=1 if len(styles) < 7 else 2)
+    return fig
+
+
+#: The book's figures drawn from this family's dataset: file name -> drawing function.
+FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
+    "learning_flow": fig_learning_flow,
+}

@@ -15,13 +15,15 @@ The Snakemake rule ``lm_figures`` writes it to ``results/lm_figures.nc``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
 import dln
 
 from .._lm_curves import regularizing_moment_decay
-from ._conventions import finalize
+from ._conventions import drawing_toolkit, finalize_job
 from ._spec import Spec, param
 
 FAMILY = __name__.rsplit(".", 1)[-1]
@@ -84,9 +86,6 @@ MUTATION: dict = {"sweep": {}, "fixed": {"n_t": 31, "rate_runs": 1}}
 
 #: Relative cost of the LEDGER sweep.
 COST = 2.0
-
-#: The book's figures drawn from this family.
-FIGURES: tuple[str, ...] = ("lm_fig_1_1", "lm_fig_1_2", "lm_fig_1_3")
 
 
 def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
@@ -205,11 +204,167 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
             "fiber_x": ("fiber_x", xs, {"long_name": "fiber w2 w1 = x (x > 0) of LM Fig. 1.1", "units": "1"}),
         },
     )
-    return finalize(
+    return finalize_job(
         ds,
+        P,
+        __name__,
         title=TITLE,
         summary=SUMMARY,
-        references=REFERENCES,
-        config=P,
-        context="rule lm_figures",
     )
+
+
+# ------------------------------------------------------------------------------------------------ figures
+# The book's figures of this family, listed in FIGURES at the end; dln.figures.draw calls them in the book's style.
+# Each function imports the toolkit dln.plotting by name when it runs, so importing this module loads no
+# Matplotlib (see dln.plotting).
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
+
+
+def _foliation(ax, lim: float = 2.6, fibers=(0.25, 0.5, 1.0, 2.0, 3.0), moments=(0.5, 1.0, 2.0, 3.5), fiber_kw=None):
+    """Level sets of w2 w1 (fibers) and w1^2 - w2^2 (moments), the balanced variety and the minimizers."""
+    w = np.linspace(-lim, lim, 401)
+    W1, W2 = np.meshgrid(w, w)
+    x_levels = sorted({-x for x in fibers} | set(fibers))
+    g_levels = sorted({-g for g in moments} | set(moments))
+    ax.contour(
+        W1, W2, W1 * W2, levels=x_levels, colors="0.55", linewidths=0.9, negative_linestyles="solid", **(fiber_kw or {})
+    )
+    if g_levels:
+        ax.contour(
+            W1, W2, W1**2 - W2**2, levels=g_levels, colors="#9ecae1", linewidths=0.9, negative_linestyles="solid"
+        )
+    ax.plot([-lim, lim], [-lim, lim], color="k", ls="--", lw=1.0)
+    ax.plot([-lim, lim], [lim, -lim], color="k", ls="--", lw=1.0)
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="$w_1$", ylabel="$w_2$", aspect="equal")
+
+
+def _minimizers(ax, xs) -> None:
+    """The minimizers (+-sqrt|x|, +-sign(x) sqrt|x|) of |w|^2 on the fibers w2 w1 = x."""
+    for x in xs:
+        r, sg = np.sqrt(abs(x)), np.sign(x)
+        ax.plot([r, -r], [sg * r, -sg * r], "o", color="k", ms=4, zorder=5)
+
+
+def _trajectories(ax, w1, w2, color, label) -> None:
+    """Plot trajectories given as (t, traj) arrays, with an arrow head at the end."""
+    w1, w2 = np.asarray(w1, dtype=float), np.asarray(w2, dtype=float)
+    back = min(3, w1.shape[0] - 1)
+    for j in range(w1.shape[1]):
+        ax.plot(w1[:, j], w2[:, j], color=color, lw=1.6, label=label if j == 0 else None)
+        ax.plot(w1[0, j], w2[0, j], "o", color=color, ms=3.5, mfc="white")
+        if back > 0:
+            ax.annotate(
+                "",
+                xy=(w1[-1, j], w2[-1, j]),
+                xytext=(w1[-1 - back, j], w2[-1 - back, j]),
+                arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.2},
+            )
+
+
+_FOLIATION_HANDLES = (
+    ("fibers $w_2w_1 = x$", {"color": "0.55", "lw": 0.9}),
+    ("level sets $w_1^2 - w_2^2 = G$", {"color": "#9ecae1", "lw": 0.9}),
+    (r"$\mathcal{M}_0$: $w_2 = \pm w_1$", {"color": "k", "ls": "--", "lw": 1.0}),
+    ("minimizers of $|w|^2$ on the fibers", {"color": "k", "ls": "none", "marker": "o", "ms": 4}),
+)
+
+
+def fig_1_1(lm: xr.Dataset) -> Figure:
+    """LM Figure 1.1 (d = 1, N = 2, real): fibers, moment level sets, M_0, minimizers and computed flows.
+
+    ``lm`` is ``results/lm_figures.nc`` (variables ``reg_w1, reg_w2`` on ``(t_reg, reg_traj)`` with the fiber
+    ``reg_x`` of each trajectory, ``learn_w1, learn_w2`` on ``(t_learn, learn_traj)``); the regularizing
+    trajectories on fibers x > 0 are drawn.
+    """
+    pl = drawing_toolkit()
+    fig, (ax,) = pl.figure(1, width=4.8, height=5.6)
+    _foliation(ax)
+    sel = np.asarray(lm["reg_x"].values) > 0
+    _trajectories(ax, lm["reg_w1"].values[:, sel], lm["reg_w2"].values[:, sel], "C1", "regularizing flow")
+    _trajectories(ax, lm["learn_w1"].values, lm["learn_w2"].values, "C2", "learning flow")
+    _minimizers(ax, (0.25, 0.5, 1.0, 2.0, 3.0))
+    handles = [pl.line("regularizing flow", color="C1", lw=1.6), pl.line("learning flow", color="C2", lw=1.6)]
+    handles += [pl.line(lab, **kw) for lab, kw in _FOLIATION_HANDLES]
+    pl.legend_below(fig, handles, ncols=2)
+    return fig
+
+
+def fig_1_2(lm: xr.Dataset) -> Figure:
+    """LM Figure 1.2: the regularizing flow on fibers.
+
+    Left: d = 1, N = 2 trajectories in the (w1, w2) plane, on their fibers, into the balanced variety.
+    Right: |G(t)|/|G_0| for d = 3, N = 4 (``G_norm`` on ``(t_reg, field, run)``: real and complex Gaussian
+    starts) against e^{-2t} (LM Thm 2); the curves coincide.
+    ``lm`` is ``results/lm_figures.nc``.
+    """
+    pl = drawing_toolkit()
+    fig, (ax1, ax2) = pl.figure(2, height=3.6)
+    _foliation(ax1, moments=())
+    _trajectories(ax1, lm["reg_w1"].values, lm["reg_w2"].values, "C1", "regularizing flow")
+    _minimizers(ax1, sorted({float(x) for x in lm["reg_x"].values}))
+    t = np.asarray(lm["t_reg"].values, dtype=float)
+    Gn = lm["G_norm"]
+    style = {"real": {"lw": 3.0, "alpha": 0.45}, "complex": {"lw": 1.3, "ls": "--"}}
+    handles = [pl.line("regularizing flow", color="C1", lw=1.6)]
+    handles += [pl.line(lab, **kw) for lab, kw in _FOLIATION_HANDLES if "level sets" not in lab]
+    for field in pl.coords(Gn, "field"):
+        g = pl.runs(pl.sel(Gn, {"field": field}), "t_reg")
+        st = {"color": pl.FIELD_STYLE.get(str(field), {}).get("color", "C0"), **style.get(str(field), {})}
+        ax2.semilogy(t, pl.pos(g / g[:1]), **st)
+        handles.append(pl.line(f"{field} Gaussian starts ($d=3$, $N=4$)", **st))
+    ax2.semilogy(t, np.exp(-2 * t), color="k", ls=":", lw=1.2)
+    handles.append(pl.line("$e^{-2t}$ (LM Thm 2)", ls=":", lw=1.2))
+    ax2.set(xlabel="$t$", ylabel=r"$\Vert\mathbf{G}(t)\Vert / \Vert\mathbf{G}_0\Vert$")
+    ax1.set_title("(a) $d = 1$, $N = 2$: trajectories on fibers")
+    ax2.set_title(r"(b) $d = 3$, $N = 4$: $\Vert\mathbf{G}(t)\Vert$")
+    pl.grid(ax2)
+    pl.legend_below(fig, handles, ncols=3)
+    return fig
+
+
+def fig_1_3(lm: xr.Dataset) -> Figure:
+    """LM Figure 1.3: learning flows for d = 1, N = 2 and the reduced end-to-end flow.
+
+    ``lm`` is ``results/lm_figures.nc``; learning trajectory 0 starts balanced. Left: the learning flows for
+    E = (x - x_target)^2/2 on the level sets of G and the minimizers w2 w1 = x_target (both branches). Right:
+    x = w2 w1 along the balanced trajectory against the reduced flow ``x_reduced``.
+    """
+    pl = drawing_toolkit()
+    fig, (ax1, ax2) = pl.figure(2, height=3.6)
+    _foliation(ax1)
+    _trajectories(ax1, lm["learn_w1"].values, lm["learn_w2"].values, "C2", "learning flow")
+    xt = float(lm["x_target"])
+    for sign in (1.0, -1.0):
+        w = sign * np.linspace(abs(xt) / 2.6, 2.6, 200)
+        ax1.plot(w, xt / w, color="C3", lw=1.3, ls=":")
+    t = np.asarray(lm["t_learn"].values, dtype=float)
+    x_full = lm["learn_w1"].values[:, 0] * lm["learn_w2"].values[:, 0]
+    every = max(1, t.size // 20)
+    ax2.plot(t, lm["x_reduced"].values, color="k", lw=1.4)
+    ax2.plot(t[::every], x_full[::every], "o", color="C2", ms=4)
+    ax2.axhline(xt, color="C3", ls=":", lw=1.3)
+    ax2.set(xlabel="$t$", ylabel="$x(t)$")
+    ax1.set_title("(a) learning flows, $d = 1$, $N = 2$")
+    ax2.set_title(r"(b) $x = w_2w_1$ vs the reduced flow")
+    pl.grid(ax2)
+    handles = [
+        pl.line("learning flow", color="C2", lw=1.6),
+        pl.line(f"minimizers $w_2w_1 = {xt:g}$", color="C3", ls=":", lw=1.3),
+        pl.line(r"reduced flow $\dot x = -N|x|^{2-2/N}E'(x)$", lw=1.4),
+        pl.line("$x = w_2w_1$ along the balanced learning flow", color="C2", ls="none", marker="o", ms=4),
+    ]
+    handles += [pl.line(lab, **kw) for lab, kw in _FOLIATION_HANDLES[:3]]
+    pl.legend_below(fig, handles, ncols=2)
+    return fig
+
+
+#: The book's figures drawn from this family's dataset: file name -> drawing function.
+FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
+    "lm_fig_1_1": fig_1_1,
+    "lm_fig_1_2": fig_1_2,
+    "lm_fig_1_3": fig_1_3,
+}

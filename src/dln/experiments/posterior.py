@@ -16,6 +16,8 @@ Hausdorff factor (2 x cosh 2u)^{m/2} of the density shifts the limit 4 at order 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
@@ -24,7 +26,7 @@ from .._linalg import sqnorm
 from .._product import _moments
 from .._random import random_matrix, rng_from_params
 from ._conventions import data_array as _da
-from ._conventions import finalize
+from ._conventions import drawing_toolkit, finalize_job
 from ._spec import Spec, param
 
 FAMILY = __name__.rsplit(".", 1)[-1]
@@ -61,8 +63,6 @@ MUTATION: dict = {
 #: Relative cost of the LEDGER sweep.
 COST = 6.0
 
-#: The book's figures drawn from this family.
-FIGURES: tuple[str, ...] = ("posterior",)
 
 #: |x| of the d = 1 problems, and the inverse temperatures of the quadrature part.
 X_D1 = 1.3
@@ -203,12 +203,156 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
             ),
         },
     )
-    return finalize(
+    return finalize_job(
         ds,
+        p,
+        __name__,
         title="Posterior on a fiber (LM section 4.3)",
         summary="Gaussian prior exp(-beta kappa |W|^2/2) restricted to F_X with its Hausdorff measure, sampled by "
         "random-walk Metropolis on GL(d)^{N-1}; E|G|^2 -> 0 like c/(beta kappa).",
-        references=["LM"],
-        config=p,
-        context=f"rule {FAMILY} params {p}",
     )
+
+
+# ------------------------------------------------------------------------------------------------ figures
+# The book's figures of this family, listed in FIGURES at the end; dln.figures.draw calls them in the book's style.
+# Each function imports the toolkit dln.plotting by name when it runs, so importing this module loads no
+# Matplotlib (see dln.plotting).
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
+
+
+def fig_posterior(ds: xr.Dataset) -> Figure:
+    """LM §4.3: posterior mean E|G|^2 on the fiber against beta, with the Laplace prediction c/(beta kappa).
+
+    ``ds`` is ``results/posterior.nc`` (dims beta, kappa, field, N, d, seed; ``quad_field``, ``beta_q`` for
+    ``quadrature_ratio``). Left: ``EG2`` with +-2 standard errors (integrated autocorrelation time), the Laplace
+    prediction ``EG2_laplace`` = c/(beta kappa) (dashed) and, where defined (d = 1, N = 2; mask
+    ``EG2_quadrature_available``), the quadrature value (crosses). Middle: beta kappa E|G|^2 -> c (dashed
+    ``laplace_c``). Right: the quadrature part, |beta kappa E[G^2]/|x| - 4| against beta (d = 1, N = 2) with a
+    1/beta guide. Colour: (d, N); marker and line style: field.
+    """
+    from matplotlib.ticker import NullFormatter
+
+    pl = drawing_toolkit()
+    has_q = "quadrature_ratio" in ds
+    fig, axes = pl.figure(3 if has_q else 2, height=3.0)
+    ax1, ax2 = axes[:2]
+    configs = pl.cases(ds, ["d", "N"]) or [{}]
+    colors = pl.colors(len(configs))
+    fields = pl.coords(ds, "field")
+    offsets = pl.jitter(fields, 0.03)
+    quad_drawn = False
+    for config, color in zip(configs, colors, strict=True):
+        for field in fields:
+            for case in pl.cases(ds, ["kappa", "seed"]) or [{}]:
+                one = pl.one(ds, {**config, **case, "field": field}, keep=("beta",))
+                beta = np.atleast_1d(np.asarray(one["beta"].values, dtype=float))
+                kappa = pl.scalar(one["kappa"]) if "kappa" in one.coords else 1.0
+                eg2 = np.atleast_1d(np.asarray(one["EG2"].values, dtype=float))
+                se = np.atleast_1d(np.asarray(one["EG2_se"].values, dtype=float))
+                ok = np.atleast_1d(pl.available(one, "EG2"))
+                if not ok.any():
+                    continue
+                st = {"color": color, "marker": pl.FIELD_MARKER.get(str(field), "o"), "ms": 4.5}
+                if str(field) == "complex":
+                    st["mfc"] = "none"
+                xb = beta * np.exp(offsets[field])
+                ax1.errorbar(xb[ok], eg2[ok], yerr=2 * se[ok], ls="none", capsize=2, elinewidth=1.0, **st)
+                ls = pl.FIELD_LS.get(str(field), "-")
+                ax1.plot(
+                    beta[ok],
+                    np.atleast_1d(one["EG2_laplace"].values)[ok],
+                    color=color,
+                    ls=ls,
+                    lw=0.9,
+                    alpha=0.8,
+                    marker="_",
+                    ms=9,
+                )
+                if "EG2_quadrature" in one:
+                    okq = ok & np.atleast_1d(pl.available(one, "EG2_quadrature"))
+                    if okq.any():
+                        ax1.plot(beta[okq], np.atleast_1d(one["EG2_quadrature"].values)[okq], "x", color="k", ms=6)
+                        quad_drawn = True
+                ax2.errorbar(
+                    xb[ok],
+                    beta[ok] * kappa * eg2[ok],
+                    yerr=2 * beta[ok] * kappa * se[ok],
+                    ls="none",
+                    capsize=2,
+                    elinewidth=1.0,
+                    **st,
+                )
+                ax2.plot(beta[ok], beta[ok] * kappa * eg2[ok], color=color, lw=0.6, alpha=0.6, ls=ls)
+                ax2.axhline(pl.scalar(one["laplace_c"]), color=color, ls=ls, lw=0.9, alpha=0.8)
+    ax1.set(
+        xscale="log",
+        yscale="log",
+        xlabel=r"inverse temperature $\beta$",
+        ylabel=r"posterior $\mathbb{E}\Vert\mathbf{G}\Vert^2$",
+    )
+    ax1.set_title(r"(a) $\mathbb{E}\Vert\mathbf{G}\Vert^2 \to 0$ like $c/(\beta\kappa)$")
+    ax2.set(
+        xscale="log", xlabel=r"inverse temperature $\beta$", ylabel=r"$\beta\kappa\,\mathbb{E}\Vert\mathbf{G}\Vert^2$"
+    )
+    ax2.set_title(r"(b) limit $c$ (Laplace)")
+    handles = [
+        pl.line(pl.case_label(c) or "posterior", color=col, lw=1.2) for c, col in zip(configs, colors, strict=True)
+    ]
+    handles += [
+        pl.line(
+            str(f),
+            color="k",
+            ls=pl.FIELD_LS.get(str(f), "-"),
+            lw=0.9,
+            marker=pl.FIELD_MARKER.get(str(f), "o"),
+            mfc="none" if str(f) == "complex" else "k",
+        )
+        for f in fields
+        if f is not None
+    ]
+    handles.append(pl.line(r"MCMC $\pm 2$ SE", ls="none", marker="|", ms=8))
+    handles.append(pl.line(r"Laplace $c/(\beta\kappa)$, $c$", color="k", ls="--", lw=0.9, marker="_", ms=9))
+    if quad_drawn:
+        handles.append(pl.line("quadrature ($d = 1$, $N = 2$)", ls="none", marker="x", ms=6))
+    if has_q:
+        ax3 = axes[2]
+        q = ds["quadrature_ratio"]
+        keep = ("quad_field", "beta_q")
+        kappas = pl.coords(ds, "kappa")
+        for j, kappa in enumerate(kappas):
+            one = pl.one(q, {"kappa": kappa}, keep=keep)
+            bq = np.asarray(one["beta_q"].values, dtype=float)
+            for qf in pl.coords(one, "quad_field"):
+                r = np.asarray(pl.sel(one, {"quad_field": qf}).values, dtype=float)
+                st = pl.FIELD_STYLE.get(str(qf), {"color": f"C{j}", "marker": "o"})
+                ax3.loglog(bq, pl.pos(np.abs(r - 4.0)), "-", lw=1.0, ms=5, **st)
+        b = np.asarray(q["beta_q"].values, dtype=float)
+        r_all = pl.pos(np.abs(np.asarray(pl.one(q, {}, keep=keep).values, dtype=float) - 4.0))
+        if np.isfinite(r_all).any():
+            a = np.nanmax(r_all * b[None, :] if r_all.ndim == 2 else r_all * b)
+            ax3.loglog(b, 1.5 * a / b, color="k", ls=":", lw=1.0)
+        ax3.set(xlabel=r"inverse temperature $\beta$", ylabel=r"$|\beta\kappa\,\mathbb{E}[G^2]/|x| - 4|$")
+        ax3.set_title("(c) quadrature, $d = 1$, $N = 2$")
+        ax3.xaxis.set_minor_formatter(NullFormatter())
+        handles += [
+            pl.line(f"quadrature, {f}", lw=1.0, **pl.FIELD_STYLE.get(str(f), {}))
+            for f in pl.coords(q, "quad_field")
+            if f is not None
+        ]
+        handles.append(pl.line(r"$\propto 1/\beta$", ls=":", lw=1.0))
+    for ax in axes:
+        pl.grid(ax)
+    ax1.xaxis.set_minor_formatter(NullFormatter())
+    ax2.xaxis.set_minor_formatter(NullFormatter())
+    pl.legend_below(fig, handles, ncols=4)
+    return fig
+
+
+#: The book's figures drawn from this family's dataset: file name -> drawing function.
+FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
+    "posterior": fig_posterior,
+}

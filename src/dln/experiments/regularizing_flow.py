@@ -16,6 +16,8 @@ The d = 1, N = 2 trajectories of LM Fig. 1.2 are in :mod:`dln.experiments.lm_fig
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
@@ -23,7 +25,7 @@ from .._linalg import norm, sqnorm
 from .._product import end_to_end, moments
 from .._random import random_layers, rng_from_params
 from ._conventions import data_array as _da
-from ._conventions import finalize, flow_progress
+from ._conventions import drawing_toolkit, finalize_job, flow_progress
 from ._spec import Spec, param
 
 FAMILY = __name__.rsplit(".", 1)[-1]
@@ -52,9 +54,6 @@ MUTATION: dict = {"sweep": {"field": ["real", "complex"]}, "fixed": {"N": 3, "d"
 
 #: Relative cost of the LEDGER sweep.
 COST = 10.0
-
-#: The book's figures drawn from this family.
-FIGURES: tuple[str, ...] = ("regularizing_flow_errors",)
 
 
 def fit_rate(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -131,12 +130,69 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         },
         coords={"t": t, "seed": np.arange(p["n_seeds"])},
     )
-    return finalize(
+    return finalize_job(
         ds,
+        p,
+        __name__,
         title=f"Regularizing flow (LM Thm 2): N={N}, d={d}, {p['field']}, {p['n_seeds']} starts",
         summary="G(t) = G_0 exp(-2t) and X(t) = X_0 along the regularizing flow W' = -grad_{F_X} |W|^2/2, "
         "integrated on the group GL(d)^{N-1} (RKMK 5(4)); |W(t)|^2 -> N sum sigma^(2/N).",
-        references=["LM"],
-        config=p,
-        context=f"rule {FAMILY} params {p}",
     )
+
+
+# ------------------------------------------------------------------------------------------------ figures
+# The book's figures of this family, listed in FIGURES at the end; dln.figures.draw calls them in the book's style.
+# Each function imports the toolkit dln.plotting by name when it runs, so importing this module loads no
+# Matplotlib (see dln.plotting).
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
+
+
+def fig_regularizing_flow(ds: xr.Dataset) -> Figure:
+    """LM Theorem 2 over the sweep: errors of G(t) = G_0 e^{-2t}, drift of X, and |W(t)|^2 -> N sum sigma^{2/N}.
+
+    ``ds`` is ``results/regularizing_flow.nc`` (dims N, d, field, seed, t). (a) ``G_rel_err``
+    = |G(t) - G_0 e^{-2t}| / |G_0 e^{-2t}|; (b) ``X_drift`` = |X(t) - X_0| / |X_0|; (c) ``W_excess`` =
+    (|W(t)|^2 - m)/m, m = N sum_i sigma_i^{2/N}, with a guide proportional to e^{-4t} through the final values.
+    Every seed is drawn; colour: (N, d); line style: field. Exact zeros (t = 0) are left out of the log axes.
+    """
+    pl = drawing_toolkit()
+    fig, (ax1, ax2, ax3) = pl.figure(3, height=2.7)
+    t = np.asarray(ds["t"].values, dtype=float)
+    styles = pl.config_styles(ds)
+    finals = []
+    for config, color in styles:
+        for field in pl.coords(ds, "field"):
+            sub = pl.sel(ds, {**config, "field": field})
+            ls = pl.FIELD_LS.get(str(field), "-")
+            pl.log_runs(ax1, t, sub["G_rel_err"], color, ls)
+            pl.log_runs(ax2, t, sub["X_drift"], color, ls)
+            ex = pl.runs(sub["W_excess"])
+            pl.log_runs(ax3, t, sub["W_excess"], color, ls)
+            finals.append(pl.pos(ex[-1]))
+    f = np.concatenate(finals) if finals else np.array([])
+    if np.isfinite(f).any():
+        c = np.exp(np.nanmean(np.log(f))) * np.exp(4 * t[-1])
+        tt = t[t >= t[0] + 0.3 * (t[-1] - t[0])]
+        ax3.semilogy(tt, c * np.exp(-4 * tt), "k:", lw=1.6)
+    ax1.set(xlabel="$t$", ylabel="relative error")
+    ax1.set_title(r"(a) $\mathbf{G}(t) = \mathbf{G}_0e^{-2t}$")
+    ax2.set(xlabel="$t$", ylabel=r"$\Vert X(t) - X_0\Vert / \Vert X_0\Vert$")
+    ax2.set_title("(b) drift of $X$")
+    ax3.set(xlabel="$t$", ylabel=r"$(\Vert\mathbf{W}(t)\Vert^2 - m)/m$")
+    ax3.set_title(r"(c) excess, $m = N{\sum}_i\sigma_i^{2/N}$")
+    for ax in (ax1, ax2, ax3):
+        ax.set_xlim(t[0], t[-1])
+        pl.grid(ax)
+    handles = pl.flow_handles(ds, styles) + [pl.line(r"$\propto e^{-4t}$", ls=":", lw=1.6)]
+    pl.legend_below(fig, handles, ncols=4)
+    return fig
+
+
+#: The book's figures drawn from this family's dataset: file name -> drawing function.
+FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
+    "regularizing_flow_errors": fig_regularizing_flow,
+}

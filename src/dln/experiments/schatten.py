@@ -13,16 +13,18 @@ library's Hessian against it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
 from .. import _reference as ref
 from .._random import haar_unitary, random_matrix, rng_from_params
 from ._conventions import data_array as _da
-from ._conventions import finalize
+from ._conventions import drawing_toolkit, finalize_job
 from ._spec import Spec, param
 
-__all__ = ["FAMILY", "SPEC", "simulate", "orbit_dimension", "hessian_nullity"]
+__all__ = ["FAMILY", "SPEC", "simulate", "orbit_dimension", "hessian_nullity", "fig_schatten", "fig_schatten_hessian"]
 
 FAMILY = __name__.rsplit(".", 1)[-1]
 
@@ -64,8 +66,6 @@ MUTATION: dict = {
 #: Relative cost of the LEDGER sweep.
 COST = 8.0
 
-#: The book's figures drawn from this family.
-FIGURES: tuple[str, ...] = ("schatten_gap", "schatten_hessian")
 
 #: Relative threshold below which a Hessian eigenvalue counts as zero (FD noise ~1e-10, spectral gap >= 1e-3).
 NULL_RTOL = 1e-6
@@ -208,15 +208,154 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
             per_seed(where, "err"), ("seed",), f"|dln.schatten_hessian - reference| / |reference|, {label}"
         )
     ds = xr.Dataset(data, coords={"seed": np.arange(S), "restart": np.arange(R)})
-    return finalize(
+    return finalize_job(
         ds,
+        P,
+        __name__,
         title=f"Schatten minimization on fibers: p={P['p']:g}, {P['objective']}, N={P['N']}, d={P['d']}, {P['field']}",
         summary=(
             "Minimum of the Schatten objective over the fiber F_X found by L-BFGS in group coordinates with Newton "
             "polish, against the closed form (LM Thm 1, Thm 20; p = 1 is open in LM); balancedness at the "
             "minimizers and the Hessian nullity (LM Thm 14(2))."
         ),
-        references=["LM"],
-        config=P,
-        context=f"rule {FAMILY} params {P}",
     )
+
+
+# ------------------------------------------------------------------------------------------------ figures
+# The book's figures of this family, listed in FIGURES at the end; dln.figures.draw calls them in the book's style.
+# Each function imports the toolkit dln.plotting by name when it runs, so importing this module loads no
+# Matplotlib (see dln.plotting).
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.figure import Figure
+
+
+_OBJ_MARKER = {"norms": "o", "powers": "^"}
+
+
+def _schatten_groups(ds) -> list[tuple]:
+    """(objective, field) pairs of the dataset with their style: colour by field, marker by objective."""
+    pl = drawing_toolkit()
+    out = []
+    for obj in pl.coords(ds, "objective"):
+        for field in pl.coords(ds, "field"):
+            f = str(field) if field is not None else "real"
+            o = str(obj) if obj is not None else "norms"
+            st = {
+                "color": pl.FIELD_STYLE.get(f, {}).get("color", "k"),
+                "marker": _OBJ_MARKER.get(o, "D"),
+                "mfc": pl.FIELD_STYLE.get(f, {}).get("color", "k") if o == "norms" else "none",
+            }
+            out.append((obj, field, f"{o}, {f}", st))
+    return out
+
+
+def _p_axis(ax, ps) -> None:
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(sorted({float(p) for p in ps})))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("Schatten exponent $p$")
+
+
+def fig_schatten(ds: xr.Dataset) -> Figure:
+    """LM Thm 1, Thm 20 and the open case p = 1: Schatten-p minima on fibers, for both objectives.
+
+    ``ds`` is ``results/schatten.nc`` (dims p, objective, N, d, field, seed, restart). Left: the signed gap
+    ``rel_gap`` = (minimum found - closed form) / closed form of every restart, in units of machine epsilon on a
+    symmetric-log axis (exact zeros are shown at 0), against p; the closed form is N (sum_i sigma_i^{p/N})^{1/p}
+    for the objective ``norms`` (sum_k |W_k|_{S_p}) and N sum_i sigma_i^{p/N} for ``powers`` (sum_k |W_k|_{S_p}^p).
+    Right: balancedness ``G_rel`` = |G|/|W|^2 at those minimizers. Colour: field; marker: objective (filled:
+    norms, open: powers); the groups are offset along p.
+    """
+    pl = drawing_toolkit()
+    fig, (ax1, ax2) = pl.figure(2, height=2.9)
+    groups = _schatten_groups(ds)
+    offsets = pl.jitter(list(range(len(groups))), 0.06)
+    ps = pl.coords(ds, "p")
+    for j, (obj, field, _, st) in enumerate(groups):
+        sub = pl.sel(ds, {"objective": obj, "field": field})
+        for p in ps:
+            one = pl.sel(sub, {"p": p})
+            x = (float(p) if p is not None else 2.0) * np.exp(offsets[j])
+            gap = np.asarray(one["rel_gap"].values, dtype=float).ravel() / pl.EPS
+            g = pl.pos(one["G_rel"].values).ravel()
+            gap, g = gap[np.isfinite(gap)], g[np.isfinite(g)]
+            kw = {"ls": "none", "ms": 4.5, "alpha": 0.75, "mew": 1.0, **st}
+            ax1.plot(np.full(gap.size, x), gap, **kw)
+            ax2.plot(np.full(g.size, x), g, **kw)
+    p_vals = [p for p in ps if p is not None] or [2.0]
+    _p_axis(ax1, p_vals)
+    _p_axis(ax2, p_vals)
+    pl.eps_axis(ax1, r"relative gap  [units of $\varepsilon$]")
+    ax1.set_title("(a) (minimum $-$ closed form) / closed form")
+    ax2.set(yscale="log", ylabel=r"$\Vert\mathbf{G}\Vert / \Vert\mathbf{W}\Vert^2$ at the minimizer")
+    ax2.set_title("(b) balancedness of the minimizers")
+    for ax in (ax1, ax2):
+        if any(abs(float(p) - 1.0) < 1e-12 for p in p_vals):
+            ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
+        pl.grid(ax)
+    handles = [pl.line(lab, ls="none", ms=5, **st) for *_, lab, st in groups]
+    if any(abs(float(p) - 1.0) < 1e-12 for p in p_vals):
+        handles.append(pl.line("$p = 1$ (open in LM)", color="0.6", lw=0.8, ls=":"))
+    handles.append(pl.line(r"$\varepsilon = 2.2\times10^{-16}$ (machine epsilon)", ls="none"))
+    pl.legend_below(fig, handles, ncols=3)
+    return fig
+
+
+def fig_schatten_hessian(ds: xr.Dataset) -> Figure:
+    """LM Thm 14(2): Hessian nullity against the dimension of the unitary orbit O_X, for both objectives.
+
+    ``ds`` is ``results/schatten.nc``: ``orbit_dimension`` (one per job: (N-1)d(d-1)/2 real, (N-1)d^2 complex),
+    ``hessian_nullity_best`` (per seed, at the best minimizer found) and ``hessian_nullity_rep`` (per seed, at
+    a balanced point of a matrix with a repeated singular value). One point per seed and (p, N, d); colour:
+    field, marker: objective (filled: norms, open: powers), groups offset horizontally; dashed: nullity = dim O_X.
+    """
+    pl = drawing_toolkit()
+    panels = [
+        (name, title)
+        for name, title in (
+            ("hessian_nullity_best", "(a) at the best minimizer"),
+            ("hessian_nullity_rep", r"(b) at a balanced point, repeated $\sigma_i$"),
+        )
+        if name in ds
+    ]
+    if not panels or "orbit_dimension" not in ds:
+        return pl.message("no Hessian nullity in this dataset")
+    fig, axes = pl.figure(len(panels), width=pl.WIDTH if len(panels) == 2 else 3.6, height=3.0)
+    groups = _schatten_groups(ds)
+    top = float(
+        np.nanmax([np.nanmax(np.asarray(ds[v], dtype=float)) for v in ["orbit_dimension"] + [n for n, _ in panels]])
+    )
+    top = top if np.isfinite(top) else 1.0
+    offsets = pl.jitter(list(range(len(groups))), max(0.2, 0.025 * top))
+    for ax, (name, title) in zip(axes, panels, strict=True):
+        for j, (obj, field, _, st) in enumerate(groups):
+            sub = pl.sel(ds, {"objective": obj, "field": field})
+            null = sub[name]
+            dim = sub["orbit_dimension"].broadcast_like(null)
+            x, y = np.asarray(dim, dtype=float).ravel(), np.asarray(null, dtype=float).ravel()
+            ok = np.isfinite(x) & np.isfinite(y)
+            ax.plot(x[ok] + offsets[j], y[ok], ls="none", ms=5, alpha=0.6, mew=1.0, **st)
+        ax.set_title(title)
+        ax.set(xlabel=r"real dimension of the orbit $\mathcal{O}_X$", ylabel="zero eigenvalues of the Hessian")
+        pl.grid(ax)
+    lim = [-0.5, top + max(1.0, 0.05 * top)]
+    for ax in axes:
+        ax.plot(lim, lim, color="0.4", lw=0.9, ls="--", zorder=0)
+        ax.set(xlim=lim, ylim=lim)
+    handles = [pl.line(lab, ls="none", ms=5, **st) for *_, lab, st in groups]
+    handles.append(pl.line(r"nullity $=\dim\mathcal{O}_X$", color="0.4", lw=0.9, ls="--"))
+    pl.legend_below(fig, handles, ncols=3)
+    return fig
+
+
+#: The book's figures drawn from this family's dataset: file name -> drawing function.
+FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
+    "schatten_gap": fig_schatten,
+    "schatten_hessian": fig_schatten_hessian,
+}
