@@ -40,7 +40,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-import yaml
 from conftest import BOOK, missing
 
 # slow: without a current build the fixture runs the CI workflow (about 2-3 minutes on 2 cores)
@@ -60,7 +59,9 @@ def _chromium() -> str | None:
 
 
 def _toc_pages() -> list[str]:
-    toc = yaml.safe_load((BOOK / "_generated" / "_toc.yml").read_text())
+    from dln import workflow
+
+    toc = workflow.book_toc(BOOK)  # what book_assets writes to _generated/_toc.yml
     pages = [toc["root"]]
     for part in toc.get("parts", []):
         for ch in part.get("chapters", []):
