@@ -24,6 +24,10 @@ OTHER_POINTS: dict[str, dict] = {
         "sweep": {"field": ["real", "complex"], "start": ["gaussian", "rank_deficient"]},
         "fixed": {"N": 4, "d": 3, "n_seeds": 2},
     },
+    "scale": {
+        "sweep": {"field": ["real", "complex"], "start": ["gaussian", "near_identity", "far_from_balanced"]},
+        "fixed": {"N": 5, "d": 8, "n_seeds": 2, "T_reg": 1.0, "efolds": 20.0, "T_kn_max": 50.0, "n_t": 6, "cond": 1e6},
+    },
     "schatten": {
         "sweep": {"p": [0.5, 1.0, 2.0, 3.0], "objective": ["norms", "powers"], "field": ["real", "complex"]},
         "fixed": {"N": 4, "d": 3, "n_seeds": 1, "n_restarts": 2},
@@ -149,6 +153,12 @@ def test_claims_of_kirwan_ness(in_memory_status):
 @pytest.mark.claims("LM-Inv", "LM-Rem5")
 def test_claims_of_learning_flow(in_memory_status):
     _holds("learning_flow", in_memory_status)
+
+
+@pytest.mark.slow
+@pytest.mark.claims("LM-Thm2-scale", "LM-Cor1-scale")
+def test_claims_of_scale(in_memory_status):
+    _holds("scale", in_memory_status)
 
 
 @pytest.mark.slow

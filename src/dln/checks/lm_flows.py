@@ -1,9 +1,10 @@
 """Claims of LM about the flows: Theorem 2 (regularizing flow), Corollary 1 and (2.31) (Kirwan-Ness flow),
 the invariance of the balanced manifold and Remark 5 (learning flow).
 
-Evidence: the ``regularizing_flow``, ``kirwan_ness`` and ``learning_flow`` families. Every number is measured
-against the starts of the integrations (G(W_0), phi(W_0)) and a closed form or an independently integrated
-reference, never against the integrator's own first output.
+Evidence: the ``regularizing_flow``, ``kirwan_ness``, ``scale`` (Theorem 2 and Corollary 1 at network widths)
+and ``learning_flow`` families. Every number is measured against the starts of the integrations (G(W_0),
+phi(W_0)) and a closed form or an independently integrated reference, never against the integrator's own first
+output.
 """
 
 from __future__ import annotations
@@ -253,6 +254,181 @@ def lm_231(ds) -> Evidence:
         forced="a constant ratio of -4 is off the printed -2 by exactly 2; the measurement is the corrected "
         "residual |ratio + 4|",
     )
+    cover(ev, ds)
+    return ev
+
+
+def _scale_steps(ds, flow: str) -> np.ndarray:
+    """Accepted steps of one flow's integrator in every job of the ``scale`` dataset (0 where it did not run)."""
+    return values(ds.sel(flow=flow), "n_steps").ravel()
+
+
+def _where(ds, name: str, mask: str, keep: bool = True) -> np.ndarray:
+    """The values of ``ds[name]`` where the job/run flag ``ds[mask]`` is set (``keep``) or not, as a flat array."""
+    flag = ds[mask] > 0
+    da = ds[name].where(flag if keep else ~flag)
+    v = np.asarray(da.values, dtype=float).ravel()
+    return v[~np.isnan(v)]
+
+
+def _max(v: np.ndarray, empty: float = 0.0) -> float:
+    return float(np.max(v)) if v.size else empty
+
+
+@claim(
+    "LM-Thm2-scale",
+    uses=("LM-Thm2", "DEF-reg-flow", "DEF-moment", "DEF-fiber"),
+    proof_uses=("LM-Thm2",),
+    dependency_note="Theorem 2 (§1.5) for every full-rank X and every N, d: the statement of LM-Thm2, measured at "
+    "network widths (d >= 32 in the workflow's configurations) from Gaussian, near-identity and far-from-balanced "
+    "starts.",
+    paper="LM",
+    where="Theorem 2, eq. (1.19), with eq. (1.17), §1.5, at network scale",
+    statement=r"\dot{\mathbf W} = -\operatorname{grad}_{\mathcal F_X}\tfrac12\|\mathbf W\|^2 \Rightarrow "
+    r"\mathbf G(t) = \mathbf G_0 e^{-2t},\ X(t) \equiv X_0 \text{ for Gaussian, near-identity and "
+    r"far-from-balanced } \mathbf W_0,\ d \ge 32",
+    family="scale",
+    implements=("regularizing_flow",),
+    fails_if="G(t) departs from G(W_0) e^{-2t} by more than 1e-8 relative at a saved time, the fitted decay rate of "
+    "|G(t)| from 2 by more than 1e-8, X(t) from phi(W_0) by more than 1e-12, or no start of the dataset has a "
+    "numerically full-rank X (cond(X_0) <= reg_max_cond, 1e12 by default) to integrate",
+)
+def lm_thm2_scale(ds) -> Evidence:
+    ev = Evidence()
+    run = values(ds, "reg_run") > 0
+    nan = float("nan")
+    ev.require_equal(
+        "integrated_runs_missing",
+        int(not run.any()),
+        0,
+        "1 if no start of the dataset was integrated (every X_0 numerically singular), else 0",
+    )
+    ev.require(
+        "G_rel_err_max",
+        _max(_where(ds, "reg_G_rel_err", "reg_run"), nan),
+        "ode_adaptive",
+        "max over integrated runs and saved times of " + definition(ds, "reg_G_rel_err"),
+    )
+    ev.require(
+        "decay_rate_deviation",
+        _max(np.abs(_where(ds, "reg_decay_rate", "reg_run") - 2.0), nan),
+        "ode_adaptive",
+        "max over integrated runs of |fitted decay rate of |G(t)| - 2|",
+    )
+    ev.require(
+        "X_drift_max",
+        _max(_where(ds, "reg_X_drift", "reg_run"), nan),
+        "group_conservation",
+        "max over integrated runs and saved times of " + definition(ds, "reg_X_drift"),
+    )
+    ev.info("runs_integrated", int(run.sum()), "starts integrated by the regularizing flow")
+    ev.info(
+        "runs_singular",
+        int((~run).sum()),
+        "starts not integrated: cond(X_0) above reg_max_cond (X numerically singular: Gaussian layers at large N)",
+    )
+    ev.info("X_cond_max", _max(_where(ds, "X_cond", "reg_run")), "largest cond(X_0) integrated")
+    singular = _where(ds, "X_cond", "reg_run", keep=False)
+    ev.info(
+        "X_cond_singular_min",
+        float(np.min(singular)) if singular.size else 0.0,
+        "smallest cond(X_0) of the starts not integrated (0: none)",
+    )
+    ev.info(
+        "layer_cond_max",
+        _max(_where(ds, "layer_cond_max", "reg_run")),
+        "largest condition number of a layer of an integrated start",
+    )
+    ev.info(
+        "W_excess_initial_max",
+        _max(_where(ds, "W_excess_initial", "reg_run")),
+        "max over integrated starts of " + definition(ds, "W_excess_initial"),
+    )
+    ev.info(
+        "W_excess_final_max",
+        _max(_where(ds, "reg_W_excess_final", "reg_run")),
+        "max over integrated runs of " + definition(ds, "reg_W_excess_final"),
+    )
+    steps = _scale_steps(ds, "regularizing")
+    ev.info("steps_max", float(np.max(steps)), "most accepted steps of the regularizing flow's integrator in one job")
+    ev.info(
+        "steps_mean",
+        float(np.mean(steps[steps > 0])) if (steps > 0).any() else 0.0,
+        "mean accepted steps of the regularizing flow's integrator over the jobs that ran it",
+    )
+    cover(ev, ds)
+    return ev
+
+
+@claim(
+    "LM-Cor1-scale",
+    uses=("LM-Cor1", "DEF-kn-flow", "DEF-balanced"),
+    proof_uses=("LM-Cor1", "LM-(2.31)"),
+    dependency_note="Corollary 1 (§2.5) for every W, with the decrease of |G| of (2.31) (its sign): the statement "
+    "of LM-Cor1, measured at network widths (d >= 32 in the workflow's configurations) from Gaussian, "
+    "near-identity and far-from-balanced starts.",
+    paper="LM",
+    where="Corollary 1, §2.5 (with eq. 2.31), at network scale",
+    statement=r"\text{the Kirwan-Ness flow (1.22) decreases } \|\mathbf G\|,\ \text{conserves } X \text{ and "
+    r"converges to a balanced point, with layer singular values } \sigma_i(X)^{1/N},\ d \ge 32",
+    family="scale",
+    implements=("kirwan_ness_flow",),
+    fails_if="|G| increases between saved times beyond round-off, X drifts by more than 1e-12, a run that reached "
+    "T = 10 + 20 / r* has |G(T)| above 1e-8 |G_0| or layer singular values farther than 1e-8 from sigma^{1/N}, or "
+    "no job of the dataset reached that horizon",
+)
+def lm_cor1_scale(ds) -> Evidence:
+    ev = Evidence()
+    ev.require(
+        "G_increase_max",
+        worst(ds, "kn_G_increase_max"),
+        "monotone_roundoff",
+        "max over runs of the " + definition(ds, "kn_G_increase_max"),
+    )
+    ev.require(
+        "X_drift_max",
+        worst(ds, "kn_X_drift"),
+        "group_conservation",
+        "max over runs and saved times of " + definition(ds, "kn_X_drift"),
+    )
+    g_full = _where(ds, "kn_G_final_rel", "kn_full_horizon")
+    ev.require_equal(
+        "full_horizon_runs_missing",
+        int(g_full.size == 0),
+        0,
+        "1 if no job ran to T = 10 + efolds / r* (every job capped at T_kn_max), else 0",
+    )
+    nan = float("nan")
+    ev.require(
+        "G_final_full_horizon",
+        _max(g_full, nan),
+        "kn_convergence",
+        "max over runs that reached T = 10 + efolds / r* of " + definition(ds, "kn_G_final_rel"),
+    )
+    ev.require(
+        "sv_error_full_horizon",
+        _max(_where(ds, "kn_sv_error", "kn_full_horizon"), nan),
+        "kn_convergence",
+        "max over runs that reached T = 10 + efolds / r* of " + definition(ds, "kn_sv_error"),
+    )
+    g_capped = _where(ds, "kn_G_final_rel", "kn_full_horizon", keep=False)
+    ev.info("runs_full_horizon", int(g_full.size), "runs that reached T = 10 + efolds / r*")
+    ev.info("runs_capped", int(g_capped.size), "runs stopped at T_kn_max before that horizon")
+    ev.info("G_final_capped_max", _max(g_capped), "max over capped runs of " + definition(ds, "kn_G_final_rel"))
+    ev.info(
+        "G_final_capped_min",
+        float(np.min(g_capped)) if g_capped.size else 0.0,
+        "min over capped runs of " + definition(ds, "kn_G_final_rel"),
+    )
+    ev.info(
+        "sv_error_capped_max",
+        _max(_where(ds, "kn_sv_error", "kn_full_horizon", keep=False)),
+        "max over capped runs of " + definition(ds, "kn_sv_error"),
+    )
+    ev.info("T_max", worst(ds, "T_kn"), "largest final time of the Kirwan-Ness flow")
+    steps = _scale_steps(ds, "kirwan_ness")
+    ev.info("steps_max", float(np.max(steps)), "most accepted steps of the Kirwan-Ness flow's integrator in one job")
+    ev.info("steps_mean", float(np.mean(steps)), "mean accepted steps of the Kirwan-Ness flow's integrator per job")
     cover(ev, ds)
     return ev
 

@@ -51,7 +51,15 @@ PACKAGE: str = os.environ.get("DLN_EXPERIMENTS_PACKAGE", __name__)
 
 #: The book's parts and the experiment families of each, in the order of the book.
 BOOK_PARTS: dict[str, tuple[str, ...]] = {
-    "Lindsey-Menon": ("fibers", "lm_figures", "regularizing_flow", "kirwan_ness", "schatten", "learning_flow"),
+    "Lindsey-Menon": (
+        "fibers",
+        "lm_figures",
+        "regularizing_flow",
+        "kirwan_ness",
+        "scale",
+        "schatten",
+        "learning_flow",
+    ),
     "Section 4 of LM": ("fast_slow", "langevin", "posterior"),
     "Entropy": ("entropy", "free_energy"),
 }

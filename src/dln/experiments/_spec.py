@@ -275,6 +275,13 @@ def _p(kind, description, units="1", **bounds):
 
 #: Parameters shared by several families: name -> their type, description, units and widest range.
 COMMON: dict[str, dict] = {
+    "efolds": _p(
+        "number",
+        "the Kirwan-Ness flow runs to T = 10 + efolds / r*, r* the predicted slowest decay rate",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=1000,
+    ),
     "N": _p("integer", "number of layers N of the deep linear network", minimum=2, maximum=1024),
     "d": _p("integer", "layer width d (every W_k is d x d)", minimum=1, maximum=16),
     "field": _p("string", "scalar field of the matrices", choices=("real", "complex")),

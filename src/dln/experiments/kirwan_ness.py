@@ -58,13 +58,7 @@ SPEC = Spec(
     ),
     param("n_seeds", 3),
     param(
-        "efolds",
-        20.0,
-        kind="number",
-        minimum=0,
-        exclusive_minimum=True,
-        maximum=1000,
-        description="full-rank starts run to T = 10 + efolds / r*, r* the predicted slowest decay rate",
+        "efolds", 20.0, description="full-rank starts run to T = 10 + efolds / r*, r* the predicted slowest decay rate"
     ),
     param(
         "T_rank_deficient",
