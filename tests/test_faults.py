@@ -34,8 +34,9 @@ CONFIG = {
     "ledger": False,
     "book": False,
 }
-#: Seconds after the start at which a run is killed (spread over set-up, the jobs and the aggregate).
-KILL_AT = (0.3, 0.8, 1.5, 2.2, 3.0, 3.8, 4.6, 5.5, 6.5, 8.0)
+#: When a run is killed, as fractions of the wall time of an uninterrupted run measured first on the same machine
+#: (spread over set-up, the jobs and the aggregate, whatever the machine's speed).
+KILL_AT = (0.04, 0.1, 0.18, 0.27, 0.36, 0.45, 0.55, 0.65, 0.75, 0.85)
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +88,14 @@ def _data(repo: Path) -> dict:
 def test_hard_kills_recover_with_the_readme_command(toy_repo):
     repo, env = toy_repo
     _clean(repo)
+    start = time.perf_counter()
     clean = run_sh(repo, env)
+    wall = time.perf_counter() - start
     assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-4000:]
     reference = _data(repo)
     assert len(reference) == 13, reference  # 12 job files and the aggregate
     report = []
-    for at in KILL_AT:
+    for at in (round(fraction * wall, 2) for fraction in KILL_AT):
         _clean(repo)
         proc = start_run_sh(repo, env)
         time.sleep(at)
