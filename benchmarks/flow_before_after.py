@@ -7,11 +7,13 @@ d = 4, N = 6 only). For each case (d, N, field; Gaussian layers, t in [0, 5], 26
   the block-tridiagonal elimination of :func:`dln._flows._generator_direct` (the former defaults);
 * ``after``: :func:`dln.regularizing_flow` with its defaults (RKMK 8(5,3) in Cayley coordinates,
   the H-solve of its ``solver="auto"``: the assembled dense solve of :mod:`dln._flow_generator`
-  for small real systems), and at the loosest rtol of
-  (1e-10, 3e-10, 1e-9) whose G(t) error is <= 1e-10 (equal accuracy);
+  for small real systems), and at the loosest rtol of a ladder whose G(t) error is <= 1e-10 (equal accuracy);
 * ``DOP853``: :func:`scipy.integrate.solve_ivp` on the flattened ODE W' = -w_b with the same
   right-hand side (the H-solve :func:`dln.regularizing_flow` picks for these layers), at the
   loosest tolerance of a ladder whose G(t) error is <= 1e-10.
+
+Both ladders step by the same factor 2 (:data:`STEP`), from tight to loose; the loosest tolerance
+taken is the last one before the first whose G error exceeds the target.
 
 G error: max over t of |G(t) - G_0 e^{-2t}| / |G_0 e^{-2t}|; X error: max over t of
 |X(t) - X_0| / |X_0|. Times are the best of ``--repeat`` runs, all measured in this one run,
@@ -33,8 +35,24 @@ from dln._flows import _generator_direct
 from dln._integrators import integrate_group
 
 TARGET = 1e-10
-LADDER = (1e-11, 3e-12, 1e-12, 3e-13, 1e-13, 3e-14)
-AFTER_LADDER = (1e-10, 3e-10, 1e-9)
+#: output times of every run
+T_OUT = np.linspace(0.0, 5.0, 26)
+#: ratio of consecutive tolerances of both ladders
+STEP = 2.0
+#: DOP853's rtol (atol = 1e-3 rtol), tight to loose
+LADDER = tuple(2.5e-14 * STEP**k for k in range(13))
+#: regularizing_flow's rtol, tight to loose
+AFTER_LADDER = tuple(1e-11 * STEP**k for k in range(9))
+
+
+def loosest(run, ladder):
+    """The loosest tolerance of ``ladder`` (tight to loose) before the first whose G error exceeds TARGET."""
+    chosen = None
+    for tol in ladder:
+        if g_error(run(tol), T_OUT) > TARGET:
+            break
+        chosen = tol
+    return chosen if chosen is not None else ladder[0]
 
 
 def g_error(Wt: np.ndarray, t: np.ndarray) -> float:
@@ -90,27 +108,19 @@ def dop853(W0, t, rtol):
 
 def run_case(d: int, N: int, field: str, repeat: int) -> list[str]:
     W0 = dln.random_layers(np.random.default_rng([d, N, 0 if field == "real" else 1]), N, d, field)
-    t = np.linspace(0.0, 5.0, 26)
+    t = T_OUT
     rows = []
     tb, (Wb, sb) = best_time(lambda: before(W0, t), repeat)
     ta, (Wa, sa) = best_time(lambda: after(W0, t), repeat)
-    matched = 1e-10
-    for rtol in AFTER_LADDER:
-        if g_error(after(W0, t, rtol)[0], t) <= TARGET:
-            matched = rtol
+    matched = loosest(lambda rtol: after(W0, t, rtol)[0], AFTER_LADDER)
     tm, (Wm, sm) = best_time(lambda: after(W0, t, matched), repeat)
-    chosen = None
-    for rtol in LADDER:
-        Wd, sd = dop853(W0, t, rtol)
-        if g_error(Wd, t) <= TARGET:
-            chosen = rtol
-            break
-    td, (Wd, sd) = best_time(lambda: dop853(W0, t, chosen if chosen else LADDER[-1]), repeat)
+    chosen = loosest(lambda rtol: dop853(W0, t, rtol)[0], LADDER)
+    td, (Wd, sd) = best_time(lambda: dop853(W0, t, chosen), repeat)
     cases = (
         ("before", tb, Wb, sb),
         ("after (defaults, rtol 1e-10)", ta, Wa, sa),
-        (f"after, rtol {matched:.0e}", tm, Wm, sm),
-        (f"DOP853 rtol {chosen if chosen else LADDER[-1]:.0e}", td, Wd, sd),
+        (f"after, rtol {matched:.1e}", tm, Wm, sm),
+        (f"DOP853 rtol {chosen:.1e}", td, Wd, sd),
     )
     for label, T, W, st in cases:
         rows.append(

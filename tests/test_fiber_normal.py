@@ -189,8 +189,19 @@ def test_checks_detect_a_perturbed_solver(monkeypatch):
 
 
 def test_auto_budget_constants():
-    assert 0 < _fiber.AUTO_NORMAL_BUDGET <= 0.2
+    # the iterations still needed are weighed against the block solve before the sunk ones reach it
+    assert 0 < _fiber.AUTO_NORMAL_REMAINING < _fiber.AUTO_NORMAL_BUDGET <= 1.0
     assert _fiber.AUTO_NORMAL_MAXITER >= 1000
+
+
+def test_max_remaining_stops_items_predicted_to_need_more():
+    # far-from-balanced layers that need ~100 iterations: a small max_remaining stops them early,
+    # not converged; without it the same call converges
+    W = _flat(_layers(16, 4, 16, "conditioned_gaussian", 1e10))
+    _, ok, st = normal_pcg(W, maxiter=2000, give_up=True)
+    assert ok[0] and st["iterations"][0] > 60
+    _, ok2, st2 = normal_pcg(W, maxiter=2000, give_up=True, max_remaining=5)
+    assert not ok2[0] and st2["iterations"][0] < st["iterations"][0]
 
 
 @pytest.mark.parametrize("field", ["real", "complex"])

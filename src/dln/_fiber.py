@@ -89,7 +89,11 @@ PCG_TOL = 1e-11
 #: "auto" uses the direct block solver up to this layer size
 AUTO_BLOCK_MAX_D = 11
 #: fiber_gradient("auto"): iterations of the normal-space CG at most cost this fraction of the predicted block solve
-AUTO_NORMAL_BUDGET = 0.2
+AUTO_NORMAL_BUDGET = 1.0
+#: fiber_gradient("auto"): the CG stops (and the block solve takes over) as soon as the iterations it still needs,
+#: predicted from the Ritz values, would cost more than this fraction of the predicted block solve: the iterations
+#: already spent are sunk, the remaining ones are compared with the alternative
+AUTO_NORMAL_REMAINING = 0.3
 #: fiber_gradient("auto"): the block solve is chosen up front unless it costs more than
 #: AUTO_NORMAL_MARGIN times the setup and AUTO_NORMAL_TYPICAL_ITS iterations
 AUTO_NORMAL_TYPICAL_ITS = 40
@@ -361,13 +365,19 @@ def _gradient_auto(
         if info is not None:
             info.update(sub, method=np.full(batch, "regularizing_generator"))
         return _orbit_tangent(W, b)
+    per_block = cost["block"] / cost["iteration"]  # iterations that cost one block solve
     if maxiter is None:
-        budget = AUTO_NORMAL_BUDGET * cost["block"] / cost["iteration"]
-        cap = int(min(AUTO_NORMAL_MAXITER, max(AUTO_NORMAL_TYPICAL_ITS, budget)))
+        cap = int(min(AUTO_NORMAL_MAXITER, max(AUTO_NORMAL_TYPICAL_ITS, AUTO_NORMAL_BUDGET * per_block)))
     else:
         cap = int(maxiter)
     Wf = W.reshape((-1, N, d, d))
-    w, ok, stats = normal_pcg(Wf, tol=tol, maxiter=cap, give_up=True)
+    w, ok, stats = normal_pcg(
+        Wf,
+        tol=tol,
+        maxiter=cap,
+        give_up=True,
+        max_remaining=max(AUTO_NORMAL_TYPICAL_ITS, AUTO_NORMAL_REMAINING * per_block),
+    )
     fallback = ~ok
     if np.any(fallback):
         b0f = None if b0 is None else np.broadcast_to(b0, batch + (N - 1, d, d)).reshape((-1, N - 1, d, d))[fallback]

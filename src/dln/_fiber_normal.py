@@ -241,7 +241,7 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("bij,bij->b", a, b)
 
 
-def _cg(sysn, good, tol, cap, floor, wnorm2, check_every, give_up, Y0, predict_every=None):
+def _cg(sysn, good, tol, cap, floor, wnorm2, check_every, give_up, Y0, predict_every=None, max_remaining=None):
     """Batched preconditioned CG on Lhat Yhat = rhs from Y0 with the stopping rule of the module docstring.
 
     Returns
@@ -346,7 +346,7 @@ def _cg(sysn, good, tol, cap, floor, wnorm2, check_every, give_up, Y0, predict_e
                 elif periodic:
                     lam_max[i] = _ritz(alphas, betas, i, it, "max")
                     need = 0.5 * np.sqrt(lam_max[i] / lam_min[i]) * np.log(2.0 * est / max(target, tiny))
-                    if it + need > capc[j]:
+                    if it + need > capc[j] or (max_remaining is not None and need > max_remaining):
                         active[j] = False
     Y_full[sel] = Y
     for i in range(nb):
@@ -370,6 +370,7 @@ def normal_pcg(
     check_every: int = 10,
     give_up: bool = False,
     preconditioner: str = "auto",
+    max_remaining: float | None = None,
 ):
     """Fiber gradient w_b by preconditioned CG on the normal space (see the module docstring).
 
@@ -396,6 +397,10 @@ def normal_pcg(
         ``SWITCH_ITERATIONS + SWITCH_PER_D_OVER_N d / N`` and ``"block"``, from
         the Jacobi iterate, for the items not solved by then or predicted (from
         the Ritz values, every ``2 check_every`` iterations) not to be.
+    max_remaining : float, optional
+        With ``give_up``: also stop an item when the bound predicts that it needs
+        more than this many further iterations (a caller that has a cheaper
+        alternative for what remains sets it from the cost of that alternative).
 
     Returns
     -------
@@ -443,11 +448,14 @@ def normal_pcg(
                     check_every,
                     give_up,
                     Y[rest],
+                    max_remaining=max_remaining,
                 )
                 Y[rest], iters[rest], lam_min[rest], lam_max[rest] = Y2, iters[rest] + it2, lmin2, lmax2
                 res[rest] = _residual_norm(sub, Y2)
     else:
-        Y, iters, lam_min, lam_max, _ = _cg(sysn, good, tol, cap, floor, wnorm2, check_every, give_up, Y)
+        Y, iters, lam_min, lam_max, _ = _cg(
+            sysn, good, tol, cap, floor, wnorm2, check_every, give_up, Y, max_remaining=max_remaining
+        )
         res = _residual_norm(sysn, Y)
     w = sysn.gradient(Y)
     wb = np.sqrt(np.einsum("bkij,bkij->b", w.conj(), w).real)
@@ -463,21 +471,28 @@ def normal_pcg(
 def cost_model(N: int, d: int, complex_: bool = False) -> dict:
     """Predicted seconds (one core) of the block solve, the setup and one iteration of :func:`normal_pcg`.
 
-    Fitted on one core of the development machine (OpenBLAS, one thread):
-    block Cholesky (N-1) (0.1 ms + 40 ns d^4 + 0.13 ns d^6), one CG iteration
-    ~35 us of overhead plus ~0.12 ns per N d^3 and ~0.5 ns d^3 for the
-    preconditioner, the setup ~0.25 ms plus N (10 us + 1 ns d^3) plus ~1 ns d^4;
-    complex arithmetic costs ~3.5 times as much per flop. Only the ratios
-    matter: they decide whether ``"auto"`` solves directly up front and where
-    it stops iterating.
+    Fitted (least squares in relative error, within 25 % over d in 6..32 for the block solve and
+    d in 8..128, N in 4..16 for the iteration) on one idle core of the development machine
+    (OpenBLAS, one thread; ``benchmarks/fiber_cost_fit.py`` measures and refits):
+
+    - block Cholesky: 0.1 ms + (N-1) (30 us + 17 ns d^4 + 0.047 ns d^6), complex
+      1.6 times the d^4 and 2.9 times the d^6 term;
+    - one Jacobi CG iteration: 8 us (complex 11 us) of overhead + 0.25 us N + 0.065 ns N d^3
+      + 0.024 ns d^3, complex arithmetic 3.2 times the flop terms;
+    - the setup (chains, SVD, Gram products): 0.25 ms + N (10 us + 0.5 ns d^3) + 1.5 ns d^3,
+      complex 3 times the flop terms.
+
+    Only the ratios matter: they decide whether ``"auto"`` solves directly up front and
+    where it stops iterating.
 
     Returns
     -------
     dict with ``block``, ``setup``, ``iteration`` (seconds)
     """
-    c = 3.5 if complex_ else 1.0
+    c4, c6, ci, cs = (1.6, 2.9, 3.2, 3.0) if complex_ else (1.0, 1.0, 1.0, 1.0)
+    d = float(d)
     return {
-        "block": max(N - 1, 1) * (1e-4 + c * (40e-9 * float(d) ** 4 + 0.13e-9 * float(d) ** 6)),
-        "setup": 2.5e-4 + N * (1e-5 + 1e-9 * c * float(d) ** 3) + 1e-9 * c * float(d) ** 4,
-        "iteration": 3.5e-5 + 0.12e-9 * c * N * float(d) ** 3 + 0.5e-9 * c * float(d) ** 3,
+        "block": 1e-4 + max(N - 1, 1) * (3e-5 + c4 * 17e-9 * d**4 + c6 * 0.047e-9 * d**6),
+        "setup": 2.5e-4 + N * (1e-5 + cs * 0.5e-9 * d**3) + cs * 1.5e-9 * d**3,
+        "iteration": (11e-6 if complex_ else 8e-6) + 0.25e-6 * N + ci * (0.065e-9 * N * d**3 + 0.024e-9 * d**3),
     }

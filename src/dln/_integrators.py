@@ -123,7 +123,7 @@ class Tableau:
     def adaptive(self) -> bool:
         return self.bhat is not None or self.e is not None
 
-    @property
+    @functools.cached_property
     def fsal(self) -> bool:
         """First stage of the next step = last stage of this one (c_s = 1, a_s = b)."""
         return self.c[-1] == 1.0 and tuple(self.A[-1]) == tuple(self.b[:-1]) and self.b[-1] == 0.0
@@ -554,20 +554,37 @@ def cay_act(u: np.ndarray, W: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (..., N, d, d); X = W_N ... W_1 is reproduced to round-off.
     """
+    return _cay_act_factors(u, W)[0]
+
+
+def _cay_act_factors(u: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cay(u).W, M) with M = [I - u/2, I + u/2], shape (2,) + u.shape: dcayinv(u, v) = M[0] v M[1]."""
     N, d = W.shape[-3], W.shape[-1]
-    eye = np.eye(d)
+    eye = _eye(d)
+    M = np.empty((2,) + u.shape, dtype=np.result_type(u.dtype, np.float64))
+    np.multiply(u, 0.5, out=M[1])
+    np.subtract(eye, M[1], out=M[0])
+    M[1] += eye
+    shape = W.shape if u.shape[:-3] == W.shape[:-3] else np.broadcast_shapes(u.shape[:-3], W.shape[:-3]) + W.shape[-3:]
     try:
-        CC = 2.0 * np.linalg.inv(_HALF_SIGNS.reshape((2,) + (1,) * u.ndim) * u + eye) - eye  # [C, C^{-1}]
+        CC = np.linalg.inv(M)  # [(C + I) / 2, (C^{-1} + I) / 2]
     except np.linalg.LinAlgError:  # cay(u) exists unless u has an eigenvalue +-2; only for huge or non-finite u
-        return np.full(np.broadcast_shapes(u.shape[:-3], W.shape[:-3]) + W.shape[-3:], np.nan, np.result_type(u, W))
-    out = np.empty(np.broadcast_shapes(u.shape[:-3], W.shape[:-3]) + W.shape[-3:], dtype=np.result_type(CC, W))
+        return np.full(shape, np.nan, np.result_type(u, W)), M
+    CC *= 2.0
+    CC -= eye
+    out = np.empty(shape, dtype=np.result_type(CC, W))
     np.matmul(CC[0], W[..., : N - 1, :, :], out=out[..., : N - 1, :, :])  # C_k W_k, k = 1..N-1
     out[..., N - 1, :, :] = W[..., N - 1, :, :]
     out[..., 1:, :, :] = out[..., 1:, :, :] @ CC[1]  # times C_{k-1}^{-1}, k = 2..N
-    return out
+    return out, M
 
 
-_HALF_SIGNS = np.array([-0.5, 0.5])
+@functools.lru_cache(maxsize=32)
+def _eye(d: int) -> np.ndarray:
+    """The d x d identity (shared, read-only)."""
+    eye = np.eye(d)
+    eye.setflags(write=False)
+    return eye
 
 
 #: coordinate maps phi of the RKMK steps W <- phi(u).W (see integrate_group)
@@ -925,17 +942,28 @@ def integrate_group(
         def dinv(u, v):
             return dexpinv(u, v, degree)
 
+    v_shape = W0.shape[:-3] + (W0.shape[-3] - 1,) + W0.shape[-2:]
+
     def feval(W):
         drv.stats["n_evals"] += 1
         v = np.asarray(xi(W))
-        if v.shape != W.shape[:-3] + (W.shape[-3] - 1,) + W.shape[-2:]:
+        if v.shape != v_shape:
             raise ShapeError(f"{name}: the group velocity has shape {v.shape}, expected {W.shape[:-3]} + (N-1, d, d)")
         return v
 
-    def stage(W, u, need_k):
-        Ws = act(u, W)
-        v = feval(Ws)
-        return (dinv(u, v) if need_k else None), v, Ws
+    if coordinates == "cayley":
+
+        def stage(W, u, need_k):
+            Ws, M = _cay_act_factors(u, W)
+            v = feval(Ws)
+            return ((M[0] @ v) @ M[1] if need_k else None), v, Ws  # dcayinv(u, v) = (I - u/2) v (I + u/2)
+
+    else:
+
+        def stage(W, u, need_k):
+            Ws = act(u, W)
+            v = feval(Ws)
+            return (dinv(u, v) if need_k else None), v, Ws
 
     def update(W, u):
         return act(u, W)
