@@ -18,6 +18,14 @@ taken is the last one before the first whose G error exceeds the target.
 G error: max over t of |G(t) - G_0 e^{-2t}| / |G_0 e^{-2t}|; X error: max over t of
 |X(t) - X_0| / |X_0|. Times are the best of ``--repeat`` runs, all measured in this one run,
 so the ratios are comparable even on a busy machine.
+
+A second table does the same for the Kirwan-Ness flow W' = -w_{2G} (Gaussian layers, t in [0, 30],
+101 output times; :data:`KN_CASES`): ``dp54`` (RKMK 5(4) in exponential coordinates, the former
+default) and ``dop853`` (RKMK 8(5,3) in Cayley coordinates, the default) of
+:func:`dln.kirwan_ness_flow` at their loosest rtol of :data:`KN_LADDER`, and ``DOP853`` on the
+flattened ODE with :func:`dln.kirwan_ness_field` at its loosest of :data:`LADDER`, each whose
+W error (max over t of |W(t) - W_ref(t)|_max / |W_ref|_max, W_ref by ``dp54`` at rtol 1e-13)
+is <= :data:`KN_TARGET`.
 """
 
 from __future__ import annotations
@@ -130,6 +138,66 @@ def run_case(d: int, N: int, field: str, repeat: int) -> list[str]:
     return rows
 
 
+KN_TARGET = 1e-10
+#: rtol of dln.kirwan_ness_flow, tight to loose
+KN_LADDER = tuple(1e-11 * STEP**k for k in range(14))
+#: (d, N) of the Kirwan-Ness table
+KN_CASES = ((3, 5), (4, 6))
+KN_T = np.linspace(0.0, 30.0, 101)
+
+
+def kn_case(d: int, N: int, field: str, repeat: int) -> list[str]:
+    W0 = dln.random_layers(np.random.default_rng([d, N, 3]), N, d, field)
+    t = KN_T
+    ref = dln.kirwan_ness_flow(W0, t, rtol=1e-13, method="dp54")
+    scale = float(np.max(np.abs(ref)))
+
+    def w_error(Wt) -> float:
+        return float(np.max(np.abs(Wt - ref)) / scale)
+
+    def ours(method, rtol):
+        st = {}
+        return dln.kirwan_ness_flow(W0, t, rtol=rtol, method=method, stats=st), st
+
+    shape, cplx, half = W0.shape, np.iscomplexobj(W0), W0.size
+
+    def scipy_dop853(rtol):
+        def rhs(_, y):
+            W = (y[:half] + 1j * y[half:]).reshape(shape) if cplx else y.reshape(shape)
+            V = dln.kirwan_ness_field(W)
+            return np.concatenate([V.real.ravel(), V.imag.ravel()]) if cplx else V.ravel()
+
+        y0 = np.concatenate([W0.real.ravel(), W0.imag.ravel()]) if cplx else W0.ravel()
+        sol = solve_ivp(rhs, (0.0, float(t[-1])), y0, method="DOP853", t_eval=t, rtol=rtol, atol=1e-3 * rtol)
+        Y = sol.y.T
+        Wt = (Y[:, :half] + 1j * Y[:, half:]).reshape((-1,) + shape) if cplx else Y.reshape((-1,) + shape)
+        return Wt, {"n_steps": "-", "n_evals": int(sol.nfev)}
+
+    def pick(run, ladder):
+        """(loosest tolerance before the first miss, whether any met the target; else the tightest)."""
+        chosen = None
+        for tol in ladder:
+            if w_error(run(tol)[0]) > KN_TARGET:
+                break
+            chosen = tol
+        return (ladder[0], False) if chosen is None else (chosen, True)
+
+    runs = []
+    for method in ("dp54", "dop853"):
+        rtol, met = pick(lambda r, m=method: ours(m, r), KN_LADDER)
+        T, (Wt, st) = best_time(lambda m=method, r=rtol: ours(m, r), repeat)
+        runs.append((f"kirwan_ness_flow {method}, rtol {rtol:.1e}{'' if met else ' (target not met)'}", T, Wt, st))
+    rtol, met = pick(scipy_dop853, LADDER)
+    T, (Wt, st) = best_time(lambda: scipy_dop853(rtol), repeat)
+    runs.append((f"DOP853 rtol {rtol:.1e}{'' if met else ' (target not met)'}", T, Wt, st))
+    td = runs[-1][1]
+    return [
+        f"| {d} | {N} | {field} | {label} | {st['n_steps']} | {st['n_evals']} | {1e3 * T:.1f} | {T / td:.2f} | "
+        f"{w_error(Wt):.1e} | {x_error(Wt):.1e} |"
+        for label, T, Wt, st in runs
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only d = 4, N = 6")
@@ -141,6 +209,14 @@ def main() -> None:
     for d, N in cases:
         for field in ("real", "complex"):
             for row in run_case(d, N, field, args.repeat):
+                print(row, flush=True)
+    print(
+        "\n| d | N | field | Kirwan-Ness flow | steps | field evals | time [ms] | time / DOP853 | W error | X error |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for d, N in KN_CASES[:1] if args.quick else KN_CASES:
+        for field in ("real", "complex"):
+            for row in kn_case(d, N, field, args.repeat):
                 print(row, flush=True)
 
 

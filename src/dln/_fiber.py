@@ -19,11 +19,13 @@ Solvers (``method``):
     SVD frame of X (:mod:`dln._fiber_normal`; a two-sided block preconditioner,
     exact at balanced points, a-posteriori error estimate of w_b); the iteration is
     capped at the number of iterations that cost ``AUTO_NORMAL_BUDGET`` times
-    the predicted block solve (and stopped earlier when the convergence bound
-    predicts more), and the items that do not reach the tolerance are solved
-    again by ``"block"`` (by the ``"auto"`` solve of b where ``"block"`` is
-    predicted to take more than ``AUTO_DIRECT_MAX_SECONDS``), so a failed
-    iteration costs at most ~1.2 direct solves.
+    the predicted block solve, and stopped as soon as the convergence bound
+    predicts that the iterations still needed cost more than
+    ``AUTO_NORMAL_REMAINING`` times it (the iterations already spent do not
+    count: the choice is between finishing and solving directly). The items that
+    do not reach the tolerance are solved again by ``"block"`` (by the ``"auto"``
+    solve of b where ``"block"`` is predicted to take more than
+    ``AUTO_DIRECT_MAX_SECONDS``).
 ``"pcg"``
     Matrix-free preconditioned conjugate gradients on H b = G in per-layer
     eigenbases (:mod:`dln._fiber_cg`): in the coordinates c_k = Ub_k chat_k Ua_k^*

@@ -137,6 +137,8 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """
     import dln
 
+    from .._flows import default_method_label
+
     p = SPEC.resolve(params, FAMILY)
     N, d, S = p["N"], p["d"], p["n_seeds"]
     rng = rng_from_params(family=FAMILY, N=N, d=d, field=p["field"], start=p["start"])
@@ -149,6 +151,7 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     t = np.linspace(0.0, T, p["n_t"])
     stats: dict = {}
     Wt = dln.kirwan_ness_flow(W0, t, rtol=float(p["rtol"]), stats=stats, progress=flow_progress(progress))
+    method = default_method_label(dln.kirwan_ness_flow)
     Wt = np.moveaxis(np.asarray(Wt), 0, 1)  # (seed, step, N, d, d)
     G = moments(Wt)
     Gn = norm(G, 3)
@@ -222,7 +225,7 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
             "max |sigma(W_k(T)) - sigma(X)^(1/N)| / max sigma(X)^(1/N)",
         ),
         "T": _da(T, (), "final time of the job"),
-        "n_steps": _da(int(stats["n_steps"]), (), "accepted steps of the RKMK 5(4) integrator"),
+        "n_steps": _da(int(stats["n_steps"]), (), f"accepted steps of the integrator ({method})"),
     }
     ds = xr.Dataset(
         data,

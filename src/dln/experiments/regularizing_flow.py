@@ -89,6 +89,8 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     """
     import dln
 
+    from .._flows import default_method_label
+
     p = SPEC.resolve(params, FAMILY)
     N, d, T, n_t = p["N"], p["d"], float(p["T"]), p["n_t"]
     rng = rng_from_params(family=FAMILY, N=N, d=d, field=p["field"])
@@ -96,6 +98,7 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
     t = np.linspace(0.0, T, n_t)
     stats: dict = {}
     Wt = dln.regularizing_flow(W0, t, rtol=float(p["rtol"]), stats=stats, progress=flow_progress(progress))
+    method = default_method_label(dln.regularizing_flow)
     Wt = np.moveaxis(np.asarray(Wt), 0, 1)  # (seed, t, N, d, d)
     G0 = moments(W0)[:, None]  # from the starts, not from the output
     X0 = end_to_end(W0)[:, None]
@@ -126,7 +129,7 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
             ),
             "G_rel_err_max": _da(G_rel.max(axis=1), ("seed",), "max over t of G_rel_err"),
             "X_drift_max": _da(drift.max(axis=1), ("seed",), "max over t of X_drift"),
-            "n_steps": _da(int(stats["n_steps"]), (), "accepted steps of the RKMK 5(4) integrator"),
+            "n_steps": _da(int(stats["n_steps"]), (), f"accepted steps of the integrator ({method})"),
         },
         coords={"t": t, "seed": np.arange(p["n_seeds"])},
     )
@@ -136,7 +139,7 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         __name__,
         title=f"Regularizing flow (LM Thm 2): N={N}, d={d}, {p['field']}, {p['n_seeds']} starts",
         summary="G(t) = G_0 exp(-2t) and X(t) = X_0 along the regularizing flow W' = -grad_{F_X} |W|^2/2, "
-        "integrated on the group GL(d)^{N-1} (RKMK 5(4)); |W(t)|^2 -> N sum sigma^(2/N).",
+        f"integrated on the group GL(d)^{{N-1}} ({method}); |W(t)|^2 -> N sum sigma^(2/N).",
     )
 
 
