@@ -17,7 +17,8 @@ the iterations, and caps the iterations at a fraction of the block solve.
 from __future__ import annotations
 
 import argparse
-import time
+import os
+import sys
 
 import numpy as np
 from scipy.optimize import nnls
@@ -26,14 +27,8 @@ import dln
 from dln._fiber_inputs import fiber_test_layers
 from dln._fiber_normal import cost_model, normal_pcg
 
-
-def _best(fn, repeat: int = 3):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import best_time  # noqa: E402
 
 
 def block_rows(field: str) -> list[tuple[int, int, float]]:
@@ -41,7 +36,7 @@ def block_rows(field: str) -> list[tuple[int, int, float]]:
     for d in (6, 8, 12, 16, 24, 32):
         for N in (3, 6):
             W = fiber_test_layers(np.random.default_rng([d, N]), N, d, "conditioned", 1e2, field)
-            t, _ = _best(lambda W=W: dln.fiber_gradient(W, method="block"))
+            t, _ = best_time(lambda W=W: dln.fiber_gradient(W, method="block"))
             m = cost_model(N, d, field == "complex")["block"]
             print(f"| {field} | block | {d} | {N} | {t * 1e3:.3g} ms | {m * 1e3:.3g} ms | {m / t:.2f} |", flush=True)
             rows.append((d, N, t))
@@ -54,7 +49,7 @@ def iteration_rows(field: str) -> None:
             W = fiber_test_layers(np.random.default_rng([d, N]), N, d, "conditioned_gaussian", 1e10, field)[None]
             runs = {}
             for cap in (10, 60):
-                t, (_, _, st) = _best(
+                t, (_, _, st) = best_time(
                     lambda cap=cap, W=W: normal_pcg(W, tol=1e-300, maxiter=cap, preconditioner="jacobi", check_every=10)
                 )
                 runs[cap] = (t, int(st["iterations"][0]))

@@ -31,7 +31,8 @@ is <= :data:`KN_TARGET`.
 from __future__ import annotations
 
 import argparse
-import time
+import os
+import sys
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -41,6 +42,9 @@ from dln import _linalg as la
 from dln._flow_generator import generator_dense, use_dense
 from dln._flows import _generator_direct
 from dln._integrators import integrate_group
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import best_time  # noqa: E402
 
 TARGET = 1e-10
 #: output times of every run
@@ -74,15 +78,6 @@ def x_error(Wt: np.ndarray) -> float:
     return float(np.max(la.norm(X - X[0]) / la.norm(X[0])))
 
 
-def best_time(fn, repeat: int):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def before(W0, t):
     st = {}
     Wt = integrate_group(lambda W: -_generator_direct(W), W0, t, method="dp54", coordinates="exp", stats=st)
@@ -94,17 +89,13 @@ def after(W0, t, rtol=1e-10):
     return dln.regularizing_flow(W0, t, rtol=rtol, stats=st), st
 
 
-def dop853(W0, t, rtol):
+def flat_dop853(field, W0, t, rtol):
+    """scipy's DOP853 on W' = field(W), flattened to real vectors (atol = 1e-3 rtol), at the times t."""
     shape, cplx = W0.shape, np.iscomplexobj(W0)
     half = W0.size
-    dense = use_dense(W0)  # the H-solve regularizing_flow uses for these layers
 
     def rhs(_, y):
-        W = (y[:half] + 1j * y[half:]).reshape(shape) if cplx else y.reshape(shape)
-        b = generator_dense(W) if dense else _generator_direct(W)
-        V = np.zeros_like(W)
-        V[:-1] -= b @ W[:-1]
-        V[1:] += W[1:] @ b
+        V = field((y[:half] + 1j * y[half:]).reshape(shape) if cplx else y.reshape(shape))
         return np.concatenate([V.real.ravel(), V.imag.ravel()]) if cplx else V.ravel()
 
     y0 = np.concatenate([W0.real.ravel(), W0.imag.ravel()]) if cplx else W0.ravel()
@@ -112,6 +103,19 @@ def dop853(W0, t, rtol):
     Y = sol.y.T
     Wt = (Y[:, :half] + 1j * Y[:, half:]).reshape((-1,) + shape) if cplx else Y.reshape((-1,) + shape)
     return Wt, {"n_steps": "-", "n_evals": int(sol.nfev)}
+
+
+def dop853(W0, t, rtol):
+    dense = use_dense(W0)  # the H-solve regularizing_flow uses for these layers
+
+    def field(W):
+        b = generator_dense(W) if dense else _generator_direct(W)
+        V = np.zeros_like(W)
+        V[:-1] -= b @ W[:-1]
+        V[1:] += W[1:] @ b
+        return V
+
+    return flat_dop853(field, W0, t, rtol)
 
 
 def run_case(d: int, N: int, field: str, repeat: int) -> list[str]:
@@ -159,19 +163,8 @@ def kn_case(d: int, N: int, field: str, repeat: int) -> list[str]:
         st = {}
         return dln.kirwan_ness_flow(W0, t, rtol=rtol, method=method, stats=st), st
 
-    shape, cplx, half = W0.shape, np.iscomplexobj(W0), W0.size
-
     def scipy_dop853(rtol):
-        def rhs(_, y):
-            W = (y[:half] + 1j * y[half:]).reshape(shape) if cplx else y.reshape(shape)
-            V = dln.kirwan_ness_field(W)
-            return np.concatenate([V.real.ravel(), V.imag.ravel()]) if cplx else V.ravel()
-
-        y0 = np.concatenate([W0.real.ravel(), W0.imag.ravel()]) if cplx else W0.ravel()
-        sol = solve_ivp(rhs, (0.0, float(t[-1])), y0, method="DOP853", t_eval=t, rtol=rtol, atol=1e-3 * rtol)
-        Y = sol.y.T
-        Wt = (Y[:, :half] + 1j * Y[:, half:]).reshape((-1,) + shape) if cplx else Y.reshape((-1,) + shape)
-        return Wt, {"n_steps": "-", "n_evals": int(sol.nfev)}
+        return flat_dop853(dln.kirwan_ness_field, W0, t, rtol)
 
     def pick(run, ladder):
         """(loosest tolerance before the first miss, whether any met the target; else the tightest)."""

@@ -366,6 +366,24 @@ def test_regularizing_flow_methods_agree(field):
     assert stats["n_evals"] == 12 * (stats["n_steps"] + stats["n_rejected"]) + 1
 
 
+@pytest.mark.parametrize("field", FIELDS)
+def test_kirwan_ness_flow_methods_agree(field):
+    """The default RKMK 8(5,3) (Cayley) and RKMK 5(4) (exp) give the same Kirwan-Ness trajectory, X kept to
+    round-off by both, and the default takes fewer steps."""
+    W0 = dln.random_layers(_rng("kn-methods", field), 5, 3, field)
+    t = np.linspace(0.0, 4.0, 9)
+    sa, sb = {}, {}
+    Wa = dln.kirwan_ness_flow(W0, t, stats=sa)
+    Wb = dln.kirwan_ness_flow(W0, t, method="dp54", rtol=1e-12, stats=sb)
+    assert np.max(la.norm(Wa - Wb, 3) / la.norm(Wb, 3)) <= tol("ode_tight")
+    for W in (Wa, Wb):
+        X = dln.end_to_end(W)
+        assert np.max(la.norm(X - X[0]) / la.norm(X[0])) <= tol("group_conservation")
+    s54 = {}
+    dln.kirwan_ness_flow(W0, t, method="dp54", stats=s54)  # the same rtol as the default
+    assert sa["n_steps"] < s54["n_steps"]
+
+
 def test_moment_decay_curves_match_the_per_point_dense_solves():
     """|G(t)| for a batch in one integration (batched dense H) = the per-item least-squares solves of solver="dense"."""
     from dln._lm_curves import regularizing_moment_decay
