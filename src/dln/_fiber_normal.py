@@ -471,9 +471,10 @@ def normal_pcg(
 def cost_model(N: int, d: int, complex_: bool = False) -> dict:
     """Predicted seconds (one core) of the block solve, the setup and one iteration of :func:`normal_pcg`.
 
-    Fitted (least squares in relative error, within 25 % over d in 6..32 for the block solve and
-    d in 8..128, N in 4..16 for the iteration) on one idle core of the development machine
-    (OpenBLAS, one thread; ``benchmarks/fiber_cost_fit.py`` measures and refits):
+    Fitted (least squares in relative error) on one idle core of the development machine (OpenBLAS,
+    one thread; ``benchmarks/fiber_cost_fit.py`` measures and refits); model / measured in a later
+    run of that benchmark: 0.67-1.17 for the block solve (d in 6..32, N in {3, 6}) and the iteration
+    (d in 8..128, N in {4, 16}), real and complex:
 
     - block Cholesky: 0.1 ms + (N-1) (30 us + 17 ns d^4 + 0.047 ns d^6), complex
       1.6 times the d^4 and 2.9 times the d^6 term;
