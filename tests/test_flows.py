@@ -350,7 +350,7 @@ def test_auto_solver_picks_the_dense_solve_for_small_systems():
 
 @pytest.mark.parametrize("field", FIELDS)
 def test_regularizing_flow_methods_agree(field):
-    """The default RKMK 8(5,3) (Cayley) and RKMK 5(4) (exp) give the same trajectory; both keep X to round-off."""
+    """The default RKMK 8(5,3) (linear coordinates) and RKMK 5(4) (exp) give the same trajectory; both keep X."""
     W0 = dln.random_layers(_rng("methods", field), 4, 3, field)
     t = np.linspace(0.0, 2.0, 5)
     stats = {}
@@ -368,7 +368,7 @@ def test_regularizing_flow_methods_agree(field):
 
 @pytest.mark.parametrize("field", FIELDS)
 def test_kirwan_ness_flow_methods_agree(field):
-    """The default RKMK 8(5,3) (Cayley) and RKMK 5(4) (exp) give the same Kirwan-Ness trajectory, X kept to
+    """The default RKMK 8(5,3) (linear coordinates) and RKMK 5(4) (exp) give the same Kirwan-Ness trajectory, X kept to
     round-off by both, and the default takes fewer steps."""
     W0 = dln.random_layers(_rng("kn-methods", field), 5, 3, field)
     t = np.linspace(0.0, 4.0, 9)

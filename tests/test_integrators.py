@@ -16,10 +16,12 @@ from dln._integrators import (
     check_times,
     dcayinv,
     dexpinv,
+    dlinearinv,
     exp_act,
     expm_batched,
     integrate_group,
     integrate_vector,
+    linear_act,
 )
 from dln.tolerances import tol
 
@@ -283,6 +285,34 @@ def test_dcayinv_inverts_dcay(field):
     assert la.norm(dcay - v, 3) / la.norm(v, 3) <= 1e-8
 
 
+@pytest.mark.parametrize("field", FIELDS)
+def test_linear_act_is_the_group_action_and_conserves_X(field):
+    rng = _rng("linear_act", field)
+    W = dln.random_layers(rng, 5, 3, field, batch=(2,))
+    u = 0.3 * dln.random_matrix(rng, (2, 4, 3, 3), field)
+    V = linear_act(u, W)
+    assert V.shape == W.shape and V.dtype == W.dtype
+    assert la.norm(V - dln.act(np.eye(3) + u, W), 3).max() <= tol("identity") * la.norm(W, 3).max()
+    X = dln.end_to_end(W)
+    assert (la.norm(dln.end_to_end(V) - X) / la.norm(X)).max() <= tol("identity_tight") * 10
+    singular = u.copy()
+    singular[0, 1] = -np.eye(3)  # I + u_2 = 0
+    assert np.all(np.isnan(linear_act(singular, W)))  # a step through a singular I + u is rejected as NaN
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_dlinearinv_inverts_dlinear(field):
+    """d/ds (I + u + s w) (I + u)^{-1} at s = 0 equals v for w = dlinearinv(u, v) (central difference, exact in w)."""
+    rng = _rng("dlinearinv", field)
+    u = 0.4 * dln.random_matrix(rng, (3, 3, 3), field)
+    v = dln.random_matrix(rng, (3, 3, 3), field)
+    w = dlinearinv(u, v)
+    eye = np.eye(3)
+    eps = 1e-3
+    d = ((eye + u + eps * w) - (eye + u - eps * w)) / (2 * eps) @ np.linalg.inv(eye + u)
+    assert la.norm(d - v, 3).max() / la.norm(v, 3).max() <= 1e-12
+
+
 def test_dexpinv_degree_six_is_two_orders_more_accurate():
     """Truncation after ad_u^4 leaves O(|u|^6 |v|), after ad_u^6 O(|u|^8 |v|): both against the series to ad_u^10."""
     rng = _rng("dexpinv6")
@@ -303,7 +333,7 @@ def test_dexpinv_degree_six_is_two_orders_more_accurate():
         dexpinv(u, v, 5)
 
 
-@pytest.mark.parametrize("coordinates", ["cayley", "exp"])
+@pytest.mark.parametrize("coordinates", ["cayley", "exp", "linear"])
 @pytest.mark.parametrize("field", FIELDS)
 def test_rkmk853_fixed_step_order(field, coordinates):
     """RKMK with the DOP853 weights used fixed-step on the regularizing flow: fitted order 8 +- order_band.
@@ -354,7 +384,7 @@ def test_adaptive_dop853_group_meets_tolerance_and_conserves_X(field):
         return -generator_dense(W)
 
     ref = integrate_group(xi, W0, t, rtol=1e-13, method="dop853", coordinates="exp")
-    for coordinates in ("cayley", "exp"):
+    for coordinates in ("cayley", "exp", "linear"):
         stats = {}
         W = integrate_group(xi, W0, t, rtol=1e-8, method="dop853", coordinates=coordinates, stats=stats)
         assert np.max(la.norm(W - ref, 3) / la.norm(ref, 3)) <= 10 * 1e-8

@@ -115,11 +115,11 @@ def _x0(W0: np.ndarray) -> np.ndarray:
 
 
 #: the coordinate map of the RKMK steps of each orbit-flow method (see dln._integrators.integrate_group)
-_COORDINATES = {"dop853": "cayley", "dp54": "exp", "rk4": "exp"}
+_COORDINATES = {"dop853": "linear", "dp54": "exp", "rk4": "exp"}
 
 #: what each orbit-flow method is, in words (dataset attributes, summaries)
 METHOD_LABELS = {
-    "dop853": "RKMK 8(5,3) in Cayley coordinates",
+    "dop853": "RKMK 8(5,3) in linear coordinates (W <- (I + u).W)",
     "dp54": "RKMK 5(4) in exponential coordinates",
     "rk4": "fixed-step RKMK4 in exponential coordinates",
 }
@@ -154,11 +154,11 @@ def regularizing_flow(
 
     The velocity is -w_b with H(b) = G (LM eq. 2.19, :func:`dln.regularizing_generator`),
     i.e. the flow moves along the GL(d)^{N-1}-orbit with group velocity -b. It is
-    integrated by a Runge-Kutta-Munthe-Kaas method (steps W <- phi(u).W with phi the
-    Cayley map for ``"dop853"`` and exp otherwise), so X = W_N ... W_1 is conserved to
+    integrated by a Runge-Kutta-Munthe-Kaas method (steps W <- phi(u).W with phi(u) =
+    I + u for ``"dop853"`` and exp otherwise), so X = W_N ... W_1 is conserved to
     round-off; along the exact flow G(t) = G_0 e^{-2t} and W(t) -> the minimizing orbit O_X.
     With the defaults the relative error of G(t) stays below ~1e-10 (d = 4, N = 6,
-    t in [0, 5]: ~3e-11).
+    t in [0, 5]: ~2e-11 real, ~3e-11 complex).
 
     Parameters
     ----------
@@ -170,7 +170,7 @@ def regularizing_flow(
         Local error tolerances of the group increment per step (relative and
         absolute; see :mod:`dln._integrators`).
     method : {"dop853", "dp54", "rk4"}
-        Adaptive RKMK with the Dormand-Prince 8(5,3) pair in Cayley coordinates (default),
+        Adaptive RKMK with the Dormand-Prince 8(5,3) pair in linear coordinates (default),
         adaptive RKMK with the Dormand-Prince 5(4) pair in exponential coordinates, or
         fixed-step RKMK4 (needs ``dt``).
     dt : float, optional
@@ -261,7 +261,7 @@ def kirwan_ness_flow(
     rtol, atol, dt, progress, stats
         As in :func:`regularizing_flow`.
     method : {"dop853", "dp54", "rk4"}
-        As in :func:`regularizing_flow`. ``"dop853"`` (RKMK 8(5,3) in Cayley coordinates)
+        As in :func:`regularizing_flow`. ``"dop853"`` (RKMK 8(5,3), linear coordinates)
         takes 3-5 times fewer steps than ``"dp54"`` at rtol 1e-9..1e-10 with the same
         accuracy of |G(t)| (d <= 4, N <= 6, t in [0, 30]; benchmarks/flow_before_after.py),
         although the fast modes of the flow (rates ~|W|^2) keep its steps near its

@@ -11,7 +11,7 @@ Two integrators share one Butcher-tableau driver:
     by (A.W)_k = A_k W_k A_{k-1}^{-1} (LM eq. 1.6), for flows W' = w_{xi(W)}
     whose velocity is an infinitesimal action (orbit flows: the regularizing
     flow, xi = -b, and the Kirwan-Ness flow, xi = -2G). Each step is
-    W <- phi(u).W with u in gl(d)^{N-1} and phi = exp or the Cayley map, so the
+    W <- phi(u).W with u in gl(d)^{N-1} and phi = exp, the Cayley map or I + u, so the
     end-to-end matrix X = W_N ... W_1 is conserved to round-off
     (W_N E^{-1} E W_{N-1} ... cancels exactly in exact arithmetic), independent
     of the step size and tolerance.
@@ -28,8 +28,13 @@ ad_u^4 v/720 + ad_u^6 v/30240 - ... is truncated after ad_u^{q-2} for order q
 (Iserles 2001; phi(u) = (I - u/2)^{-1}(I + u/2)): dphi^{-1}_u(v) =
 (I - u/2) v (I + u/2) exactly, so any tableau keeps its order; a Cayley stage
 costs one batched inversion and four small products instead of a Pade
-exponential and six commutators. The bracket on gl(d)^{N-1} is componentwise
-[u_k, v_k] = u_k v_k - v_k u_k.
+exponential and six commutators. Linear coordinates (phi(u) = I + u, a local
+diffeomorphism at 0 with phi(0) = I and dphi_0 = id, which is all an RKMK method
+needs): d/dt phi(u) phi(u)^{-1} = u' (I + u)^{-1}, so dphi^{-1}_u(v) = v (I + u)
+exactly; a stage costs one batched inversion of half the size and three products,
+about half a Cayley stage at d = 4 (the map is invertible for |u| < 1; a step that
+makes I + u singular gives NaN, is rejected and retried smaller). The bracket on
+gl(d)^{N-1} is componentwise [u_k, v_k] = u_k v_k - v_k u_k.
 
 Step-size control (adaptive tableaus, Dormand-Prince 5(4) and 8(5,3)): the
 embedded weights give the local error estimate e = h sum_j (b_j - bhat_j) k_j;
@@ -74,8 +79,10 @@ __all__ = [
     "progress_logger",
     "dexpinv",
     "dcayinv",
+    "dlinearinv",
     "exp_act",
     "cay_act",
+    "linear_act",
     "expm_batched",
     "integrate_vector",
     "integrate_group",
@@ -511,6 +518,22 @@ def dcayinv(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return a + 0.5 * (a @ u)
 
 
+def dlinearinv(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Inverse (right-trivialized) derivative of phi(u) = I + u: v (I + u), exact.
+
+    d/dt (I + u(t)) (I + u)^{-1} = u' (I + u)^{-1} = v exactly when u' = dlinearinv(u, v).
+
+    Parameters
+    ----------
+    u, v : ndarray, shape (..., N-1, d, d)
+
+    Returns
+    -------
+    ndarray, shape (..., N-1, d, d)
+    """
+    return v @ (u + _eye(u.shape[-1]))
+
+
 def exp_act(u: np.ndarray, W: np.ndarray) -> np.ndarray:
     """exp(u).W = (E_k W_k E_{k-1}^{-1})_k with E = expm(u), E_0 = E_N = I (LM eq. 1.6).
 
@@ -579,6 +602,38 @@ def _cay_act_factors(u: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return out, M
 
 
+def linear_act(u: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """(I + u).W = ((I + u_k) W_k (I + u_{k-1})^{-1})_k, with u_0 = u_N = 0.
+
+    Parameters
+    ----------
+    u : ndarray, shape (..., N-1, d, d), with I + u_k invertible
+    W : ndarray, shape (..., N, d, d)
+
+    Returns
+    -------
+    ndarray, shape (..., N, d, d); X = W_N ... W_1 is reproduced to round-off (all NaN when
+    some I + u_k is singular).
+    """
+    return _linear_act_factors(u, W)[0]
+
+
+def _linear_act_factors(u: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((I + u).W, I + u): dlinearinv(u, v) = v (I + u)."""
+    N, d = W.shape[-3], W.shape[-1]
+    M = u + _eye(d)
+    shape = W.shape if u.shape[:-3] == W.shape[:-3] else np.broadcast_shapes(u.shape[:-3], W.shape[:-3]) + W.shape[-3:]
+    try:
+        Minv = np.linalg.inv(M)
+    except np.linalg.LinAlgError:
+        return np.full(shape, np.nan, np.result_type(u, W)), M
+    out = np.empty(shape, dtype=np.result_type(M, W))
+    np.matmul(M, W[..., : N - 1, :, :], out=out[..., : N - 1, :, :])
+    out[..., N - 1, :, :] = W[..., N - 1, :, :]
+    out[..., 1:, :, :] = out[..., 1:, :, :] @ Minv
+    return out, M
+
+
 @functools.lru_cache(maxsize=32)
 def _eye(d: int) -> np.ndarray:
     """The d x d identity (shared, read-only)."""
@@ -588,7 +643,7 @@ def _eye(d: int) -> np.ndarray:
 
 
 #: coordinate maps phi of the RKMK steps W <- phi(u).W (see integrate_group)
-COORDINATES = ("exp", "cayley")
+COORDINATES = ("exp", "cayley", "linear")
 
 
 def _combine(coef: np.ndarray, K: np.ndarray, n: int, h: float) -> np.ndarray:
@@ -913,11 +968,12 @@ def integrate_group(
         ``"rk4"``: RKMK4 with fixed step ``dt`` (order 4).
     dt : float, optional
         Fixed step size (no error control).
-    coordinates : {"exp", "cayley"}
+    coordinates : {"exp", "cayley", "linear"}
         The map phi: gl(d)^{N-1} -> GL(d)^{N-1} of the steps W <- phi(u).W: the
         exponential with the truncated dexp^{-1} (:func:`dexpinv`, degree 4 for
-        orders <= 6 and 6 above), or the Cayley map with its exact inverse derivative
-        (:func:`dcayinv`, cheaper per stage; see :func:`cay_act`).
+        orders <= 6 and 6 above), the Cayley map with its exact inverse derivative
+        (:func:`dcayinv`, cheaper per stage; see :func:`cay_act`), or I + u with its
+        exact inverse derivative (:func:`dlinearinv`, cheaper still; see :func:`linear_act`).
     name, progress, max_steps, blowup, stats
         As in :func:`integrate_vector`.
 
@@ -933,6 +989,8 @@ def integrate_group(
     drv = _Driver(name, t_out, rtol, atol, max_steps, progress, blowup)
     if coordinates == "cayley":
         act, dinv = cay_act, dcayinv
+    elif coordinates == "linear":
+        act, dinv = linear_act, dlinearinv
     else:
         degree = 4 if tab.order <= 6 else 6
 
@@ -951,7 +1009,14 @@ def integrate_group(
             raise ShapeError(f"{name}: the group velocity has shape {v.shape}, expected {W.shape[:-3]} + (N-1, d, d)")
         return v
 
-    if coordinates == "cayley":
+    if coordinates == "linear":
+
+        def stage(W, u, need_k):
+            Ws, M = _linear_act_factors(u, W)
+            v = feval(Ws)
+            return (v @ M if need_k else None), v, Ws  # dlinearinv(u, v) = v (I + u)
+
+    elif coordinates == "cayley":
 
         def stage(W, u, need_k):
             Ws, M = _cay_act_factors(u, W)
