@@ -5,7 +5,7 @@ d = 4, N = 6 only). For each case (d, N, field; Gaussian layers, t in [0, 5], 26
 
 * ``before``: RKMK with the Dormand-Prince 5(4) pair in exponential coordinates, H(b) = G by
   the block-tridiagonal elimination of :func:`dln._flows._generator_direct` (the former defaults);
-* ``after``: :func:`dln.regularizing_flow` with its defaults (RKMK 8(5,3) in Cayley coordinates,
+* ``after``: :func:`dln.regularizing_flow` with its defaults (RKMK 8(5,3) in linear coordinates W <- (I + u).W,
   the H-solve of its ``solver="auto"``: the assembled dense solve of :mod:`dln._flow_generator`
   for small real systems), and at the loosest rtol of a ladder whose G(t) error is <= 1e-10 (equal accuracy);
 * ``DOP853``: :func:`scipy.integrate.solve_ivp` on the flattened ODE W' = -w_b with the same
@@ -21,7 +21,7 @@ so the ratios are comparable even on a busy machine.
 
 A second table does the same for the Kirwan-Ness flow W' = -w_{2G} (Gaussian layers, t in [0, 30],
 101 output times; :data:`KN_CASES`): ``dp54`` (RKMK 5(4) in exponential coordinates, the former
-default) and ``dop853`` (RKMK 8(5,3) in Cayley coordinates, the default) of
+default) and ``dop853`` (RKMK 8(5,3) in linear coordinates, the default) of
 :func:`dln.kirwan_ness_flow` at their loosest rtol of :data:`KN_LADDER`, and ``DOP853`` on the
 flattened ODE with :func:`dln.kirwan_ness_field` at its loosest of :data:`LADDER`, each whose
 W error (max over t of |W(t) - W_ref(t)|_max / |W_ref|_max, W_ref by ``dp54`` at rtol 1e-13)
