@@ -522,14 +522,7 @@ def dlinearinv(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Inverse (right-trivialized) derivative of phi(u) = I + u: v (I + u), exact.
 
     d/dt (I + u(t)) (I + u)^{-1} = u' (I + u)^{-1} = v exactly when u' = dlinearinv(u, v).
-
-    Parameters
-    ----------
-    u, v : ndarray, shape (..., N-1, d, d)
-
-    Returns
-    -------
-    ndarray, shape (..., N-1, d, d)
+    Shapes as in :func:`dcayinv`: u, v and the result (..., N-1, d, d).
     """
     return v @ (u + _eye(u.shape[-1]))
 
@@ -582,24 +575,38 @@ def cay_act(u: np.ndarray, W: np.ndarray) -> np.ndarray:
 
 def _cay_act_factors(u: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(cay(u).W, M) with M = [I - u/2, I + u/2], shape (2,) + u.shape: dcayinv(u, v) = M[0] v M[1]."""
-    N, d = W.shape[-3], W.shape[-1]
+    d = W.shape[-1]
     eye = _eye(d)
     M = np.empty((2,) + u.shape, dtype=np.result_type(u.dtype, np.float64))
     np.multiply(u, 0.5, out=M[1])
     np.subtract(eye, M[1], out=M[0])
     M[1] += eye
-    shape = W.shape if u.shape[:-3] == W.shape[:-3] else np.broadcast_shapes(u.shape[:-3], W.shape[:-3]) + W.shape[-3:]
     try:
         CC = np.linalg.inv(M)  # [(C + I) / 2, (C^{-1} + I) / 2]
     except np.linalg.LinAlgError:  # cay(u) exists unless u has an eigenvalue +-2; only for huge or non-finite u
-        return np.full(shape, np.nan, np.result_type(u, W)), M
+        return _nan_layers(u, W), M
     CC *= 2.0
     CC -= eye
-    out = np.empty(shape, dtype=np.result_type(CC, W))
-    np.matmul(CC[0], W[..., : N - 1, :, :], out=out[..., : N - 1, :, :])  # C_k W_k, k = 1..N-1
+    return _chain_action(CC[0], CC[1], W), M
+
+
+def _chain_action(left: np.ndarray, right: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """(left_k W_k right_{k-1})_k for k = 1..N with left_N = right_0 = I (two batched products).
+
+    left, right : shape (..., N-1, d, d), the group element and its inverse; W : shape (..., N, d, d).
+    """
+    N = W.shape[-3]
+    batch = W.shape[:-3] if left.shape[:-3] == W.shape[:-3] else np.broadcast_shapes(left.shape[:-3], W.shape[:-3])
+    out = np.empty(batch + W.shape[-3:], dtype=np.result_type(left, right, W))
+    np.matmul(left, W[..., : N - 1, :, :], out=out[..., : N - 1, :, :])
     out[..., N - 1, :, :] = W[..., N - 1, :, :]
-    out[..., 1:, :, :] = out[..., 1:, :, :] @ CC[1]  # times C_{k-1}^{-1}, k = 2..N
-    return out, M
+    out[..., 1:, :, :] = out[..., 1:, :, :] @ right
+    return out
+
+
+def _nan_layers(u: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Layers of the broadcast shape of u and W, all NaN (the action of a singular group element)."""
+    return np.full(np.broadcast_shapes(u.shape[:-3], W.shape[:-3]) + W.shape[-3:], np.nan, np.result_type(u, W))
 
 
 def linear_act(u: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -620,18 +627,12 @@ def linear_act(u: np.ndarray, W: np.ndarray) -> np.ndarray:
 
 def _linear_act_factors(u: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """((I + u).W, I + u): dlinearinv(u, v) = v (I + u)."""
-    N, d = W.shape[-3], W.shape[-1]
-    M = u + _eye(d)
-    shape = W.shape if u.shape[:-3] == W.shape[:-3] else np.broadcast_shapes(u.shape[:-3], W.shape[:-3]) + W.shape[-3:]
+    M = u + _eye(W.shape[-1])
     try:
         Minv = np.linalg.inv(M)
     except np.linalg.LinAlgError:
-        return np.full(shape, np.nan, np.result_type(u, W)), M
-    out = np.empty(shape, dtype=np.result_type(M, W))
-    np.matmul(M, W[..., : N - 1, :, :], out=out[..., : N - 1, :, :])
-    out[..., N - 1, :, :] = W[..., N - 1, :, :]
-    out[..., 1:, :, :] = out[..., 1:, :, :] @ Minv
-    return out, M
+        return _nan_layers(u, W), M
+    return _chain_action(M, Minv, W), M
 
 
 @functools.lru_cache(maxsize=32)
