@@ -57,14 +57,19 @@ LADDER = tuple(2.5e-14 * STEP**k for k in range(13))
 AFTER_LADDER = tuple(1e-11 * STEP**k for k in range(9))
 
 
-def loosest(run, ladder):
-    """The loosest tolerance of ``ladder`` (tight to loose) before the first whose G error exceeds TARGET."""
+def loosest(error_at, ladder, target):
+    """(the loosest tolerance of ``ladder``, tight to loose, before the first whose ``error_at(tol)`` exceeds
+    ``target``; whether any met it). Where none does: (the tightest, False)."""
     chosen = None
     for tol in ladder:
-        if g_error(run(tol), T_OUT) > TARGET:
+        if error_at(tol) > target:
             break
         chosen = tol
-    return chosen if chosen is not None else ladder[0]
+    return (ladder[0], False) if chosen is None else (chosen, True)
+
+
+def _label(text: str, tol: float, met: bool) -> str:
+    return f"{text} {tol:.1e}{'' if met else ' (target not met)'}"
 
 
 def g_error(Wt: np.ndarray, t: np.ndarray) -> float:
@@ -124,15 +129,15 @@ def run_case(d: int, N: int, field: str, repeat: int) -> list[str]:
     rows = []
     tb, (Wb, sb) = best_time(lambda: before(W0, t), repeat)
     ta, (Wa, sa) = best_time(lambda: after(W0, t), repeat)
-    matched = loosest(lambda rtol: after(W0, t, rtol)[0], AFTER_LADDER)
+    matched, met_after = loosest(lambda rtol: g_error(after(W0, t, rtol)[0], t), AFTER_LADDER, TARGET)
     tm, (Wm, sm) = best_time(lambda: after(W0, t, matched), repeat)
-    chosen = loosest(lambda rtol: dop853(W0, t, rtol)[0], LADDER)
+    chosen, met_dop = loosest(lambda rtol: g_error(dop853(W0, t, rtol)[0], t), LADDER, TARGET)
     td, (Wd, sd) = best_time(lambda: dop853(W0, t, chosen), repeat)
     cases = (
         ("before", tb, Wb, sb),
         ("after (defaults, rtol 1e-10)", ta, Wa, sa),
-        (f"after, rtol {matched:.1e}", tm, Wm, sm),
-        (f"DOP853 rtol {chosen:.1e}", td, Wd, sd),
+        (_label("after, rtol", matched, met_after), tm, Wm, sm),
+        (_label("DOP853 rtol", chosen, met_dop), td, Wd, sd),
     )
     for label, T, W, st in cases:
         rows.append(
@@ -166,23 +171,14 @@ def kn_case(d: int, N: int, field: str, repeat: int) -> list[str]:
     def scipy_dop853(rtol):
         return flat_dop853(dln.kirwan_ness_field, W0, t, rtol)
 
-    def pick(run, ladder):
-        """(loosest tolerance before the first miss, whether any met the target; else the tightest)."""
-        chosen = None
-        for tol in ladder:
-            if w_error(run(tol)[0]) > KN_TARGET:
-                break
-            chosen = tol
-        return (ladder[0], False) if chosen is None else (chosen, True)
-
     runs = []
     for method in ("dp54", "dop853"):
-        rtol, met = pick(lambda r, m=method: ours(m, r), KN_LADDER)
+        rtol, met = loosest(lambda r, m=method: w_error(ours(m, r)[0]), KN_LADDER, KN_TARGET)
         T, (Wt, st) = best_time(lambda m=method, r=rtol: ours(m, r), repeat)
-        runs.append((f"kirwan_ness_flow {method}, rtol {rtol:.1e}{'' if met else ' (target not met)'}", T, Wt, st))
-    rtol, met = pick(scipy_dop853, LADDER)
+        runs.append((_label(f"kirwan_ness_flow {method}, rtol", rtol, met), T, Wt, st))
+    rtol, met = loosest(lambda r: w_error(scipy_dop853(r)[0]), LADDER, KN_TARGET)
     T, (Wt, st) = best_time(lambda: scipy_dop853(rtol), repeat)
-    runs.append((f"DOP853 rtol {rtol:.1e}{'' if met else ' (target not met)'}", T, Wt, st))
+    runs.append((_label("DOP853 rtol", rtol, met), T, Wt, st))
     td = runs[-1][1]
     return [
         f"| {d} | {N} | {field} | {label} | {st['n_steps']} | {st['n_evals']} | {1e3 * T:.1f} | {T / td:.2f} | "

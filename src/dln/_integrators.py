@@ -514,8 +514,21 @@ def dcayinv(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (..., N-1, d, d)
     """
-    a = v - 0.5 * (u @ v)
-    return a + 0.5 * (a @ u)
+    return _dcayinv_factors(_cayley_factors(u), v)
+
+
+def _cayley_factors(u: np.ndarray) -> np.ndarray:
+    """M = [I - u/2, I + u/2], shape (2,) + u.shape: cay(u) = M[0]^{-1} M[1], dcayinv(u, v) = M[0] v M[1]."""
+    eye = _eye(u.shape[-1])
+    M = np.empty((2,) + u.shape, dtype=np.result_type(u.dtype, np.float64))
+    np.multiply(u, 0.5, out=M[1])
+    np.subtract(eye, M[1], out=M[0])
+    M[1] += eye
+    return M
+
+
+def _dcayinv_factors(M: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return (M[0] @ v) @ M[1]
 
 
 def dlinearinv(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -524,7 +537,11 @@ def dlinearinv(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     d/dt (I + u(t)) (I + u)^{-1} = u' (I + u)^{-1} = v exactly when u' = dlinearinv(u, v).
     Shapes as in :func:`dcayinv`: u, v and the result (..., N-1, d, d).
     """
-    return v @ (u + _eye(u.shape[-1]))
+    return _dlinearinv_factors(u + _eye(u.shape[-1]), v)
+
+
+def _dlinearinv_factors(M: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return v @ M
 
 
 def exp_act(u: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -575,12 +592,8 @@ def cay_act(u: np.ndarray, W: np.ndarray) -> np.ndarray:
 
 def _cay_act_factors(u: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(cay(u).W, M) with M = [I - u/2, I + u/2], shape (2,) + u.shape: dcayinv(u, v) = M[0] v M[1]."""
-    d = W.shape[-1]
-    eye = _eye(d)
-    M = np.empty((2,) + u.shape, dtype=np.result_type(u.dtype, np.float64))
-    np.multiply(u, 0.5, out=M[1])
-    np.subtract(eye, M[1], out=M[0])
-    M[1] += eye
+    eye = _eye(W.shape[-1])
+    M = _cayley_factors(u)
     try:
         CC = np.linalg.inv(M)  # [(C + I) / 2, (C^{-1} + I) / 2]
     except np.linalg.LinAlgError:  # cay(u) exists unless u has an eigenvalue +-2; only for huge or non-finite u
@@ -988,17 +1001,18 @@ def integrate_group(
     if coordinates not in COORDINATES:
         raise DLNError(f"coordinates: expected one of {COORDINATES}, got {coordinates!r}")
     drv = _Driver(name, t_out, rtol, atol, max_steps, progress, blowup)
+    # act_factors(u, W) -> (phi(u).W, factors); dinv_factors(factors, v) = dphi^{-1}_u(v) from those factors
     if coordinates == "cayley":
-        act, dinv = cay_act, dcayinv
+        act_factors, dinv_factors = _cay_act_factors, _dcayinv_factors
     elif coordinates == "linear":
-        act, dinv = linear_act, dlinearinv
+        act_factors, dinv_factors = _linear_act_factors, _dlinearinv_factors
     else:
         degree = 4 if tab.order <= 6 else 6
 
-        def act(u, W):
-            return exp_act(u, W)
+        def act_factors(u, W):
+            return exp_act(u, W), u
 
-        def dinv(u, v):
+        def dinv_factors(u, v):
             return dexpinv(u, v, degree)
 
     v_shape = W0.shape[:-3] + (W0.shape[-3] - 1,) + W0.shape[-2:]
@@ -1010,29 +1024,13 @@ def integrate_group(
             raise ShapeError(f"{name}: the group velocity has shape {v.shape}, expected {W.shape[:-3]} + (N-1, d, d)")
         return v
 
-    if coordinates == "linear":
-
-        def stage(W, u, need_k):
-            Ws, M = _linear_act_factors(u, W)
-            v = feval(Ws)
-            return (v @ M if need_k else None), v, Ws  # dlinearinv(u, v) = v (I + u)
-
-    elif coordinates == "cayley":
-
-        def stage(W, u, need_k):
-            Ws, M = _cay_act_factors(u, W)
-            v = feval(Ws)
-            return ((M[0] @ v) @ M[1] if need_k else None), v, Ws  # dcayinv(u, v) = (I - u/2) v (I + u/2)
-
-    else:
-
-        def stage(W, u, need_k):
-            Ws = act(u, W)
-            v = feval(Ws)
-            return (dinv(u, v) if need_k else None), v, Ws
+    def stage(W, u, need_k):
+        Ws, factors = act_factors(u, W)
+        v = feval(Ws)
+        return (dinv_factors(factors, v) if need_k else None), v, Ws
 
     def update(W, u):
-        return act(u, W)
+        return act_factors(u, W)[0]
 
     f0 = feval(W0)
     if dt is not None:
