@@ -262,10 +262,10 @@ def kirwan_ness_flow(
         As in :func:`regularizing_flow`.
     method : {"dop853", "dp54", "rk4"}
         As in :func:`regularizing_flow`. ``"dop853"`` (RKMK 8(5,3), linear coordinates)
-        takes 3-5 times fewer steps than ``"dp54"`` at rtol 1e-9..1e-10 with the same
-        accuracy of |G(t)| (d <= 4, N <= 6, t in [0, 30]; benchmarks/flow_before_after.py),
-        although the fast modes of the flow (rates ~|W|^2) keep its steps near its
-        stability bound (10-30 % of the steps are rejected there).
+        takes 2.0-2.3 times fewer steps than ``"dp54"`` at the same W error <= 1e-10
+        (d = 3, 4, N = 5, 6, t in [0, 30]; the Kirwan-Ness table of
+        benchmarks/flow_before_after.py), although the fast modes of the flow (rates
+        ~|W|^2) keep its steps near its stability bound, where many are rejected.
 
     Returns
     -------
