@@ -213,6 +213,7 @@ def test_run_one_job_outside_the_workflow(tmp_path, capsys):
     ("argv", "message"),
     [
         (["run", "schatten", "p=-1"], "parameter 'p': expected a finite number > 0"),
+        (["run", "schatten", "p=-1e3"], "<= 1000, got -1000.0"),  # 1e3 read as YAML 1.2 reads it: a number
         (["run", "schatten", "q=1"], "unknown parameter(s) ['q']"),
         (["run", "schatten", "p"], "expected key=value"),
         (["run", "langevin", "dt=0.5", "T=0.1"], "break the rule dt < T"),

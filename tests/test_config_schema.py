@@ -58,6 +58,9 @@ BAD_CONFIGS = [
     (bad("families.schatten.fixed.N", 1), "families.schatten.fixed.N", "integer >= 2 <= 1024"),
     (bad("families.schatten.fixed.N", 2.5), "families.schatten.fixed.N", "integer >= 2"),
     (bad("families.schatten.sweep.p", [0.0, 1.0]), "families.schatten.sweep.p[0]", "number > 0"),
+    # YAML 1.1 (PyYAML, Snakemake) reads 1e-3 as a string: the message says how to write the number
+    (bad("families.schatten.sweep.p", ["1e-3"]), "families.schatten.sweep.p[0]", "as a string: write 0.001"),
+    (bad("families.schatten.fixed.p", "2E5"), "families.schatten.fixed.p", "as a string: write 200000.0"),
     (bad("families.schatten.sweep.p", []), "families.schatten.sweep.p", "at least 1 item(s)"),
     (bad("families.schatten.sweep.p", [1.0, 1.0]), "families.schatten.sweep.p", "no duplicates"),
     (bad("families.schatten.sweep.p", 1.5), "families.schatten.sweep.p", "a list of number"),

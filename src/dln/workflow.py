@@ -18,6 +18,7 @@ import itertools
 import json
 import logging
 import math
+import re
 import os
 import time
 from pathlib import Path
@@ -136,10 +137,21 @@ def _allowed(schema: dict, root: dict) -> str:
     bits = [typ if isinstance(typ, str) else " or ".join(typ)]
     for key, word in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
         if key in s:
-            bits.append(f"{word} {s[key]}")
+            bits.append(f"{word} {s[key]:g}")
     if "pattern" in s:
         bits.append(f"matching {s['pattern']}")
     return " ".join(bits)
+
+
+_YAML12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def yaml12_number(value) -> float | None:
+    """The number a YAML 1.2 reader makes of ``value`` where a YAML 1.1 reader (PyYAML, Snakemake) left a string
+    (``"1e10"``, ``"2E-3"``: YAML 1.1 needs a dot and a signed exponent, ``1.0e+10``); None for anything else."""
+    if isinstance(value, str) and _YAML12_FLOAT.fullmatch(value.strip()):
+        return float(value)
+    return None
 
 
 def config_errors(config: dict, schema: dict | None = None) -> list[str]:
@@ -166,6 +178,11 @@ def config_errors(config: dict, schema: dict | None = None) -> list[str]:
         msg = f"config key {key!r}: {err.message}; allowed: {allowed}"
         if desc:
             msg += f" ({desc.strip()})"
+        number = yaml12_number(err.instance) if err.validator == "type" else None
+        if number is not None:
+            mantissa, e, exponent = repr(number).partition("e")
+            text = (mantissa if "." in mantissa else mantissa + ".0") + (e + exponent if e else "")
+            msg += f"; YAML reads {err.instance!r} as a string: write {text}"
         messages.append(msg)
     return messages
 
