@@ -18,8 +18,8 @@ import itertools
 import json
 import logging
 import math
-import re
 import os
+import re
 import time
 from pathlib import Path
 
