@@ -214,3 +214,19 @@ def test_switch_from_jacobi_to_block_preconditioner(field):
     w, ok, info = normal_pcg(W, maxiter=5000)
     assert np.all(ok) and np.all(info["iterations"] < info_j["iterations"])
     _check_against_dense(W, w)
+
+
+@pytest.mark.parametrize("field", ["real", "complex"])
+def test_stops_at_the_iteration_the_estimate_meets_the_target(field):
+    """The error estimate is checked every ``check_every`` iterations and, once a Ritz value is known, at the
+    iteration where the estimate with it meets the target: the iteration count with ``check_every=10`` is that of
+    checking every iteration (to one iteration: the refreshed Ritz value may postpone the stop), not the next
+    multiple of 10."""
+    cases = [(4, 16, "conditioned", 1e2), (16, 12, "near_identity", 1.0), (8, 20, "conditioned", 1e8)]
+    for N, d, ensemble, cond in cases:
+        W = _layers(60, N, d, ensemble, cond, field, (3,))
+        _, ok1, every = normal_pcg(W, check_every=1, preconditioner="jacobi")
+        _, ok10, sparse = normal_pcg(W, check_every=10, preconditioner="jacobi")
+        assert np.all(ok1) and np.all(ok10)
+        assert np.all(np.abs(sparse["iterations"] - every["iterations"]) <= 1), (every, sparse)
+        assert np.any(sparse["iterations"] % 10 != 0), sparse

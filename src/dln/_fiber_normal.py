@@ -49,8 +49,12 @@ Stopping rule. The error of w_b is the L-energy norm of the error of Y:
 |w_b - w_b^*| = |Y - Y^*|_L <= |r|_{M^{-1}} / sqrt(lambda_min), lambda_min the
 smallest eigenvalue of M^{-1/2} Lhat M^{-1/2} (M the preconditioner), replaced by the smallest Ritz
 value of the CG Lanczos matrix. The iteration stops when this estimate is below
-``tol * |w_b| + floor * |W|`` (|w_b|^2 = |W|^2 - <Y, L Y>); the final estimate
-uses the recomputed true residual and the explicitly formed w_b.
+``tol * |w_b| + floor * |W|`` (|w_b|^2 = |W|^2 - <Y, L Y>). The estimate is
+checked every ``check_every`` iterations and, once a Ritz value is known, at the
+iteration where the residual (known at every iteration) meets the target with
+that Ritz value; the check refreshes the Ritz value (smaller, so the stop may
+come later). The final estimate uses the recomputed true residual and the
+explicitly formed w_b.
 """
 
 from __future__ import annotations
@@ -272,19 +276,23 @@ def _cg(sysn, good, tol, cap, floor, wnorm2, check_every, give_up, Y0, predict_e
     done = np.zeros(nb, dtype=bool)
     alphas = np.ones((maxit + 1, nb))
     betas = np.zeros((maxit + 1, nb))
+    # squared preconditioned residual at which the estimate with the last Ritz value meets the target: tested
+    # every iteration (no cost), so the check with a refreshed Ritz value comes at that iteration
+    stop_r2 = np.full(nb, -1.0)
     it = 0
     while np.any(active) and it < maxit:
         if sel.size > 1 and 2 * np.count_nonzero(active) <= sel.size:
             keep = np.flatnonzero(active)
             Y_full[sel] = Y
             sel, Y, r, p, rz, active = sel[keep], Y[keep], r[keep], p[keep], rz[keep], active[keep]
+            stop_r2 = stop_r2[keep]
             capc, gc, flc, wn2 = cap[sel], g[sel], floor[sel], wnorm2[sel]
             op = sysn.make_op(sel)
             prec = sysn.make_prec(sel)
         if sel.size == 1:  # one item: scalar recurrences up to the next check point
             i0 = sel[0]
             stop_at = min(maxit, int(capc[0]), (it // check_every + 1) * check_every)
-            rzs = float(rz[0])
+            rzs, hit_r2 = float(rz[0]), float(stop_r2[0])
             while it < stop_at:
                 Ap = op(p)
                 pAp = float(np.vdot(p, Ap).real)
@@ -305,6 +313,8 @@ def _cg(sysn, good, tol, cap, floor, wnorm2, check_every, give_up, Y0, predict_e
                 alphas[it, i0], betas[it, i0] = a_s, b_s
                 rzs = rzn
                 it += 1
+                if rzs <= hit_r2:
+                    break
             iters[i0] = it
             rz = np.array([rzs])
         else:
@@ -325,7 +335,7 @@ def _cg(sysn, good, tol, cap, floor, wnorm2, check_every, give_up, Y0, predict_e
             iters[sel[active]] = it
             active &= pAp > 0
         capped = active & (capc <= it)
-        if it % check_every == 0 or np.any(capped):
+        if it % check_every == 0 or np.any(capped) or np.any(active & (rz <= stop_r2)):
             energy = _dot(Y, gc) - _dot(Y, r)  # <Y, L Y>
             wb = np.sqrt(np.maximum(wn2 - energy, 0.0))
             periodic = give_up and it % (predict_every or 5 * check_every) == 0
@@ -339,6 +349,7 @@ def _cg(sysn, good, tol, cap, floor, wnorm2, check_every, give_up, Y0, predict_e
                 if not lam_min[i] > 0:
                     active[j] = False
                     continue
+                stop_r2[j] = target**2 * lam_min[i]
                 est = res / np.sqrt(lam_min[i])
                 if est <= target or capped[j]:
                     active[j] = False
@@ -383,7 +394,8 @@ def normal_pcg(
     maxiter : int or ndarray of int, shape (B,)
         Iteration cap (per item).
     check_every : int
-        How often (in iterations) the error estimate is checked.
+        How often (in iterations) the error estimate is checked before the target is in sight (see the
+        module docstring: afterwards it is checked where the residual meets the target).
     give_up : bool
         Stop an item early when the CG convergence bound, with the condition
         number estimated from the Ritz values, predicts more than ``maxiter``
