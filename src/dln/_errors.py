@@ -117,9 +117,13 @@ def check_full_rank(X: np.ndarray, name: str = "X", max_cond: float | None = Non
     ``X`` is rank deficient when its smallest singular value is zero or its
     condition number exceeds ``max_cond`` (default ``1 / (100 eps)``).
     """
+    return check_singular_values(np.linalg.svd(X, compute_uv=False), name, max_cond)
+
+
+def check_singular_values(s: np.ndarray, name: str = "X", max_cond: float | None = None) -> np.ndarray:
+    """:func:`check_full_rank` from the singular values ``s`` (shape ``(..., d)``, descending) of X; returns s."""
     if max_cond is None:
         max_cond = 1.0 / (100.0 * np.finfo(np.float64).eps)
-    s = np.linalg.svd(X, compute_uv=False)
     smax = s[..., 0]
     smin = s[..., -1]
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -107,10 +107,14 @@ AUTO_NORMAL_MAXITER = 20000
 AUTO_DIRECT_MAX_SECONDS = 60.0
 
 
+#: the largest cond(X) the solvers accept (above it X is numerically singular: RankDeficientError)
+X_MAX_COND = 1e14
+
+
 def _prepare(W, check_rank: bool = True) -> np.ndarray:
     W = as_layers(W, "W")
     if check_rank:
-        check_full_rank(end_to_end(W), "X = end_to_end(W)", max_cond=1e14)
+        check_full_rank(end_to_end(W), "X = end_to_end(W)", max_cond=X_MAX_COND)
     return W
 
 
@@ -232,7 +236,7 @@ def fiber_gradient(W, method: str = "auto", **kwargs) -> np.ndarray:
         W = _prepare(W)
         return _gradient_normal(W)
     if method == "auto":
-        W = _prepare(W)
+        W = _prepare(W, check_rank=False)  # checked from the singular values the solver computes
         unknown = sorted(set(kwargs) - {"tol", "maxiter", "b0", "info"})
         if unknown:
             raise DLNError(f"fiber_gradient: unknown keyword(s) {unknown}; known: tol, maxiter, b0, info")
@@ -362,6 +366,7 @@ def _gradient_auto(
         cost["block"] <= AUTO_NORMAL_MARGIN * (cost["setup"] + AUTO_NORMAL_TYPICAL_ITS * cost["iteration"])
         or 0 in batch
     ):
+        check_full_rank(end_to_end(W), "X = end_to_end(W)", max_cond=X_MAX_COND)
         sub: dict = {}
         b = _solve_iterative(W, "auto", tol=tol, maxiter=maxiter, b0=b0, info=sub)
         if info is not None:
@@ -379,6 +384,7 @@ def _gradient_auto(
         maxiter=cap,
         give_up=True,
         max_remaining=max(AUTO_NORMAL_TYPICAL_ITS, AUTO_NORMAL_REMAINING * per_block),
+        max_cond=X_MAX_COND,
     )
     fallback = ~ok
     if np.any(fallback):

@@ -49,7 +49,7 @@ declared, and the error estimate computed, only on float64 residuals.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import eigvalsh_tridiagonal
+from scipy.linalg.lapack import dstebz as _stebz
 
 from ._linalg import H
 
@@ -94,13 +94,11 @@ def _ritz(alphas: np.ndarray, betas: np.ndarray, idx: int, n: int, which: str = 
     if diag.size == 1:
         return float(diag[0])
     off = np.sqrt(np.maximum(bt, 0.0)) / a[:-1]
-    if not (np.all(np.isfinite(diag)) and np.all(np.isfinite(off))):
+    if not np.isfinite(diag.sum() + off.sum()):
         return float("nan")
-    k = 0 if which == "min" else n - 1
-    try:
-        return float(eigvalsh_tridiagonal(diag, off, select="i", select_range=(k, k), check_finite=False)[0])
-    except np.linalg.LinAlgError:
-        return float("nan")
+    k = 1 if which == "min" else n  # LAPACK's 1-based index
+    m, w, _, _, info = _stebz(diag, off, 3, 0.0, 0.0, k, k, 0.0, b"E")
+    return float(w[0]) if info == 0 and m == 1 else float("nan")
 
 
 def _ritz_extremes(alphas: np.ndarray, betas: np.ndarray, idx: int, n: int) -> tuple[float, float]:

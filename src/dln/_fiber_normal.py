@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._errors import check_singular_values
 from ._fiber_cg import _ritz
 from ._linalg import H
 
@@ -94,6 +95,8 @@ class NormalSystem:
         Bhat_k = E_k^* E_k.
     Ah : ndarray, shape (B, d, N d)
         [Ahat_1 | ... | Ahat_N].
+    s : ndarray, shape (B, d)
+        The singular values of X, descending.
     D : ndarray, shape (B, d, d), float64
         Jacobi preconditioner D[i, j] = sum_k Ahat_k[i, i] Bhat_k[j, j].
     rhs : ndarray, shape (B, d, d)
@@ -104,7 +107,7 @@ class NormalSystem:
         X = W[:, 0]
         for k in range(1, N):
             X = W[:, k] @ X
-        U, _, Vh = np.linalg.svd(X)
+        U, self.s, Vh = np.linalg.svd(X)
         F = np.empty_like(W)
         E = np.empty_like(W)
         E[:, 0] = H(Vh)
@@ -130,7 +133,7 @@ class NormalSystem:
     def subset(self, idx: np.ndarray) -> NormalSystem:
         """The system of the batch items ``idx`` (arrays sliced, no new setup)."""
         out = object.__new__(NormalSystem)
-        for key in ("D", "rhs", "Ah", "Bm", "F", "E", "W", "_A", "_a", "_b"):
+        for key in ("D", "rhs", "Ah", "Bm", "F", "E", "W", "s", "_A", "_a", "_b"):
             setattr(out, key, getattr(self, key)[idx])
         out.Cinv = None if self.Cinv is None else self.Cinv[idx]
         out.Rinv = None if self.Rinv is None else self.Rinv[idx]
@@ -382,6 +385,7 @@ def normal_pcg(
     give_up: bool = False,
     preconditioner: str = "auto",
     max_remaining: float | None = None,
+    max_cond: float | None = None,
 ):
     """Fiber gradient w_b by preconditioned CG on the normal space (see the module docstring).
 
@@ -413,6 +417,9 @@ def normal_pcg(
         With ``give_up``: also stop an item when the bound predicts that it needs
         more than this many further iterations (a caller that has a cheaper
         alternative for what remains sets it from the cost of that alternative).
+    max_cond : float, optional
+        Raise :class:`~dln.RankDeficientError` before iterating if cond(X) of an
+        item exceeds this (from the singular values the setup computes).
 
     Returns
     -------
@@ -424,6 +431,8 @@ def normal_pcg(
     """
     nb, N, d = W.shape[0], W.shape[1], W.shape[-1]
     sysn = NormalSystem(W)
+    if max_cond is not None:
+        check_singular_values(sysn.s, "X = end_to_end(W)", max_cond)
     D, g = sysn.D, sysn.rhs
     good = np.all(D > 0, axis=(-2, -1)) & np.all(np.isfinite(D), axis=(-2, -1))
     sysn.D = np.where(D > 0, D, np.inf)
