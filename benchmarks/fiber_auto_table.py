@@ -19,7 +19,9 @@ path taken, the relative error of w_b against the reference (dense where it
 runs, else block), and the residuals of the two conditions that define w_b:
 tangency |dphi(w_b)| / sum_k |P_k| |w_k| |Q_k| and normality
 |w^*(W - w_b)| / (|W| |W - w_b|), for auto and for the reference. Times are the
-minimum over up to ``--repeat`` runs.
+minimum over up to ``--repeat`` runs. A summary table follows, one row per
+ensemble (:func:`summary`): the median and range of auto/KN and of the iteration
+count, the largest auto/block, the largest error of w_b against each reference.
 """
 
 from __future__ import annotations
@@ -69,7 +71,38 @@ def _dense_seconds_per_flop(field: str) -> float:
     return t / (6 * 64 * (5 * 64) ** 2)
 
 
+def summary(records: list[dict]) -> list[str]:
+    """One row per ensemble: median and range of auto/KN and of the iteration count, the largest auto/block, the
+    largest error of w_b against dense and against block (with the number of rows of each), the rows solved
+    directly up front (the cost model's choice) and those that fell back to the direct solve after iterating."""
+    rows = [
+        "| ensemble | rows | median auto/KN | range | median its (range) | max auto/block | max err w_b vs dense "
+        "(rows) | vs block (rows) | direct solve up front | fallbacks |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for spec in dict.fromkeys(r["ensemble"] for r in records):
+        rec = [r for r in records if r["ensemble"] == spec]
+        ok = [r for r in rec if not r["singular"]]
+        n_sing = len(rec) - len(ok)
+        if not ok:
+            rows.append(f"| {spec} | 0 (+{n_sing} singular) |" + " - |" * 8)
+            continue
+        kn = np.array([r["kn"] for r in ok])
+        its = np.array([r["its"] for r in ok])
+        blk = [r["block"] for r in ok if r["block"] is not None]
+        errs = {ref: [r["err"] for r in ok if r["ref"] == ref] for ref in ("dense", "block")}
+        err = {ref: (f"{max(v):.1e} ({len(v)})" if v else "- (0)") for ref, v in errs.items()}
+        rows.append(
+            f"| {spec} | {len(ok)}{f' (+{n_sing} singular)' if n_sing else ''} | {np.median(kn):.3g} | "
+            f"{kn.min():.3g}-{kn.max():.3g} | {np.median(its):.0f} ({its.min()}-{its.max()}) | "
+            f"{max(blk) if blk else float('nan'):.3g} | {err['dense']} | {err['block']} | "
+            f"{sum(r['direct'] for r in ok)} | {sum(r['fallback'] for r in ok)} |"
+        )
+    return rows
+
+
 def table(ensembles, dims, layers, field, repeat, block_limit, dense_limit) -> list[str]:
+    records: list[dict] = []
     spf = _dense_seconds_per_flop(field)
     rows = [
         "| ensemble | d | N | cond(X) | auto [ms] | path (its) | auto/KN | auto/block | auto/dense | "
@@ -85,6 +118,7 @@ def table(ensembles, dims, layers, field, repeat, block_limit, dense_limit) -> l
                 W = fiber_test_layers(np.random.default_rng([d, N, 7]), N, d, name, cond, field)
                 cx = float(np.linalg.cond(dln.end_to_end(W)))
                 if not cx < 1e14:
+                    records.append({"ensemble": spec, "singular": True})
                     rows.append(f"| {spec} | {d} | {N} | {cx:.0e} | X numerically singular |" + "  |" * 10)
                     print(rows[-1], flush=True)
                     continue
@@ -94,7 +128,7 @@ def table(ensembles, dims, layers, field, repeat, block_limit, dense_limit) -> l
                 t_kn = _time(lambda W=W: dln.kirwan_ness_field(W), max(repeat, 20), 1.0)
                 path = "normal" if str(info.get("method")) == "normal_pcg" else "H"
                 its = f"{path} ({int(info['iterations'])}{' fb' if bool(info['fallback']) and path == 'H' else ''})"
-                ref, ref_name, s_block, s_dense = None, "-", "-", "-"
+                ref, ref_name, s_block, s_dense, r_block = None, "-", "-", "-", None
                 if cost_model(N, d, field == "complex")["block"] <= block_limit:
                     try:
                         t0 = time.perf_counter()
@@ -102,7 +136,8 @@ def table(ensembles, dims, layers, field, repeat, block_limit, dense_limit) -> l
                         t_block = time.perf_counter() - t0
                         if t_block < 1.0:
                             t_block = min(t_block, _time(lambda W=W: dln.fiber_gradient(W, method="block"), repeat))
-                        ref_name, s_block = "block", f"{t_auto / t_block:.3g}"
+                        ref_name, r_block = "block", t_auto / t_block
+                        s_block = f"{r_block:.3g}"
                     except dln.RankDeficientError:
                         s_block = "H singular"
                 if spf * N * d * d * ((N - 1) * d * d) ** 2 <= dense_limit:
@@ -117,7 +152,22 @@ def table(ensembles, dims, layers, field, repeat, block_limit, dense_limit) -> l
                     f"| {s_dense} | {err} | {ref_name} | {tangent:.0e} | {normal:.0e} | {s_ref} |"
                 )
                 print(rows[-1], flush=True)
-    return rows
+                records.append(
+                    {
+                        "ensemble": spec,
+                        "singular": False,
+                        "kn": t_auto / t_kn,
+                        "its": int(info["iterations"]),
+                        "block": r_block,
+                        "ref": ref_name,
+                        "err": _rel(w, ref) if ref is not None else None,
+                        "direct": path == "H" and int(info["iterations"]) == 0,
+                        "fallback": path == "H" and int(info["iterations"]) > 0,
+                    }
+                )
+    summ = summary(records)
+    print("\n" + "\n".join(summ), flush=True)
+    return rows + ["", *summ]
 
 
 def main(argv=None) -> None:
