@@ -34,6 +34,7 @@ import time
 import numpy as np
 
 import dln
+from dln._fiber import auto_solves_directly
 from dln._fiber_inputs import fiber_test_layers
 from dln._fiber_normal import cost_model
 
@@ -72,9 +73,10 @@ def _dense_seconds_per_flop(field: str) -> float:
 
 
 def summary(records: list[dict]) -> list[str]:
-    """One row per ensemble: median and range of auto/KN and of the iteration count, the largest auto/block, the
-    largest error of w_b against dense and against block (with the number of rows of each), the rows solved
-    directly up front (the cost model's choice) and those that fell back to the direct solve after iterating."""
+    """One row per ensemble: median and range of auto/KN and of the iteration count (rows that iterate on the normal
+    space), the largest auto/block, the largest error of w_b against dense and against block (with the number of
+    rows of each), the rows solved directly up front (the cost model's choice, :func:`dln._fiber.auto_solves_directly`)
+    and those that fell back to the direct solve after iterating."""
     rows = [
         "| ensemble | rows | median auto/KN | range | median its (range) | max auto/block | max err w_b vs dense "
         "(rows) | vs block (rows) | direct solve up front | fallbacks |",
@@ -88,7 +90,7 @@ def summary(records: list[dict]) -> list[str]:
             rows.append(f"| {spec} | 0 (+{n_sing} singular) |" + " - |" * 8)
             continue
         kn = np.array([r["kn"] for r in ok])
-        its = np.array([r["its"] for r in ok])
+        its = np.array([r["its"] for r in ok if not r["direct"]] or [0])
         blk = [r["block"] for r in ok if r["block"] is not None]
         errs = {ref: [r["err"] for r in ok if r["ref"] == ref] for ref in ("dense", "block")}
         err = {ref: (f"{max(v):.1e} ({len(v)})" if v else "- (0)") for ref, v in errs.items()}
@@ -127,7 +129,9 @@ def table(ensembles, dims, layers, field, repeat, block_limit, dense_limit) -> l
                 t_auto = _time(lambda W=W: dln.fiber_gradient(W), repeat)
                 t_kn = _time(lambda W=W: dln.kirwan_ness_field(W), max(repeat, 20), 1.0)
                 path = "normal" if str(info.get("method")) == "normal_pcg" else "H"
-                its = f"{path} ({int(info['iterations'])}{' fb' if bool(info['fallback']) and path == 'H' else ''})"
+                direct = auto_solves_directly(N, d, field == "complex")
+                label = "H up front" if direct else "normal, then H" if path == "H" else "normal"
+                its = f"{label} ({int(info['iterations'])})"
                 ref, ref_name, s_block, s_dense, r_block = None, "-", "-", "-", None
                 if cost_model(N, d, field == "complex")["block"] <= block_limit:
                     try:
@@ -161,8 +165,8 @@ def table(ensembles, dims, layers, field, repeat, block_limit, dense_limit) -> l
                         "block": r_block,
                         "ref": ref_name,
                         "err": _rel(w, ref) if ref is not None else None,
-                        "direct": path == "H" and int(info["iterations"]) == 0,
-                        "fallback": path == "H" and int(info["iterations"]) > 0,
+                        "direct": direct,
+                        "fallback": path == "H" and not direct,
                     }
                 )
     summ = summary(records)

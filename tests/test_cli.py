@@ -225,6 +225,19 @@ def test_run_rejects_bad_parameters_naming_them(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_assignment_values_read_exponents_as_numbers():
+    """``1e10`` unquoted is a number (YAML 1.2), also in a list; quoted it stays a string; PyYAML itself is left
+    as it is."""
+    import yaml
+
+    assert cli._parse_assignment("p=1e10") == ("p", 1e10)
+    assert cli._parse_assignment("fibers=[1e-3, 2.0, -.5E2]") == ("fibers", [1e-3, 2.0, -50.0])
+    assert cli._parse_assignment("x='1e3'") == ("x", "1e3")
+    assert cli._parse_assignment("N=5") == ("N", 5) and isinstance(cli._parse_assignment("N=5")[1], int)
+    assert cli._parse_assignment("field=real") == ("field", "real")
+    assert yaml.safe_load("1e10") == "1e10"
+
+
 def test_run_help_lists_the_spec(capsys):
     from dln.experiments import FAMILIES
 

@@ -61,6 +61,7 @@ BAD_CONFIGS = [
     # YAML 1.1 (PyYAML, Snakemake) reads 1e-3 as a string: the message says how to write the number
     (bad("families.schatten.sweep.p", ["1e-3"]), "families.schatten.sweep.p[0]", "as a string: write 0.001"),
     (bad("families.schatten.fixed.p", "2E5"), "families.schatten.fixed.p", "as a string: write 200000.0"),
+    (bad("families.schatten.fixed.N", "1e1"), "families.schatten.fixed.N", "as a string: write 10"),
     (bad("families.schatten.sweep.p", []), "families.schatten.sweep.p", "at least 1 item(s)"),
     (bad("families.schatten.sweep.p", [1.0, 1.0]), "families.schatten.sweep.p", "no duplicates"),
     (bad("families.schatten.sweep.p", 1.5), "families.schatten.sweep.p", "a list of number"),
@@ -209,6 +210,22 @@ def test_bad_config_rejected_before_any_job_naming_the_key(cfg, key, text):
     msg = str(info.value)
     assert key in msg, msg
     assert text in msg, msg
+
+
+@pytest.mark.parametrize(
+    "path,value",
+    [
+        ("figures", "1e3"),
+        ("families.schatten.sweep.p", "1e-3"),
+        ("families.schatten.fixed.N", "2.5e0"),
+        ("families.schatten.fixed.p", "1e400"),
+    ],
+)
+def test_no_number_hint_where_it_would_not_help(path, value):
+    """The hint for a number YAML 1.1 left a string is given only where a number is expected (not for a boolean
+    or a list), only when it is a valid value of that type (not 2.5 for an integer) and finite."""
+    (msg,) = dlnwf.config_errors(bad(path, value))
+    assert "YAML reads" not in msg, msg
 
 
 def test_corpus_is_large_and_the_base_configs_pass():

@@ -92,6 +92,13 @@ def test_overflow_names_the_layers():
         dln.moments(GOOD * 1e200)
 
 
+@pytest.mark.parametrize("d", [3, 40])  # the direct solve and the normal-space iteration of method "auto"
+def test_fiber_gradient_overflow_names_the_layers(d):
+    W = 1e120 * (np.eye(d) + 0.1 * np.random.default_rng(d).standard_normal((3, d, d)))
+    with pytest.raises(dln.NonFiniteError, match=r"^W: the result overflows .* magnitude"):
+        dln.fiber_gradient(W)
+
+
 def test_batch_mismatch_is_named():
     W = np.broadcast_to(GOOD, (2, 4, 3, 3))
     with pytest.raises(dln.ShapeError, match=r"^V: batch shape \(3,\) does not broadcast"):

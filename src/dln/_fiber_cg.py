@@ -97,7 +97,7 @@ def _ritz(alphas: np.ndarray, betas: np.ndarray, idx: int, n: int, which: str = 
     if not np.isfinite(diag.sum() + off.sum()):
         return float("nan")
     k = 1 if which == "min" else n  # LAPACK's 1-based index
-    m, w, _, _, info = _stebz(diag, off, 3, 0.0, 0.0, k, k, 0.0, b"E")
+    m, w, _, _, info = _stebz(diag, off, 2, 0.0, 0.0, k, k, 0.0, b"E")  # range 2: by index
     return float(w[0]) if info == 0 and m == 1 else float("nan")
 
 

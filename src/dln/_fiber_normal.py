@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._errors import check_singular_values
+from ._errors import check_result, check_singular_values
 from ._fiber_cg import _ritz
 from ._linalg import H
 
@@ -105,8 +105,10 @@ class NormalSystem:
     def __init__(self, W: np.ndarray):
         nb, N, d = W.shape[0], W.shape[1], W.shape[-1]
         X = W[:, 0]
-        for k in range(1, N):
-            X = W[:, k] @ X
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k in range(1, N):
+                X = W[:, k] @ X
+        check_result(X, "W", W)  # an overflowing product: the NonFiniteError of end_to_end, before the SVD
         U, self.s, Vh = np.linalg.svd(X)
         F = np.empty_like(W)
         E = np.empty_like(W)

@@ -372,21 +372,19 @@ def _cmd_figure(args) -> int:
 def _parse_assignment(text: str) -> tuple[str, object]:
     """``key=value`` with the value read as YAML (``3`` an integer, ``0.5`` a number, ``[1, 2]`` a list).
 
-    Numbers are read as YAML 1.2 reads them: ``1e10`` is the number 1e10 (YAML 1.1, and so PyYAML, reads it as
-    a string)."""
+    Exponent notation without a dot or sign, ``1e10``, is a number as in YAML 1.2 (YAML 1.1, and so PyYAML,
+    reads it as a string); ``"1e10"`` (quoted) stays a string."""
     import yaml
 
-    from .workflow import yaml12_number
+    from .workflow import yaml12_load
 
     key, sep, raw = text.partition("=")
     if not sep or not key:
         raise ValueError(f"expected key=value, got {text!r}")
     try:
-        value = yaml.safe_load(raw)
+        return key.strip(), yaml12_load(raw)
     except yaml.YAMLError as exc:
         raise ValueError(f"{key}: cannot read the value {raw!r} ({exc})") from None
-    number = yaml12_number(value)
-    return key.strip(), value if number is None else number
 
 
 def _family_help(family) -> str:

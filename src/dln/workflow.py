@@ -137,7 +137,7 @@ def _allowed(schema: dict, root: dict) -> str:
     bits = [typ if isinstance(typ, str) else " or ".join(typ)]
     for key, word in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
         if key in s:
-            bits.append(f"{word} {s[key]:g}")
+            bits.append(f"{word} {s[key]}")
     if "pattern" in s:
         bits.append(f"matching {s['pattern']}")
     return " ".join(bits)
@@ -152,6 +152,45 @@ def yaml12_number(value) -> float | None:
     if isinstance(value, str) and _YAML12_FLOAT.fullmatch(value.strip()):
         return float(value)
     return None
+
+
+@functools.cache
+def _yaml12_loader():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """PyYAML's safe loader that also reads exponent notation without a dot or sign (``1e10``) as a float."""
+
+    # tried after PyYAML's own int and float resolvers (it copies the table for the subclass)
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float", re.compile(rf"^(?:{_YAML12_FLOAT.pattern})$"), list("-+0123456789.")
+    )
+    return Loader
+
+
+def yaml12_load(text: str):
+    """``text`` read as YAML by PyYAML's safe loader, with ``1e10`` (unquoted, also inside lists and mappings) a
+    number as in YAML 1.2; quoted values stay strings."""
+    import yaml
+
+    return yaml.load(text, Loader=_yaml12_loader())  # noqa: S506 (a SafeLoader subclass)
+
+
+def _number_hint(err) -> str | None:
+    """For a string where a number is expected that YAML 1.2 reads as a number (``1e10``): how to write it so that
+    YAML 1.1 (PyYAML, Snakemake) reads a number too (an integer as an integer)."""
+    types = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+    number = yaml12_number(err.instance)
+    if number is None or not math.isfinite(number) or not {"number", "integer"} & set(types):
+        return None
+    if "number" not in types and not number.is_integer():
+        return None  # an integer is expected: the number would be rejected too
+    if "integer" in types and number.is_integer() and abs(number) < 2**53:
+        text = str(int(number))
+    else:
+        mantissa, e, exponent = repr(number).partition("e")
+        text = (mantissa if "." in mantissa else mantissa + ".0") + (e + exponent if e else "")
+    return f"; YAML reads {err.instance!r} as a string: write {text}"
 
 
 def config_errors(config: dict, schema: dict | None = None) -> list[str]:
@@ -178,11 +217,9 @@ def config_errors(config: dict, schema: dict | None = None) -> list[str]:
         msg = f"config key {key!r}: {err.message}; allowed: {allowed}"
         if desc:
             msg += f" ({desc.strip()})"
-        number = yaml12_number(err.instance) if err.validator == "type" else None
-        if number is not None:
-            mantissa, e, exponent = repr(number).partition("e")
-            text = (mantissa if "." in mantissa else mantissa + ".0") + (e + exponent if e else "")
-            msg += f"; YAML reads {err.instance!r} as a string: write {text}"
+        hint = _number_hint(err) if err.validator == "type" else None
+        if hint:
+            msg += hint
         messages.append(msg)
     return messages
 
