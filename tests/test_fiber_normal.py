@@ -230,3 +230,20 @@ def test_stops_at_the_iteration_the_estimate_meets_the_target(field):
         assert np.all(ok1) and np.all(ok10)
         assert np.all(np.abs(sparse["iterations"] - every["iterations"]) <= 1), (every, sparse)
         assert np.any(sparse["iterations"] % 10 != 0), sparse
+
+
+@pytest.mark.parametrize("field", ["real", "complex"])
+def test_auto_rejects_numerically_singular_X_on_the_normal_path(field):
+    """Where auto iterates on the normal space (not the direct solve), cond(X) > 1e14 is still a
+    RankDeficientError, raised from the singular values of the setup's SVD, alone or in a batch."""
+    N, d = 4, 24
+    assert not _fiber.auto_solves_directly(N, d, field == "complex")
+    good = _layers(71, N, d, "conditioned", 1e2, field)
+    u, sv, vh = np.linalg.svd(good[0])
+    sv[-1] = 1e-17 * sv[0]  # W_1, and so X, numerically singular
+    bad = good.copy()
+    bad[0] = (u * sv) @ vh
+    for W in (bad, np.stack([good, bad])):
+        with pytest.raises(dln.RankDeficientError, match=r"X = end_to_end\(W\): rank deficient or numerically"):
+            dln.fiber_gradient(W)
+    assert np.all(np.isfinite(dln.fiber_gradient(good)))
