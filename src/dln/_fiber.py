@@ -355,7 +355,10 @@ def auto_solves_directly(N: int, d: int, complex_: bool = False) -> bool:
     """Whether ``fiber_gradient(method="auto")`` solves H(b) = G up front (``regularizing_generator("auto")``)
     rather than iterating on the normal space: where the cost model predicts the direct block solve below
     AUTO_NORMAL_MARGIN times the setup and AUTO_NORMAL_TYPICAL_ITS iterations."""
-    cost = cost_model(N, d, complex_)
+    return _direct_is_cheaper(cost_model(N, d, complex_))
+
+
+def _direct_is_cheaper(cost: dict) -> bool:
     return cost["block"] <= AUTO_NORMAL_MARGIN * (cost["setup"] + AUTO_NORMAL_TYPICAL_ITS * cost["iteration"])
 
 
@@ -370,7 +373,7 @@ def _gradient_auto(
         if b0.shape[-3:] != (N - 1, d, d):
             raise DLNError(f"b0: expected shape (..., {N - 1}, {d}, {d}), got {b0.shape}")
     cost = cost_model(N, d, np.iscomplexobj(W))
-    if auto_solves_directly(N, d, np.iscomplexobj(W)) or 0 in batch:
+    if _direct_is_cheaper(cost) or 0 in batch:
         check_full_rank(end_to_end(W), "X = end_to_end(W)", max_cond=X_MAX_COND)
         sub: dict = {}
         b = _solve_iterative(W, "auto", tol=tol, maxiter=maxiter, b0=b0, info=sub)
