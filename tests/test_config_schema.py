@@ -183,7 +183,7 @@ CHECKED_CONFIGS = [
             {"sweep": {"kappa": [1.0], "dt": [0.001, 0.5]}, "fixed": {"N": 3, "d": 2, "T": 0.1, "n_save": 5}},
         ),
         "families.langevin.sweep.dt",
-        "break the rule dt < T (job kappa=1.0,dt=0.5)",
+        "break the rule dt < T (job kappa=1.0+dt=0.5)",
     ),
     (
         sense("families.fast_slow.fixed.imbalance_min", 2.0),
@@ -270,9 +270,9 @@ def test_expand_jobs_cartesian_product_with_defaults():
         {"sweep": {"p": [1, 2.5], "field": ["real", "complex"]}, "fixed": {"N": 4}},
         defaults={"N": 3, "d": 3, "p": 1.0, "field": "real"},
     )
-    assert list(jobs) == ["p=1.0,field=real", "p=1.0,field=complex", "p=2.5,field=real", "p=2.5,field=complex"]
-    assert jobs["p=2.5,field=complex"] == {"N": 4, "d": 3, "p": 2.5, "field": "complex"}
-    assert isinstance(jobs["p=1.0,field=real"]["p"], float)  # "number" parameters are floats
+    assert list(jobs) == ["p=1.0+field=real", "p=1.0+field=complex", "p=2.5+field=real", "p=2.5+field=complex"]
+    assert jobs["p=2.5+field=complex"] == {"N": 4, "d": 3, "p": 2.5, "field": "complex"}
+    assert isinstance(jobs["p=1.0+field=real"]["p"], float)  # "number" parameters are floats
     with pytest.raises(dlnwf.ConfigError, match="allowed: N, d"):
         dlnwf.expand_jobs("schatten", {"sweep": {"p": [1.0]}}, defaults={"N": 3, "d": 3})
 

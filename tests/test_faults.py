@@ -203,7 +203,7 @@ def test_a_directory_where_a_file_is_expected_is_named_and_kept(toy_repo):
     assert run_sh(repo, env).returncode == 0
     reference = _data(repo)
     for where, rule in (
-        ("free_energy/jobs/p=2.0,seed=1.nc", "free_energy"),
+        ("free_energy/jobs/p=2.0+seed=1.nc", "free_energy"),
         ("free_energy.nc", "free_energy_aggregate"),
     ):
         target = repo / "results" / where
@@ -251,7 +251,7 @@ def test_a_read_only_results_folder_fails_naming_file_and_rule(toy_repo):
     assert run_sh(repo, env).returncode == 0
     reference = _data(repo)
     jobs = repo / "results" / "free_energy" / "jobs"
-    lost = jobs / "p=3.0,seed=2.nc"
+    lost = jobs / "p=3.0+seed=2.nc"
     lost.unlink()
     (repo / "results" / "free_energy.nc").unlink()  # the aggregate needs the lost job again
     with read_only(jobs):
@@ -273,7 +273,7 @@ def test_a_read_only_results_folder_fails_naming_file_and_rule(toy_repo):
     direct_out = direct.stdout + direct.stderr
     assert direct.returncode != 0 and "rule free_energy" in direct_out, direct_out[-3000:]
     assert str(lost.relative_to(repo)) in direct_out and "Read-only file system" in direct_out, direct_out[-3000:]
-    good = {k: v for k, v in reference.items() if "p=3.0,seed=2" not in k and k != "free_energy.nc"}
+    good = {k: v for k, v in reference.items() if "p=3.0+seed=2" not in k and k != "free_energy.nc"}
     assert {k: v for k, v in _data(repo).items() if k in good} == good
     again = run_sh(repo, env)
     assert again.returncode == 0, again.stderr[-3000:]

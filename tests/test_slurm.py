@@ -226,9 +226,11 @@ def test_slurm_profile_runs_two_jobs(tmp_path):
     repo = copy_repo(tmp_path / "repo")
     toy_env = write_toy_experiments(tmp_path / "toy", repo=repo)
     (repo / "config" / "slurm-test.yaml").write_text(
-        "families:\n  free_energy:\n    sweep:\n      p: [1.0, 2.0]\nfigures: false\nledger: false\nbook: false\n"
+        # two swept parameters: the job ID joins them, and the remote job receives it through --target-jobs
+        "families:\n  free_energy:\n    sweep:\n      p: [1.0, 2.0]\n      seed: [0]\n"
+        "figures: false\nledger: false\nbook: false\n"
     )
-    targets = ["results/free_energy/jobs/p=1.0.nc", "results/free_energy/jobs/p=2.0.nc"]
+    targets = ["results/free_energy/jobs/p=1.0+seed=0.nc", "results/free_energy/jobs/p=2.0+seed=0.nc"]
     with single_node_slurm(tmp_path) as env:
         env = {**env, **toy_env}
         cmd = [

@@ -80,14 +80,14 @@ def test_toy_run_rerun_triggers_and_progress(toy):
     cfg = write_config(TOY_CONFIG)
     _ok(snakemake(repo, "--cores", "2", "--configfile", cfg, env=env))
     jobs = sorted(p.name for p in (repo / "results" / "free_energy" / "jobs").iterdir())
-    assert jobs == ["p=1.0,seed=0.nc", "p=1.0,seed=1.nc", "p=2.0,seed=0.nc", "p=2.0,seed=1.nc"]
+    assert jobs == ["p=1.0+seed=0.nc", "p=1.0+seed=1.nc", "p=2.0+seed=0.nc", "p=2.0+seed=1.nc"]
     ds = read_netcdf(repo / "results" / "free_energy.nc")
     check_metadata(ds)
     assert dict(ds.sizes) == {"p": 2, "seed": 2, "t": 11}
     assert json.loads(ds.attrs["config"])["workflow"]["sweep"] == {"p": [1.0, 2.0], "seed": [0, 1]}
-    job = read_netcdf(repo / "results" / "free_energy" / "jobs" / "p=2.0,seed=1.nc")
+    job = read_netcdf(repo / "results" / "free_energy" / "jobs" / "p=2.0+seed=1.nc")
     assert json.loads(job.attrs["config"]) == {"p": 2.0, "N": 3, "d": 3, "field": "real", "seed": 1, "beta": 5.0}
-    log = (repo / "logs" / "free_energy" / "p=2.0,seed=1.log").read_text()
+    log = (repo / "logs" / "free_energy" / "p=2.0+seed=1.log").read_text()
     assert "100.0% done" in log and "ETA" in log and "done rule free_energy" in log
     # a second run has nothing to do
     assert NOTHING_TO_DO in _ok(snakemake(repo, "-n", "--cores", "2", "--configfile", cfg, env=env))
@@ -276,7 +276,7 @@ def test_killed_job_leaves_no_file_and_rerun_completes(toy):
     assert leftovers == [], leftovers
     # the rerun completes (the toy sleeps only while its pid file is absent)
     _ok(snakemake(repo, "--cores", "1", "--configfile", cfg, env=env))
-    check_metadata(read_netcdf(repo / "results" / "free_energy" / "jobs" / "p=1.0,seed=777.nc"))
+    check_metadata(read_netcdf(repo / "results" / "free_energy" / "jobs" / "p=1.0+seed=777.nc"))
     assert (repo / "results" / "free_energy.nc").exists()
 
 
@@ -287,18 +287,18 @@ def test_corrupt_input_gives_clear_error(toy):
     cfg["families"]["free_energy"]["sweep"] = {"p": [1.0], "seed": [0]}
     cfg = write_config(cfg)
     _ok(snakemake(repo, "--cores", "1", "--configfile", cfg, env=env))
-    job = repo / "results" / "free_energy" / "jobs" / "p=1.0,seed=0.nc"
+    job = repo / "results" / "free_energy" / "jobs" / "p=1.0+seed=0.nc"
     job.write_bytes(job.read_bytes()[:200])  # truncated, newer than the aggregate
     proc = snakemake(repo, "--cores", "1", "--configfile", cfg, env=env)
     assert proc.returncode != 0
     assert "is not a readable netCDF dataset" in proc.stdout + proc.stderr
-    assert "results/free_energy/jobs/p=1.0,seed=0.nc" in proc.stdout + proc.stderr
+    assert "results/free_energy/jobs/p=1.0+seed=0.nc" in proc.stdout + proc.stderr
 
 
 def test_unknown_job_is_a_clear_error(toy):
     repo, env, write_config = toy
     cfg = write_config(TOY_CONFIG)
-    proc = snakemake(repo, "-n", "results/free_energy/jobs/p=9.0,seed=0.nc", "--configfile", cfg, env=env)
+    proc = snakemake(repo, "-n", "results/free_energy/jobs/p=9.0+seed=0.nc", "--configfile", cfg, env=env)
     assert proc.returncode != 0
     assert "is not a job of the configured sweep" in proc.stdout + proc.stderr
 

@@ -288,10 +288,15 @@ def format_value(value) -> str:
     return str(value)
 
 
+#: separator of the ``key=value`` pairs of a job ID: not a comma, which Snakemake's ``--target-jobs`` (the
+#: remote executors' way of naming the job to run) splits on
+JOB_ID_SEPARATOR = "+"
+
+
 def job_id(point: dict) -> str:
-    """The file stem of one job: ``key=value`` pairs of the swept parameters, comma-separated (``all`` for the
-    one job of a family without a sweep)."""
-    return ",".join(f"{k}={format_value(v)}" for k, v in point.items()) or "all"
+    """The file stem of one job: ``key=value`` pairs of the swept parameters joined by :data:`JOB_ID_SEPARATOR`
+    (``all`` for the one job of a family without a sweep)."""
+    return JOB_ID_SEPARATOR.join(f"{k}={format_value(v)}" for k, v in point.items()) or "all"
 
 
 def normalized_family_config(family: str, family_config: dict, schema: dict | None = None) -> dict:
