@@ -90,13 +90,13 @@ def summary(records: list[dict]) -> list[str]:
             rows.append(f"| {spec} | 0 (+{n_sing} singular) |" + " - |" * 8)
             continue
         kn = np.array([r["kn"] for r in ok])
-        its = np.array([r["its"] for r in ok if not r["direct"]] or [0])
+        its = [r["its"] for r in ok if not r["direct"]]
         blk = [r["block"] for r in ok if r["block"] is not None]
         errs = {ref: [r["err"] for r in ok if r["ref"] == ref] for ref in ("dense", "block")}
         err = {ref: (f"{max(v):.1e} ({len(v)})" if v else "- (0)") for ref, v in errs.items()}
         rows.append(
             f"| {spec} | {len(ok)}{f' (+{n_sing} singular)' if n_sing else ''} | {np.median(kn):.3g} | "
-            f"{kn.min():.3g}-{kn.max():.3g} | {np.median(its):.0f} ({its.min()}-{its.max()}) | "
+            f"{kn.min():.3g}-{kn.max():.3g} | {f'{np.median(its):.0f} ({min(its)}-{max(its)})' if its else '-'} | "
             f"{max(blk) if blk else float('nan'):.3g} | {err['dense']} | {err['block']} | "
             f"{sum(r['direct'] for r in ok)} | {sum(r['fallback'] for r in ok)} |"
         )

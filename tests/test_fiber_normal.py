@@ -247,3 +247,30 @@ def test_auto_rejects_numerically_singular_X_on_the_normal_path(field):
         with pytest.raises(dln.RankDeficientError, match=r"X = end_to_end\(W\): rank deficient or numerically"):
             dln.fiber_gradient(W)
     assert np.all(np.isfinite(dln.fiber_gradient(good)))
+
+
+def test_ritz_values_of_a_full_cg_run_are_the_extreme_eigenvalues():
+    """After n steps of CG on an n x n SPD matrix the Lanczos tridiagonal built from the CG coefficients has the
+    spectrum of the matrix: _ritz (LAPACK stebz on that tridiagonal) returns its extreme eigenvalues, computed
+    here independently by numpy's eigvalsh (relative 1e-10: CG round-off on a matrix of condition 10)."""
+    from dln._fiber_cg import _ritz
+
+    rng = np.random.default_rng(3)
+    n = 6
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    A = (Q * np.linspace(1.0, 10.0, n)) @ Q.T
+    x, r = np.zeros(n), rng.standard_normal(n)
+    p, rr = r.copy(), r @ r
+    alphas, betas = np.ones((n + 1, 1)), np.zeros((n + 1, 1))
+    for j in range(n):
+        Ap = A @ p
+        a = rr / (p @ Ap)
+        x += a * p
+        r -= a * Ap
+        rr_new = r @ r
+        alphas[j, 0], betas[j, 0] = a, rr_new / rr
+        p = r + betas[j, 0] * p
+        rr = rr_new
+    ev = np.linalg.eigvalsh(A)
+    assert abs(_ritz(alphas, betas, 0, n, "min") - ev[0]) <= 1e-10 * ev[-1]
+    assert abs(_ritz(alphas, betas, 0, n, "max") - ev[-1]) <= 1e-10 * ev[-1]
