@@ -21,7 +21,9 @@ from dln.experiments._conventions import (
     DIMENSIONS,
     GLOBAL_ATTRIBUTES,
     check_metadata,
+    data_array,
     finalize,
+    flag_variable,
     read_netcdf,
     restamp,
     write_netcdf,
@@ -34,7 +36,15 @@ def kitchen_sink() -> xr.Dataset:
     rng = np.random.default_rng(0)
     ds = xr.Dataset(
         {
-            "G_norm": (("field", "seed", "t"), rng.random((2, 3, 7)), {"long_name": "norm of G", "units": "1"}),
+            "G_norm": (
+                ("field", "seed", "t"),
+                rng.random((2, 3, 7)),
+                {"long_name": "norm of G", "units": "1", "ancillary_variables": "G_norm_available"},
+            ),
+            "G_norm_available": flag_variable(
+                data_array(rng.random((2, 3, 7)) > 0.2, ("field", "seed", "t"), "1 where G_norm is defined"),
+                "undefined defined",
+            ),
             "z": (("t",), np.exp(1j * t), {"long_name": "a complex phase", "units": "1"}),
             "count": (("seed",), np.array([1, 2, 3]), {"long_name": "a count", "units": "1"}),
             "converged": (("seed",), np.array([True, False, True]), {"long_name": "converged", "units": "1"}),

@@ -190,3 +190,22 @@ def test_the_book_refuses_a_dataset_number_no_page_shows(tmp_path):
         ext._check_dataset_numbers_used(tmp_path, numbers)
     (tmp_path / "_generated" / "checks_a.md").write_text("p = {{ a__p }}")
     ext._check_dataset_numbers_used(tmp_path, numbers)  # a ledger number need not be shown
+
+
+def test_aggregate_refuses_an_incomplete_or_repeated_grid():
+    """Jobs missing from the sweep's Cartesian product are an error naming them, not points padded with 0."""
+    from dln.experiments import aggregate
+
+    fam = FAMILIES["fast_slow"]
+    base = dict(fam.spec.defaults, N=3, d=2, T=1.0, n_t=11, n_imbalance=2, imbalance_min=0.1, imbalance_max=0.4)
+    jobs = {(k, ell): dict(base, kappa=k, loss=ell) for k in (0.5, 1.0) for ell in ("completion", "quadratic")}
+    keys = fam.spec.sweep_keys
+    assert {"kappa", "loss"} <= set(keys)
+    sims = {pt: fam.simulate(p) for pt, p in jobs.items()}
+    full = aggregate("fast_slow", list(sims.values()))
+    assert full.sizes["kappa"] == 2 and full.sizes["loss"] == 2
+    partial = [ds for pt, ds in sims.items() if pt != (1.0, "quadratic")]
+    with pytest.raises(dln.DLNError, match=r"1 of the 4 points of the sweep have no job: .*kappa=1\.0.*loss=quadratic"):
+        aggregate("fast_slow", partial)
+    with pytest.raises(dln.DLNError, match=r"more than one job for .*kappa=0\.5.*loss=completion"):
+        aggregate("fast_slow", [*sims.values(), sims[(0.5, "completion")]])

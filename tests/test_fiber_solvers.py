@@ -188,3 +188,68 @@ def test_auto_falls_back_only_for_the_items_that_need_it():
     assert list(info["fallback"]) == [False, True]
     assert np.isfinite(info["err_est"][0]) and np.isnan(info["err_est"][1])
     assert _rel(b, dln.regularizing_generator(W, method="block")) < AGREE
+
+
+def test_block_solves_refuse_what_does_not_fit_in_memory(monkeypatch):
+    """The direct solves raise MemoryLimitError up front, naming the memory; the fallback of "auto" says why it
+    fell back. The budget is set by $DLN_MEMORY_BYTES."""
+    from dln._errors import memory_budget
+    from dln._fiber import block_solve_bytes
+
+    W = _layers(8, 3, 13, "conditioned_gaussian", 1e6, batch=(2,))  # d = 13: "auto" tries "pcg" first
+    need = block_solve_bytes(1, 3, 13)  # one item: 4 (N - 1) d^4 float64 entries
+    assert need == 4 * 2 * 13**4 * 8
+    monkeypatch.setenv("DLN_MEMORY_BYTES", str(int(need) - 1))
+    assert memory_budget() == int(need) - 1
+    with pytest.raises(dln.MemoryLimitError, match=r"direct block solve of H\(b\) = G at N = 3, d = 13 .* GiB"):
+        dln.regularizing_generator(W, method="block")
+    with pytest.raises(dln.MemoryLimitError, match=r"did not reach the tolerance .* for 2 item\(s\).*block solve"):
+        dln.regularizing_generator(W, method="auto", maxiter=3)
+    with pytest.raises(dln.MemoryLimitError, match="dense least-squares solve"):
+        dln.regularizing_generator(W, method="dense")
+    monkeypatch.setenv("DLN_MEMORY_BYTES", str(int(need)))  # one item fits: solved one at a time
+    b = dln.regularizing_generator(W, method="block")
+    monkeypatch.delenv("DLN_MEMORY_BYTES")
+    assert _rel(b, dln.regularizing_generator(W, method="block")) == 0.0
+    monkeypatch.setenv("DLN_MEMORY_BYTES", "lots")
+    with pytest.raises(dln.DLNError, match="DLN_MEMORY_BYTES: expected a number of bytes"):
+        memory_budget()
+
+
+def test_block_solve_in_chunks_equals_the_reference(monkeypatch):
+    """A batch solved in chunks of one item agrees with the dense reference item by item."""
+    import dln._fiber as fiber
+
+    W = _layers(14, 3, 4, "conditioned", 1e3, batch=(3, 2))
+    ref = dln.regularizing_generator(W, method="dense")
+    monkeypatch.setattr(fiber, "BLOCK_CHUNK_BYTES", fiber.block_solve_bytes(1, 3, 4))
+    assert _rel(dln.regularizing_generator(W, method="block"), ref) < AGREE
+    monkeypatch.setattr(fiber, "BLOCK_CHUNK_BYTES", 2.5 * fiber.block_solve_bytes(1, 3, 4))  # chunks of 2
+    assert _rel(dln.regularizing_generator(W, method="block"), ref) < AGREE
+
+
+@pytest.mark.parametrize("field", ["real", "complex"])
+def test_items_the_mixed_precision_iteration_fails_on_run_again_in_float64(monkeypatch, field):
+    """Where the single-precision recurrences give up, hat_pcg solves the item again in float64 (from the last
+    finite iterate) instead of reporting it as not converged."""
+    import dln._fiber_cg as cg
+    from dln._fiber import _moments
+
+    W = _layers(15, 4, 16, "near_identity", field=field, batch=(2,))
+    G = _moments(W)
+    ref = dln.regularizing_generator(W, method="block")
+    real_rpcg = cg._rpcg
+
+    def failing(*args, **kwargs):  # the first item stalls: not converged, a NaN iterate
+        x, ok, stats = real_rpcg(*args, **kwargs)
+        x[0] = np.nan
+        ok[0] = False
+        return x, ok, stats
+
+    monkeypatch.setattr(cg, "_rpcg", failing)
+    b, ok, stats = cg.hat_pcg(W, G, tol=1e-11, precision="mixed")
+    assert ok.all()
+    assert _rel(b, ref) < AGREE
+    for i in range(2):
+        assert _rel(b[i], ref[i]) < 1e-9
+    assert stats["err_est"][0] <= 1e-10

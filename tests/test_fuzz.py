@@ -718,6 +718,7 @@ EXEMPT = {
     "DLNError": "an exception class",
     "NonFiniteError": "an exception class",
     "RankDeficientError": "an exception class",
+    "MemoryLimitError": "an exception class",
     "ShapeError": "an exception class",
     "SchattenResult": "the result record of schatten_minimize (fuzzed through it)",
     "SOLVERS": "a tuple of solver names (fuzzed as the method/solver arguments)",

@@ -112,6 +112,11 @@ def test_numerically_singular_starts_are_not_integrated_by_the_regularizing_flow
     assert float(ds["X_cond"].min()) > scale.REG_MAX_COND
     assert int(ds["reg_run"].sum()) == 0 and int(ds["n_steps"].sel(flow="regularizing")) == 0
     assert float(np.abs(ds["reg_G_rel_err"]).max()) == 0.0
+    # the zeros are marked as not data (CF status flag reg_run, named by the variables it qualifies)
+    assert list(ds["reg_run"].attrs["flag_values"]) == [0, 1]
+    assert ds["reg_run"].attrs["flag_meanings"] == "not_integrated integrated"
+    reg = [n for n in ds.data_vars if n.startswith("reg_") and n != "reg_run"]
+    assert len(reg) == 5 and all(ds[n].attrs["ancillary_variables"] == "reg_run" for n in reg)
     assert int(ds["n_steps"].sel(flow="kirwan_ness")) > 0 and int(ds["kn_full_horizon"]) == 0
     assert float(ds["kn_X_drift"].max()) < 1e-12
     # the claim needs at least one integrated run; a dataset without one fails it

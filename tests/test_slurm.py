@@ -7,7 +7,8 @@ as root). The test, as root:
    the temp dir's parents are world-writable), in the foreground as the ``munge`` user;
 2. writes a slurm.conf for one node (``hostname -s``, 2 CPUs, no accounting, free ports) to
    ``/etc/slurm/slurm.conf`` (backing up and restoring an existing one: the jobstep plugin drops
-   ``SLURM_CONF`` before its nested ``srun``) and starts ``slurmctld -D`` and ``slurmd -D``;
+   ``SLURM_CONF`` before its nested ``srun``) and starts ``slurmctld -D`` and ``slurmd -D``; where a
+   slurmctld or slurmd already runs on the machine it does not, since that cluster's jobs read the file;
 3. runs a 2-job target of the workflow, in a temp copy of the repository, through
    ``workflow/profiles/slurm`` under ``timeout 240`` (a hang fails instead of blocking CI);
 4. checks both job files, then stops slurmd, slurmctld and munged BY PID (also on failure)
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import copy_repo, missing, require_tool, write_toy_experiments
+from conftest import copy_repo, missing, require_all, require_tool, write_toy_experiments
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -52,6 +53,19 @@ def _wait_for(pred, timeout: float, what: str, logs: list[Path] = ()) -> None:
         time.sleep(0.5)
     tails = "\n".join(f"--- {p}:\n{p.read_text()[-2000:]}" for p in logs if p.exists())
     raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{tails}")
+
+
+def _running_slurm_daemons() -> list[str]:
+    """``name (pid)`` of every slurmctld and slurmd process on this machine (from /proc)."""
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            name = comm.read_text().strip()
+        except OSError:  # the process has exited
+            continue
+        if name in ("slurmctld", "slurmd"):
+            found.append(f"{name} ({comm.parent.name})")
+    return sorted(found)
 
 
 def _stop(proc: subprocess.Popen, name: str) -> None:
@@ -114,6 +128,15 @@ def single_node_slurm(workdir: Path):
     }
     if os.geteuid() != 0:
         missing("the single-node SLURM test starts slurmctld/slurmd as root")
+    live = _running_slurm_daemons()
+    if live:  # its jobs would read the slurm.conf this test puts at /etc/slurm/slurm.conf, and fail
+        msg = (
+            f"a SLURM cluster is running on this machine ({', '.join(live)}); the test would replace its "
+            f"{SYSTEM_CONF} while it runs"
+        )
+        if require_all():
+            pytest.fail(msg + "; stop that cluster, or run the test on another machine")
+        pytest.skip(msg)
     import pwd
 
     munge_user = pwd.getpwnam("munge")
@@ -264,3 +287,16 @@ def test_slurm_profile_runs_two_jobs(tmp_path):
         assert (repo / t).exists(), t
     assert "slurm" in proc.stderr.lower() and "2 of 2 steps (100%) done" in proc.stderr
     print(f"SLURM round trip: 2 jobs in {wall:.1f} s")
+
+
+def test_a_running_slurm_daemon_is_seen(tmp_path):
+    """The guard that keeps the test from rewriting a live cluster's slurm.conf sees a process named slurmd."""
+    fake = tmp_path / "slurmd"
+    shutil.copy2(shutil.which("sleep"), fake)
+    proc = subprocess.Popen([str(fake), "30"])
+    try:
+        _wait_for(lambda: any(s == f"slurmd ({proc.pid})" for s in _running_slurm_daemons()), 10, "the fake slurmd")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert f"slurmd ({proc.pid})" not in _running_slurm_daemons()

@@ -28,7 +28,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "orbit_gram_matrix",
         "orbit_volume_gram",
     ),
-    "_errors": ("DLNError", "NonFiniteError", "RankDeficientError", "ShapeError"),
+    "_errors": ("DLNError", "MemoryLimitError", "NonFiniteError", "RankDeficientError", "ShapeError"),
     "_fiber": ("SOLVERS", "fiber_gradient", "kirwan_ness_field", "regularizing_generator"),
     "_flows": ("end_to_end_flow", "kirwan_ness_flow", "learning_flow", "regularized_flow", "regularizing_flow"),
     "_free_energy": (

@@ -13,6 +13,9 @@ __all__ = [
     "ShapeError",
     "NonFiniteError",
     "RankDeficientError",
+    "MemoryLimitError",
+    "memory_budget",
+    "check_memory",
     "as_layers",
     "as_square",
     "check_finite",
@@ -58,6 +61,60 @@ class NonFiniteError(DLNError):
 
 class RankDeficientError(DLNError):
     """A matrix that must be invertible is singular or numerically singular."""
+
+
+class MemoryLimitError(DLNError):
+    """A computation would need more memory than this process may use (:func:`memory_budget`)."""
+
+
+#: Environment variable that sets the memory budget in bytes (below the machine's and the cgroup's limits).
+MEMORY_ENV = "DLN_MEMORY_BYTES"
+
+
+def memory_budget() -> int:
+    """Bytes of memory this process may use: the smallest of the machine's physical memory, the memory limit of
+    its control group (cgroup v2 ``memory.max`` or v1 ``memory.limit_in_bytes``, as a SLURM job's), the
+    address-space limit (``RLIMIT_AS``) and ``$DLN_MEMORY_BYTES``, where each is known."""
+    import os
+
+    limits = []
+    try:
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - platforms without sysconf
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            limits.append(int(text))
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
+            limits.append(int(soft))
+    except (ImportError, OSError, ValueError):  # pragma: no cover - platforms without resource
+        pass
+    env = os.environ.get(MEMORY_ENV, "").strip()
+    if env:
+        try:
+            limits.append(int(float(env)))
+        except ValueError as exc:
+            raise DLNError(f"${MEMORY_ENV}: expected a number of bytes, got {env!r}") from exc
+    return min(limits) if limits else 2**63 - 1
+
+
+def check_memory(n_bytes: float, what: str) -> None:
+    """Raise :class:`MemoryLimitError` before ``what`` allocates ``n_bytes`` if that exceeds :func:`memory_budget`."""
+    budget = memory_budget()
+    if n_bytes > budget:
+        raise MemoryLimitError(
+            f"{what} needs about {n_bytes / 2**30:.3g} GiB, more than the {budget / 2**30:.3g} GiB this process "
+            f"may use (the smallest of physical memory, the cgroup limit, RLIMIT_AS and ${MEMORY_ENV})"
+        )
 
 
 def _as_float_array(x, name: str) -> np.ndarray:

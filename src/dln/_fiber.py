@@ -13,6 +13,8 @@ Solvers (``method``):
     a-posteriori error estimate; every batch item whose iteration does not
     reach the tolerance (or is predicted not to reach it within the iteration
     cap) is solved again by ``"block"``. Never returns an unverified iterate.
+    (For d >= ``MIXED_MIN_D`` the iteration runs in mixed precision; items on
+    which it fails run again in float64 first, see :func:`dln._fiber_cg.hat_pcg`.)
     For w_b (:func:`fiber_gradient`): a cost model
     (:func:`dln._fiber_normal.cost_model`) chooses between the direct solve
     and conjugate gradients on the d^2-dimensional normal-space system in the
@@ -44,6 +46,11 @@ Solvers (``method``):
 ``"block"``
     Block-Thomas (block Cholesky) elimination of the block-tridiagonal H with
     d^2 x d^2 blocks, O(N d^6), backward stable for the positive definite H.
+    Memory 4 (N - 1) d^4 entries per batch item (:func:`block_solve_bytes`; the
+    batch is solved in chunks of ``BLOCK_CHUNK_BYTES``); where one item needs
+    more than :func:`dln._errors.memory_budget`, :class:`~dln.MemoryLimitError`
+    is raised before anything is allocated, by ``"block"`` and by the fallbacks
+    of ``"auto"`` alike.
 ``"normal"``
     The d x d normal-space system (claim NUM-proj): L(Y) = N X with
     L(Y) = sum_k P_k P_k^* Y Q_k^* Q_k, then w_b = W - dphi^*(Y). Fast for
@@ -63,6 +70,7 @@ from ._errors import (
     as_layers,
     as_real,
     check_full_rank,
+    check_memory,
     check_result,
 )
 from ._fiber_block import block_cholesky_solve
@@ -106,6 +114,9 @@ AUTO_NORMAL_MAXITER = 20000
 #: this (seconds; its memory grows like N d^4), else by regularizing_generator("auto")
 AUTO_DIRECT_MAX_SECONDS = 60.0
 
+
+#: the direct block solve works on batch items in chunks of at most this many bytes (one item at least)
+BLOCK_CHUNK_BYTES = 2**30
 
 #: the largest cond(X) the solvers accept (above it X is numerically singular: RankDeficientError)
 X_MAX_COND = 1e14
@@ -273,6 +284,12 @@ def kirwan_ness_field(W) -> np.ndarray:
 
 def _solve_dense(W: np.ndarray) -> np.ndarray:
     N, d = W.shape[-3], W.shape[-1]
+    n_items = int(np.prod(W.shape[:-3], dtype=int))
+    check_memory(
+        2.0 * n_items * N * (N - 1) * float(d) ** 4 * W.itemsize,
+        f"W: the dense least-squares solve ({n_items} item(s) at N = {N}, d = {d}: the N d^2 x (N - 1) d^2 matrix "
+        "of the orbit map, twice)",
+    )
     M = tangent_matrix(W)
     rhs = W.reshape(W.shape[:-3] + (N * d * d,))
     flatM = M.reshape((-1,) + M.shape[-2:])
@@ -295,13 +312,32 @@ def _blocks(W: np.ndarray):
     return D, U
 
 
-def _solve_block(W: np.ndarray, G: np.ndarray) -> np.ndarray:
+def block_solve_bytes(n_items: int, N: int, d: int, complex_: bool = False) -> float:
+    """Memory of the direct block solve of H(b) = G for ``n_items`` batch items: its diagonal and coupling blocks
+    and their Cholesky factors, 4 (N - 1) d^4 entries per item (float64 or complex128)."""
+    return 4.0 * n_items * max(N - 1, 1) * float(d) ** 4 * (16 if complex_ else 8)
+
+
+def _solve_block(W: np.ndarray, G: np.ndarray, why: str = "") -> np.ndarray:
+    """The direct block solve, batch items in chunks of at most :data:`BLOCK_CHUNK_BYTES` (one item at least);
+    :class:`MemoryLimitError` up front where one item does not fit in :func:`memory_budget`."""
     N, d = W.shape[-3], W.shape[-1]
-    if W.shape[:-3] and np.prod(W.shape[:-3]) == 0:
+    n_items = int(np.prod(W.shape[:-3], dtype=int))
+    if W.shape[:-3] and n_items == 0:
         return np.zeros(G.shape, dtype=W.dtype)
-    D, U = _blocks(W)
-    g = G.reshape(G.shape[:-3] + (N - 1, d * d))
-    return block_cholesky_solve(D, U, g).reshape(G.shape)
+    per_item = block_solve_bytes(1, N, d, np.iscomplexobj(W))
+    check_memory(
+        per_item,
+        f"W: {why}the direct block solve of H(b) = G at N = {N}, d = {d} (4 (N - 1) d^4 entries per batch item)",
+    )
+    Wf = W.reshape((-1, N, d, d))
+    Gf = G.reshape((-1, N - 1, d * d))
+    chunk = max(1, int(BLOCK_CHUNK_BYTES // per_item))
+    out = np.empty(Gf.shape, dtype=np.result_type(W.dtype, G.dtype))
+    for i in range(0, Wf.shape[0], chunk):
+        D, U = _blocks(Wf[i : i + chunk])
+        out[i : i + chunk] = block_cholesky_solve(D, U, Gf[i : i + chunk])
+    return out.reshape(G.shape)
 
 
 def _solve_iterative(W: np.ndarray, method: str, tol: float, maxiter, b0, info) -> np.ndarray:
@@ -330,17 +366,19 @@ def _solve_iterative(W: np.ndarray, method: str, tol: float, maxiter, b0, info) 
     b, ok, stats = hat_pcg(Wf, Gf, tol=tol, maxiter=maxiter, b0=b0f, give_up=(method == "auto"))
     fallback = ~ok
     if np.any(fallback):
+        worst = float(np.max(stats["err_est"][fallback]))
+        kappa = stats["cond_est"][fallback]
+        kappa = float(np.max(kappa[np.isfinite(kappa)])) if np.any(np.isfinite(kappa)) else float("nan")
+        failure = (
+            f"conjugate gradients on H(b) = G did not reach the tolerance {tol:.1e} for {int(fallback.sum())} "
+            f"item(s) (estimated relative error {worst:.2e} after {int(np.max(stats['iterations']))} iterations, "
+            f"estimated condition number of the preconditioned H {kappa:.2e})"
+        )
         if method == "pcg":
-            worst = float(np.max(stats["err_est"][fallback]))
-            kappa = stats["cond_est"][fallback]
-            kappa = float(np.max(kappa[np.isfinite(kappa)])) if np.any(np.isfinite(kappa)) else float("nan")
             raise RankDeficientError(
-                f"W: conjugate gradients on H(b) = G did not reach the tolerance {tol:.1e} "
-                f"(estimated relative error {worst:.2e} after {int(np.max(stats['iterations']))} iterations, "
-                f"estimated condition number of the preconditioned H {kappa:.2e}); "
-                "X or the layers are too ill-conditioned for method='pcg'; use method='auto' or 'block'"
+                f"W: {failure}; X or the layers are too ill-conditioned for method='pcg'; use method='auto' or 'block'"
             )
-        b[fallback] = _solve_block(Wf[fallback], Gf[fallback])
+        b[fallback] = _solve_block(Wf[fallback], Gf[fallback], why=f"{failure}; ")
     if info is not None:
         info.update(
             iterations=stats["iterations"].reshape(batch),

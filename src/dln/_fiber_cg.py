@@ -652,7 +652,22 @@ def hat_pcg(
             # float64 convergence test (a NaN error estimate is never <= tol) and are re-solved by the caller.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 xk, ok, stats = _rpcg(ops.make_sop, ops32.make_sop, Dk, rhs, xk0, tol, maxiter, give_up, check_every)
-            ok &= np.all(np.isfinite(xk), axis=(-3, -2, -1))
+            finite = np.all(np.isfinite(xk), axis=(-3, -2, -1))
+            ok &= finite
+            redo = np.flatnonzero(~ok & ~bad_diag)
+            if redo.size:
+                # The single-precision recurrences can stall where float64 CG converges (d = 128, N = 32,
+                # near-identity layers: the Ritz estimate of the condition number grows to ~1e9 and the
+                # iteration gives up; float64 CG converges in ~1,250 iterations). Those items run again in
+                # float64, from their last iterate where it is finite.
+                start = np.where(finite[redo, None, None, None], xk[redo], xk0[redo])
+                x2, ok2, st2 = _pcg(
+                    lambda s: ops.make_sop(redo[s]), Dk[redo], rhs[redo], start, tol, maxiter, give_up, check_every
+                )
+                xk[redo], ok[redo] = x2, ok2
+                stats["iterations"][redo] += st2["iterations"]
+                stats["err_est"][redo] = st2["err_est"]
+                stats["cond_est"][redo] = st2["cond_est"]
         else:
             xk, ok, stats = _pcg(ops.make_sop, Dk, rhs, xk0, tol, maxiter, give_up, check_every)
         x = np.empty_like(g)

@@ -37,9 +37,10 @@ from ._errors import (
     call_checked,
     check_full_rank,
     check_integration,
+    check_memory,
     check_result,
 )
-from ._fiber import SOLVERS, regularizing_generator
+from ._fiber import SOLVERS, block_solve_bytes, regularizing_generator
 from ._flow_generator import generator_dense, use_dense
 from ._integrators import check_times, integrate_group, integrate_vector
 from ._metric import A_operator, _check_N
@@ -77,6 +78,11 @@ def _generator_direct(W: np.ndarray) -> np.ndarray:
     """
     N, d = W.shape[-3], W.shape[-1]
     m = d * d
+    n_items = int(np.prod(W.shape[:-3], dtype=int))
+    check_memory(
+        n_items * block_solve_bytes(1, N, d, np.iscomplexobj(W)),
+        f"W: the batched block LU of H(b) = G ({n_items} item(s) at N = {N}, d = {d}; give a smaller batch)",
+    )
     eye = np.eye(d, dtype=W.dtype)
     lo, hi = W[..., :-1, :, :], W[..., 1:, :, :]
     D = _kron(np.broadcast_to(eye, lo.shape), np.swapaxes(lo @ la.H(lo), -1, -2)) + _kron(

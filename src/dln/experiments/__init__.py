@@ -184,9 +184,7 @@ def combine(family: Family | str, datasets: list):
     mode index of size d) is 0 there, with a mask ``<name>_available``. A swept string parameter's coordinate gets
     the parameter's description.
     """
-    import numpy as np
-
-    from ._conventions import combine_jobs
+    from ._conventions import combine_jobs, data_array, flag_variable
 
     fam = FAMILIES[family] if isinstance(family, str) else family
     spec = fam.spec
@@ -194,10 +192,12 @@ def combine(family: Family | str, datasets: list):
     padded = [n for n, v in out.data_vars.items() if v.dtype.kind in "fc" and bool(v.isnull().any())]
     for name in padded:
         attrs = dict(out[name].attrs)
-        out[name + "_available"] = (~out[name].isnull()).astype(np.int8)
-        out[name + "_available"].attrs.update({"long_name": f"1 where {name} is defined", "units": "1"})
+        out[name + "_available"] = flag_variable(
+            data_array((~out[name].isnull()).values, out[name].dims, f"1 where {name} is defined"),
+            "undefined defined",
+        )
         out[name] = out[name].fillna(0.0)
-        out[name].attrs.update(attrs)
+        out[name].attrs.update(attrs, ancillary_variables=name + "_available")
     for p in spec:
         if p.sweep and p.name in out.coords and p.kind == "string":
             out[p.name].attrs.update({"long_name": p.description, "units": "1"})

@@ -40,6 +40,7 @@ __all__ = [
     "flow_progress",
     "data_array",
     "combine_jobs",
+    "flag_variable",
 ]
 
 #: The ``Conventions`` global attribute of every dataset. The CF checker available
@@ -469,6 +470,45 @@ def data_array(values, dims, long_name: str, units: str = "1") -> xr.DataArray:
     return xr.DataArray(values, dims=dims, attrs={"long_name": long_name, "units": units})
 
 
+def flag_variable(da: xr.DataArray, meanings: str) -> xr.DataArray:
+    """A 0/1 status flag (int8) with the CF attributes ``flag_values`` [0, 1] and ``flag_meanings`` (two words,
+    for 0 and 1); a variable it qualifies names it in its ``ancillary_variables``."""
+    if len(meanings.split()) != 2:
+        raise DLNError(f"flag_meanings: expected two words (for 0 and 1), got {meanings!r}")
+    da = da.astype(np.int8)
+    da.attrs.update(flag_values=np.array([0, 1], dtype=np.int8), flag_meanings=meanings)
+    return da
+
+
+def _check_complete_grid(parts: list, keys: tuple[str, ...]) -> None:
+    """Raise :class:`DLNError` unless the points of ``parts`` (each with a coordinate for every key) are the whole
+    Cartesian product of the values they take, each point once: a missing job would otherwise be padded like an
+    undefined value."""
+    import itertools
+
+    if not keys:
+        return
+    seen: dict[tuple, int] = {}
+    for part in parts:
+        for point in itertools.product(*(part[k].values.tolist() for k in keys)):
+            seen[point] = seen.get(point, 0) + 1
+    twice = [pt for pt, n in seen.items() if n > 1]
+    if twice:
+        raise DLNError(
+            "datasets: more than one job for "
+            + "; ".join(", ".join(f"{k}={v}" for k, v in zip(keys, pt, strict=True)) for pt in twice[:5])
+        )
+    values = [sorted({pt[i] for pt in seen}, key=repr) for i in range(len(keys))]
+    missing = [pt for pt in itertools.product(*values) if pt not in seen]
+    if missing:
+        raise DLNError(
+            f"datasets: {len(missing)} of the {len(missing) + len(seen)} points of the sweep have no job: "
+            + "; ".join(", ".join(f"{k}={v}" for k, v in zip(keys, pt, strict=True)) for pt in missing[:5])
+            + (" ..." if len(missing) > 5 else "")
+            + ". Run the missing jobs (or sweep over the values that were run)."
+        )
+
+
 def combine_jobs(datasets: list, keys: tuple[str, ...], defaults: dict) -> xr.Dataset:
     """Combine per-job datasets into one along the swept parameters ``keys`` (read from each job's ``config``).
 
@@ -500,6 +540,7 @@ def combine_jobs(datasets: list, keys: tuple[str, ...], defaults: dict) -> xr.Da
             if k not in one.dims:
                 one = one.expand_dims({k: [cfg.get(k, defaults[k])]})
         parts.append(one)
+    _check_complete_grid(parts, keys)
     # merge, not concatenate: each job owns one point of the sweep; other dimensions (a mode index of size d)
     # are aligned by an outer join and padded with NaN
     out = xr.merge(parts, compat="no_conflicts", join="outer", combine_attrs="override")

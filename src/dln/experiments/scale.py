@@ -49,6 +49,7 @@ from .._product import end_to_end, moments
 from .._random import rng_from_params
 from ._conventions import data_array as _da
 from ._conventions import drawing_toolkit, finalize_job, flow_progress
+from ._conventions import flag_variable as _flag
 from ._spec import COMMON, Spec, param
 from .kirwan_ness import slowest_rate
 from .regularizing_flow import fit_rate
@@ -273,11 +274,14 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
             ("seed",),
             "(|W_0|^2 - m) / m, m = N sum_i sigma_i(X_0)^(2/N) the minimum of |W|^2 on the fiber (LM Thm 1)",
         ),
-        "reg_run": _da(
-            run.astype(np.int8),
-            ("seed",),
-            f"1 where the regularizing flow was integrated (cond(X_0) <= {float(p['reg_max_cond']):g}), else 0 "
-            "and its variables are 0",
+        "reg_run": _flag(
+            _da(
+                run.astype(np.int8),
+                ("seed",),
+                f"1 where the regularizing flow was integrated (cond(X_0) <= {float(p['reg_max_cond']):g}), else 0 "
+                "and its variables (those naming reg_run in ancillary_variables) are 0, not data",
+            ),
+            "not_integrated integrated",
         ),
         "reg_G_rel_err": _da(
             G_rel, ("seed", "t"), "|G(t) - G_0 exp(-2t)| / |G_0 exp(-2t)| along the regularizing flow, G_0 = G(W_0)"
@@ -309,6 +313,8 @@ def simulate(params: dict | None = None, progress=None) -> xr.Dataset:
         "n_evals": _da(evals, ("flow",), "right-hand-side evaluations of the flow's integrator"),
         "seconds": _da(seconds, ("flow",), "wall time of the flow's integration (information only, not compared)", "s"),
     }
+    for name in ("reg_G_rel_err", "reg_X_drift", "reg_G_norm", "reg_decay_rate", "reg_W_excess_final"):
+        data[name].attrs["ancillary_variables"] = "reg_run"  # CF: the status flag that says where it is data
     ds = xr.Dataset(
         data,
         coords={
