@@ -253,3 +253,30 @@ def test_items_the_mixed_precision_iteration_fails_on_run_again_in_float64(monke
     for i in range(2):
         assert _rel(b[i], ref[i]) < 1e-9
     assert stats["err_est"][0] <= 1e-10
+
+
+def test_mixed_precision_agrees_with_float64_and_stops_at_the_float64_floor(monkeypatch):
+    """hat_pcg in mixed precision (single-precision recurrences on a float64 iterate) gives the float64 answer.
+    At d = 64, N = 32 near the identity its float64 residual reaches the floor of round-off before the estimate
+    meets tol; it stops there, with the final estimate within the acceptance 10 tol, without solving again in
+    float64 (more single-precision iterations add spurious small Ritz values and the iteration gives up)."""
+    import dln._fiber_cg as cg
+    from dln._fiber import _moments
+
+    rescued = []
+    real_pcg = cg._pcg
+
+    def pcg(*args, **kwargs):
+        rescued.append(True)
+        return real_pcg(*args, **kwargs)
+
+    for seed in (0, 1):
+        W = fiber_test_layers(np.random.default_rng(seed), 32, 64, "near_identity", batch=(1,))
+        G = _moments(W)
+        b64, ok64, _ = cg.hat_pcg(W, G, tol=1e-11, precision="double")
+        monkeypatch.setattr(cg, "_pcg", pcg)
+        b, ok, stats = cg.hat_pcg(W, G, tol=1e-11, give_up=True, precision="mixed")
+        monkeypatch.setattr(cg, "_pcg", real_pcg)
+        assert ok64.all() and ok.all() and not rescued, seed
+        assert stats["err_est"][0] <= cg.ACCEPT * 1e-11
+        assert _rel(b, b64) < 1e-9, seed

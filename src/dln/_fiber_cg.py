@@ -44,6 +44,13 @@ the float64 residual replaces the recursive one, keeping the search direction.
 This needs the iterations of a float64 CG (measured: the same counts at
 d = 32, N = 16), at ~0.6 times the time per iteration, and convergence is
 declared, and the error estimate computed, only on float64 residuals.
+Where the float64 residual has reached its round-off floor (long chains near
+the identity, d = 64, N = 32) the iteration stops as soon as the final check
+(estimate <= ``ACCEPT`` tol) passes, or when the float64 residual stops falling
+although the recursion claims it does: more single-precision iterations there
+only add spurious small Ritz values, which make the iteration give up. Items
+the mixed iteration still does not converge on are solved again in float64 from
+their last iterate (:func:`hat_pcg`).
 """
 
 from __future__ import annotations
@@ -54,6 +61,16 @@ from scipy.linalg.lapack import dstebz as _stebz
 from ._linalg import H
 
 __all__ = ["hat_pcg", "MIXED_MIN_D"]
+
+#: an item has converged when its final error estimate, from the recomputed float64 residual, is at most ACCEPT tol
+#: (the iterations aim at tol; the recursive residual that stops them can run ahead of the float64 one)
+ACCEPT = 10.0
+
+#: :func:`_rpcg` stops an item at the float64 residual floor: where, at an update, the single-precision recursion
+#: claims the residual fell to STALL_CLAIMED of its value at the previous update or below (or claims convergence)
+#: but the float64 residual fell by less than a factor STALL_ACTUAL: the recursion has decoupled from the float64
+#: residual, and further iterations only produce spurious Ritz values. The final float64 check decides.
+STALL_CLAIMED, STALL_ACTUAL = 0.1, 0.5
 
 #: ``hat_pcg(precision="auto")`` runs the single-precision recurrences (:func:`_rpcg`) from this layer size on
 MIXED_MIN_D = 16
@@ -253,7 +270,7 @@ def _pcg(
             err_est[i] = np.inf
             continue
         err_est[i] = np.sqrt(max(rz_true[i], 0.0)) / (lm * max(xD[i], tiny))
-    converged = err_est <= 10.0 * tol
+    converged = err_est <= ACCEPT * tol
     return x, converged, {"iterations": iters, "err_est": err_est, "cond_est": lam_max / lam_min}
 
 
@@ -313,8 +330,14 @@ def _rpcg(
     Aop = make_op32(sel)
     it = 0
 
-    def replace():
+    def replace(confirm: bool = False) -> np.ndarray:
+        """Move the correction into the float64 iterate and restart the recursion from its float64 residual.
+        Returns the items at the float64 residual floor: their single-precision recursion claimed a drop to at
+        most ``STALL_CLAIMED`` of the residual at the last update (or, with ``confirm``, claimed convergence),
+        but the float64 residual fell by less than ``STALL_ACTUAL``. Iterating them further cannot lower the
+        residual; the final check decides whether they converged."""
         nonlocal r, z, rz, rz_ref, s
+        claimed = np.sqrt(np.maximum(rz, 0.0) / np.where(rz_ref > 0, rz_ref, 1.0))
         sc = s[:, None, None, None]
         x[...] += sc * xl
         xl[...] = 0
@@ -335,7 +358,9 @@ def _rpcg(
             betas[it - 1, sel[restart]] = 0.0  # a new Lanczos sequence starts there
         rz = _dot(r, z)
         rz_ref = rz.copy()
+        stalled = (confirm | (claimed <= STALL_CLAIMED)) & (s_new > STALL_ACTUAL * s)
         s = s_new
+        return stalled
 
     while np.any(active) and it < maxiter:
         if sel.size > 1 and 2 * np.count_nonzero(active) <= sel.size:
@@ -383,8 +408,11 @@ def _rpcg(
                 it += 1
                 if rzs < rzr:
                     rz = np.array([rzs])
-                    replace()
+                    stalled = replace()
                     rzs, rzr = float(rz[0]), delta**2 * float(rz_ref[0])
+                    if stalled[0]:
+                        active[0] = False
+                        break
             iters[i0] = it
             rz = np.array([rzs])
         else:
@@ -409,7 +437,7 @@ def _rpcg(
             active &= pAp > 0
             dropped = active & (rz < delta**2 * rz_ref)
             if np.any(dropped):
-                replace()
+                active &= ~replace()
         if it % check_every == 0 or it == maxiter:
             xt = x + s[:, None, None, None] * xl
             xD = np.maximum(np.sqrt(_dot(xt, xt * Dc64)), tiny)
@@ -433,14 +461,18 @@ def _rpcg(
                     if it + need > maxiter:
                         active[j] = False
             if cand:  # confirm on the float64 residual
-                replace()
+                stalled = replace(confirm=True)
                 xt = x
                 xD = np.maximum(np.sqrt(_dot(xt, xt * Dc64)), tiny)
                 for j in cand:
                     i = sel[j]
                     err_est[i] = s[j] * np.sqrt(max(rz[j], 0.0)) / (xD[j] * lam_min[i])
-                    if err_est[i] <= tol:
+                    # the recursion claims convergence and the float64 residual passes the final check: at the
+                    # float64 residual floor more single-precision iterations would not lower it, only add
+                    # spurious small Ritz values (and a false give-up)
+                    if err_est[i] <= ACCEPT * tol:
                         active[j] = False
+                active &= ~stalled
     x_full[sel] = x + s[:, None, None, None] * xl
     x = x_full
     for i in range(nb):
@@ -455,7 +487,7 @@ def _rpcg(
             err_est[i] = np.inf
             continue
         err_est[i] = np.sqrt(max(rz_true[i], 0.0)) / (lm * max(xD[i], tiny))
-    converged = err_est <= 10.0 * tol
+    converged = err_est <= ACCEPT * tol
     return x, converged, {"iterations": iters, "err_est": err_est, "cond_est": lam_max / lam_min}
 
 
@@ -656,13 +688,14 @@ def hat_pcg(
             ok &= finite
             redo = np.flatnonzero(~ok & ~bad_diag)
             if redo.size:
-                # The single-precision recurrences can stall where float64 CG converges (d = 128, N = 32,
-                # near-identity layers: the Ritz estimate of the condition number grows to ~1e9 and the
-                # iteration gives up; float64 CG converges in ~1,250 iterations). Those items run again in
-                # float64, from their last iterate where it is finite.
+                # The single-precision recurrences can stall where float64 CG converges (spurious small Ritz
+                # values make the iteration give up). Those items run again in float64, from their last iterate
+                # where it is finite, for at most as many iterations as the mixed run spent: where the operator
+                # itself is too ill-conditioned, the float64 run gives up at once (the caller solves directly).
                 start = np.where(finite[redo, None, None, None], xk[redo], xk0[redo])
+                cap = np.minimum(maxiter, np.maximum(stats["iterations"][redo], 10 * check_every))
                 x2, ok2, st2 = _pcg(
-                    lambda s: ops.make_sop(redo[s]), Dk[redo], rhs[redo], start, tol, maxiter, give_up, check_every
+                    lambda s: ops.make_sop(redo[s]), Dk[redo], rhs[redo], start, tol, cap, give_up, check_every
                 )
                 xk[redo], ok[redo] = x2, ok2
                 stats["iterations"][redo] += st2["iterations"]
