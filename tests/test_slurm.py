@@ -289,11 +289,11 @@ def test_slurm_profile_runs_two_jobs(tmp_path):
     print(f"SLURM round trip: 2 jobs in {wall:.1f} s")
 
 
-def test_a_running_slurm_daemon_is_seen(tmp_path):
+def test_a_running_slurm_daemon_is_seen():
     """The guard that keeps the test from rewriting a live cluster's slurm.conf sees a process named slurmd."""
-    fake = tmp_path / "slurmd"
-    shutil.copy2(shutil.which("sleep"), fake)
-    proc = subprocess.Popen([str(fake), "30"])
+    # a Python process that names itself slurmd (its /proc/<pid>/comm)
+    code = "open('/proc/self/comm', 'w').write('slurmd'); import time; time.sleep(30)"
+    proc = subprocess.Popen([sys.executable, "-c", code])
     try:
         _wait_for(lambda: any(s == f"slurmd ({proc.pid})" for s in _running_slurm_daemons()), 10, "the fake slurmd")
     finally:

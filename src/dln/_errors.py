@@ -63,58 +63,123 @@ class RankDeficientError(DLNError):
     """A matrix that must be invertible is singular or numerically singular."""
 
 
-class MemoryLimitError(DLNError):
+class MemoryLimitError(DLNError, MemoryError):
     """A computation would need more memory than this process may use (:func:`memory_budget`)."""
 
 
 #: Environment variable that sets the memory budget in bytes (below the machine's and the cgroup's limits).
 MEMORY_ENV = "DLN_MEMORY_BYTES"
 
+_CGROUP_ROOT = "/sys/fs/cgroup"
+_PROC_CGROUP = "/proc/self/cgroup"
 
-def memory_budget() -> int:
-    """Bytes of memory this process may use: the smallest of the machine's physical memory, the memory limit of
-    its control group (cgroup v2 ``memory.max`` or v1 ``memory.limit_in_bytes``, as a SLURM job's), the
-    address-space limit (``RLIMIT_AS``) and ``$DLN_MEMORY_BYTES``, where each is known."""
+
+def _read_limit(path: str) -> int | None:
+    """The number in a cgroup limit file, None where it is missing or says "max"."""
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _cgroup_limits() -> list[int]:
+    """Memory limits of the control groups of this process (cgroup v2: ``memory.max`` of its group and every
+    parent; v1: ``memory.limit_in_bytes`` of its memory group), read from ``/proc/self/cgroup``."""
     import os
 
     limits = []
     try:
-        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - platforms without sysconf
-        pass
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            with open(path) as f:
-                text = f.read().strip()
-        except OSError:
+        with open(_PROC_CGROUP) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
             continue
-        if text.isdigit():
-            limits.append(int(text))
-    try:
-        import resource
+        _, controllers, rel = parts
+        rel = rel.strip("/")
+        if controllers == "":  # v2: the unified hierarchy; a limit anywhere above applies
+            while True:
+                lim = _read_limit(os.path.join(_CGROUP_ROOT, rel, "memory.max"))
+                if lim is not None:
+                    limits.append(lim)
+                if not rel:
+                    break
+                rel = os.path.dirname(rel)
+        elif "memory" in controllers.split(","):
+            for base in (os.path.join(_CGROUP_ROOT, "memory", rel), os.path.join(_CGROUP_ROOT, "memory")):
+                lim = _read_limit(os.path.join(base, "memory.limit_in_bytes"))
+                if lim is not None and lim < 2**62:  # v1 writes "no limit" as a huge number
+                    limits.append(lim)
+                    break
+    return limits
 
-        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-        if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
-            limits.append(int(soft))
-    except (ImportError, OSError, ValueError):  # pragma: no cover - platforms without resource
-        pass
+
+_SYSTEM_LIMITS: list[int] | None = None
+
+
+def _system_limits() -> list[int]:
+    """Physical memory, the cgroup limits and RLIMIT_AS, read once per process."""
+    global _SYSTEM_LIMITS
+    if _SYSTEM_LIMITS is None:
+        import os
+
+        limits = []
+        try:
+            limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        except (AttributeError, ValueError, OSError):  # pragma: no cover - platforms without sysconf
+            pass
+        limits += _cgroup_limits()
+        try:
+            import resource
+
+            soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+            if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
+                limits.append(int(soft))
+        except (ImportError, OSError, ValueError):  # pragma: no cover - platforms without resource
+            pass
+        _SYSTEM_LIMITS = limits
+    return _SYSTEM_LIMITS
+
+
+def memory_budget() -> int:
+    """Bytes of memory this process may use: the smallest of the machine's physical memory, the memory limits of
+    its control groups (cgroup v2 ``memory.max`` of its group and its parents, or v1 ``memory.limit_in_bytes``;
+    a SLURM job's memory request where SLURM enforces it by cgroups), the address-space limit (``RLIMIT_AS``),
+    all read once per process, and ``$DLN_MEMORY_BYTES`` (a positive number of bytes), read at every call."""
+    import math
+    import os
+
+    limits = list(_system_limits())
     env = os.environ.get(MEMORY_ENV, "").strip()
     if env:
         try:
-            limits.append(int(float(env)))
-        except ValueError as exc:
-            raise DLNError(f"${MEMORY_ENV}: expected a number of bytes, got {env!r}") from exc
+            value = float(env)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise DLNError(f"${MEMORY_ENV}: expected a positive number of bytes, got {env!r}")
+        limits.append(int(value))
     return min(limits) if limits else 2**63 - 1
 
 
 def check_memory(n_bytes: float, what: str) -> None:
     """Raise :class:`MemoryLimitError` before ``what`` allocates ``n_bytes`` if that exceeds :func:`memory_budget`."""
+    if n_bytes <= _SMALL_BYTES:
+        return
     budget = memory_budget()
     if n_bytes > budget:
         raise MemoryLimitError(
             f"{what} needs about {n_bytes / 2**30:.3g} GiB, more than the {budget / 2**30:.3g} GiB this process "
             f"may use (the smallest of physical memory, the cgroup limit, RLIMIT_AS and ${MEMORY_ENV})"
         )
+
+
+#: :func:`check_memory` does not look up the budget for allocations up to this size
+_SMALL_BYTES = 2**24
 
 
 def _as_float_array(x, name: str) -> np.ndarray:

@@ -63,6 +63,7 @@ import numpy as np
 
 from ._errors import (
     DLNError,
+    MemoryLimitError,
     RankDeficientError,
     ShapeError,
     as_dict,
@@ -72,6 +73,7 @@ from ._errors import (
     check_full_rank,
     check_memory,
     check_result,
+    memory_budget,
 )
 from ._fiber_block import block_cholesky_solve
 from ._fiber_cg import hat_pcg
@@ -319,8 +321,9 @@ def block_solve_bytes(n_items: int, N: int, d: int, complex_: bool = False) -> f
 
 
 def _solve_block(W: np.ndarray, G: np.ndarray, why: str = "") -> np.ndarray:
-    """The direct block solve, batch items in chunks of at most :data:`BLOCK_CHUNK_BYTES` (one item at least);
-    :class:`MemoryLimitError` up front where one item does not fit in :func:`memory_budget`."""
+    """The direct block solve, batch items in chunks of at most :data:`BLOCK_CHUNK_BYTES` and
+    :func:`memory_budget` bytes (one item at least); :class:`MemoryLimitError` up front where one item does not
+    fit in the budget."""
     N, d = W.shape[-3], W.shape[-1]
     n_items = int(np.prod(W.shape[:-3], dtype=int))
     if W.shape[:-3] and n_items == 0:
@@ -332,7 +335,7 @@ def _solve_block(W: np.ndarray, G: np.ndarray, why: str = "") -> np.ndarray:
     )
     Wf = W.reshape((-1, N, d, d))
     Gf = G.reshape((-1, N - 1, d * d))
-    chunk = max(1, int(BLOCK_CHUNK_BYTES // per_item))
+    chunk = max(1, int(min(BLOCK_CHUNK_BYTES, memory_budget()) // per_item))
     out = np.empty(Gf.shape, dtype=np.result_type(W.dtype, G.dtype))
     for i in range(0, Wf.shape[0], chunk):
         D, U = _blocks(Wf[i : i + chunk])
@@ -437,19 +440,25 @@ def _gradient_auto(
         b0f = None if b0 is None else np.broadcast_to(b0, batch + (N - 1, d, d)).reshape((-1, N - 1, d, d))[fallback]
         try:
             if cost["block"] <= AUTO_DIRECT_MAX_SECONDS:  # the iteration failed: solve directly
-                bf = _solve_block(Wf[fallback], _moments(Wf[fallback]))
+                bf = _solve_block(
+                    Wf[fallback],
+                    _moments(Wf[fallback]),
+                    why=f"the normal-space iteration did not reach the tolerance {tol:.1e} for "
+                    f"{int(fallback.sum())} item(s); ",
+                )
             else:
                 bf = _solve_iterative(Wf[fallback], "auto", tol=tol, maxiter=maxiter, b0=b0f, info=None)
             w[fallback] = _orbit_tangent(Wf[fallback], bf)
-        except RankDeficientError as exc:
-            # H numerically singular for the direct solve: let the normal-space iteration run to its hard cap
+        except (RankDeficientError, MemoryLimitError) as exc:
+            # H numerically singular for the direct solve, or its blocks do not fit in memory: let the
+            # normal-space iteration (O(N d^2) memory) run to its hard cap
             idx = np.flatnonzero(fallback)
             w2, ok2, stats2 = normal_pcg(Wf[idx], tol=tol, maxiter=max(cap, AUTO_NORMAL_MAXITER))
             if not np.all(ok2):
-                raise RankDeficientError(
-                    f"W: neither the normal-space iteration ({int(np.max(stats2['iterations']))} iterations, "
-                    f"estimated relative error {float(np.max(stats2['err_est'])):.2e}) nor the solve of H(b) = G "
-                    "reached the tolerance; the layers or X = end_to_end(W) are too ill-conditioned"
+                raise type(exc)(
+                    f"W: the normal-space iteration did not reach the tolerance {tol:.1e} "
+                    f"({int(np.max(stats2['iterations']))} iterations, estimated relative error "
+                    f"{float(np.max(stats2['err_est'])):.2e}), and the solve of H(b) = G that replaces it failed: {exc}"
                 ) from exc
             w[idx] = w2
             for key in stats:

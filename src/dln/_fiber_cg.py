@@ -44,13 +44,14 @@ the float64 residual replaces the recursive one, keeping the search direction.
 This needs the iterations of a float64 CG (measured: the same counts at
 d = 32, N = 16), at ~0.6 times the time per iteration, and convergence is
 declared, and the error estimate computed, only on float64 residuals.
-Where the float64 residual has reached its round-off floor (long chains near
-the identity, d = 64, N = 32) the iteration stops as soon as the final check
-(estimate <= ``ACCEPT`` tol) passes, or when the float64 residual stops falling
-although the recursion claims it does: more single-precision iterations there
-only add spurious small Ritz values, which make the iteration give up. Items
-the mixed iteration still does not converge on are solved again in float64 from
-their last iterate (:func:`hat_pcg`).
+When the recursion claims convergence, an item stops as soon as its float64
+estimate passes the final check (<= ``ACCEPT`` tol; the float64 CG's recursive
+residual likewise stops it at tol while its float64 estimate may be up to
+``ACCEPT`` tol). Where the float64 residual has reached its round-off floor
+(long chains near the identity, d = 64, N = 32) it could not fall to tol, and
+more single-precision iterations would only add spurious small Ritz values,
+which make the iteration give up. Items the mixed iteration does not converge on
+are solved again in float64 from their last iterate (:func:`hat_pcg`).
 """
 
 from __future__ import annotations
@@ -65,12 +66,6 @@ __all__ = ["hat_pcg", "MIXED_MIN_D"]
 #: an item has converged when its final error estimate, from the recomputed float64 residual, is at most ACCEPT tol
 #: (the iterations aim at tol; the recursive residual that stops them can run ahead of the float64 one)
 ACCEPT = 10.0
-
-#: :func:`_rpcg` stops an item at the float64 residual floor: where, at an update, the single-precision recursion
-#: claims the residual fell to STALL_CLAIMED of its value at the previous update or below (or claims convergence)
-#: but the float64 residual fell by less than a factor STALL_ACTUAL: the recursion has decoupled from the float64
-#: residual, and further iterations only produce spurious Ritz values. The final float64 check decides.
-STALL_CLAIMED, STALL_ACTUAL = 0.1, 0.5
 
 #: ``hat_pcg(precision="auto")`` runs the single-precision recurrences (:func:`_rpcg`) from this layer size on
 MIXED_MIN_D = 16
@@ -330,14 +325,8 @@ def _rpcg(
     Aop = make_op32(sel)
     it = 0
 
-    def replace(confirm: bool = False) -> np.ndarray:
-        """Move the correction into the float64 iterate and restart the recursion from its float64 residual.
-        Returns the items at the float64 residual floor: their single-precision recursion claimed a drop to at
-        most ``STALL_CLAIMED`` of the residual at the last update (or, with ``confirm``, claimed convergence),
-        but the float64 residual fell by less than ``STALL_ACTUAL``. Iterating them further cannot lower the
-        residual; the final check decides whether they converged."""
+    def replace():
         nonlocal r, z, rz, rz_ref, s
-        claimed = np.sqrt(np.maximum(rz, 0.0) / np.where(rz_ref > 0, rz_ref, 1.0))
         sc = s[:, None, None, None]
         x[...] += sc * xl
         xl[...] = 0
@@ -358,9 +347,7 @@ def _rpcg(
             betas[it - 1, sel[restart]] = 0.0  # a new Lanczos sequence starts there
         rz = _dot(r, z)
         rz_ref = rz.copy()
-        stalled = (confirm | (claimed <= STALL_CLAIMED)) & (s_new > STALL_ACTUAL * s)
         s = s_new
-        return stalled
 
     while np.any(active) and it < maxiter:
         if sel.size > 1 and 2 * np.count_nonzero(active) <= sel.size:
@@ -408,11 +395,8 @@ def _rpcg(
                 it += 1
                 if rzs < rzr:
                     rz = np.array([rzs])
-                    stalled = replace()
+                    replace()
                     rzs, rzr = float(rz[0]), delta**2 * float(rz_ref[0])
-                    if stalled[0]:
-                        active[0] = False
-                        break
             iters[i0] = it
             rz = np.array([rzs])
         else:
@@ -437,7 +421,7 @@ def _rpcg(
             active &= pAp > 0
             dropped = active & (rz < delta**2 * rz_ref)
             if np.any(dropped):
-                active &= ~replace()
+                replace()
         if it % check_every == 0 or it == maxiter:
             xt = x + s[:, None, None, None] * xl
             xD = np.maximum(np.sqrt(_dot(xt, xt * Dc64)), tiny)
@@ -461,7 +445,7 @@ def _rpcg(
                     if it + need > maxiter:
                         active[j] = False
             if cand:  # confirm on the float64 residual
-                stalled = replace(confirm=True)
+                replace()
                 xt = x
                 xD = np.maximum(np.sqrt(_dot(xt, xt * Dc64)), tiny)
                 for j in cand:
@@ -472,7 +456,6 @@ def _rpcg(
                     # spurious small Ritz values (and a false give-up)
                     if err_est[i] <= ACCEPT * tol:
                         active[j] = False
-                active &= ~stalled
     x_full[sel] = x + s[:, None, None, None] * xl
     x = x_full
     for i in range(nb):
@@ -603,10 +586,14 @@ def hat_pcg(
     W : ndarray, shape (B, N, d, d) (one flat batch axis)
     G : ndarray, shape (B, N-1, d, d)
     tol : float
-        Target for the estimated relative error of b in the D-norm.
+        Target for the estimated relative error of b in the D-norm; an item counts
+        as converged when the estimate from its recomputed float64 residual is at
+        most ``ACCEPT`` tol.
     maxiter : int, optional
         Iteration cap (default ``max(400, d**3 // 4)``, roughly where the
-        direct block solver becomes cheaper).
+        direct block solver becomes cheaper) of one run; in mixed precision an
+        item that the first run does not converge on gets a second, float64, run
+        of at most as many iterations, so it may take up to ``2 maxiter``.
     b0 : ndarray, shape (B, N-1, d, d), optional
         Initial guess (e.g. the previous step of an integrator).
     check_every : int
@@ -690,8 +677,9 @@ def hat_pcg(
             if redo.size:
                 # The single-precision recurrences can stall where float64 CG converges (spurious small Ritz
                 # values make the iteration give up). Those items run again in float64, from their last iterate
-                # where it is finite, for at most as many iterations as the mixed run spent: where the operator
-                # itself is too ill-conditioned, the float64 run gives up at once (the caller solves directly).
+                # where it is finite, for at most as many iterations as the mixed run spent (at least
+                # 10 check_every): where the operator itself is too ill-conditioned, the float64 run gives up at
+                # its first prediction (after 5 check_every iterations) and the caller solves directly.
                 start = np.where(finite[redo, None, None, None], xk[redo], xk0[redo])
                 cap = np.minimum(maxiter, np.maximum(stats["iterations"][redo], 10 * check_every))
                 x2, ok2, st2 = _pcg(

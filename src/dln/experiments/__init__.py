@@ -197,7 +197,8 @@ def combine(family: Family | str, datasets: list):
             "undefined defined",
         )
         out[name] = out[name].fillna(0.0)
-        out[name].attrs.update(attrs, ancillary_variables=name + "_available")
+        ancillary = " ".join([*attrs.get("ancillary_variables", "").split(), name + "_available"])
+        out[name].attrs.update(attrs, ancillary_variables=ancillary)
     for p in spec:
         if p.sweep and p.name in out.coords and p.kind == "string":
             out[p.name].attrs.update({"long_name": p.description, "units": "1"})
