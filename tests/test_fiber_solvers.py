@@ -345,3 +345,18 @@ def test_mixed_precision_agrees_with_float64_and_stops_at_the_float64_floor(monk
         monkeypatch.setattr(cg, "_pcg", real_pcg)
         assert ok64.all() and ok.all() and not rescued, seed
         assert _rel(b, b64) < 1e-9, seed
+
+
+def test_fiber_gradient_iterates_to_its_cap_where_the_direct_fallback_does_not_fit(monkeypatch):
+    """fiber_gradient("auto"): an item the capped normal-space iteration misses would be solved directly; where
+    that solve does not fit in memory the iteration runs on to its hard cap instead."""
+    from dln._fiber import auto_solves_directly, block_solve_bytes
+
+    W = _layers(16, 4, 24, "conditioned", 1e2)
+    assert not auto_solves_directly(4, 24)
+    ref = dln.fiber_gradient(W, method="block")
+    monkeypatch.setenv("DLN_MEMORY_BYTES", str(int(block_solve_bytes(1, 4, 24) / 2)))
+    info: dict = {}
+    w = dln.fiber_gradient(W, maxiter=2, info=info)
+    assert _rel(w, ref) < AGREE
+    assert str(info["method"]) == "normal_pcg" and not bool(info["fallback"]) and int(info["iterations"]) > 2
