@@ -668,7 +668,7 @@ def hat_pcg(
             low = np.complex64 if np.iscomplexobj(g) else np.float32
             ops32 = _SchurOps(Me, Ne, Mo, No, Dr, Dk, low)
             # Single precision can overflow or produce NaN on badly scaled inputs; such items fail the
-            # float64 convergence test (a NaN error estimate is never <= tol) and are re-solved by the caller.
+            # float64 convergence test (a NaN error estimate is never <= tol) and are solved again below.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 xk, ok, stats = _rpcg(ops.make_sop, ops32.make_sop, Dk, rhs, xk0, tol, maxiter, give_up, check_every)
             finite = np.all(np.isfinite(xk), axis=(-3, -2, -1))
